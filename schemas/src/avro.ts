@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+import avro from "avsc";
+import type { RecordName } from "./types.ts";
+
+const files: Record<RecordName, string> = {
+  LlmRequest: "llm-request.avsc",
+  LlmResponse: "llm-response.avsc",
+  CostRecord: "cost-record.avsc",
+};
+
+function load(file: string): object {
+  return JSON.parse(readFileSync(new URL(`../avro/${file}`, import.meta.url), "utf8")) as object;
+}
+
+/** The current (reader) schema of each record, as JSON. */
+export const avroSchemas: Record<RecordName, object> = {
+  LlmRequest: load(files.LlmRequest),
+  LlmResponse: load(files.LlmResponse),
+  CostRecord: load(files.CostRecord),
+};
+
+/** Older published versions, oldest first, kept to prove that current readers still read them. */
+export const avroHistory: Partial<Record<RecordName, object[]>> = {
+  LlmRequest: [load("history/llm-request.v1.avsc")],
+};
+
+const typeCache = new Map<RecordName, avro.Type>();
+export function avroType(name: RecordName): avro.Type {
+  let t = typeCache.get(name);
+  if (!t) {
+    t = avro.Type.forSchema(avroSchemas[name] as avro.Schema);
+    typeCache.set(name, t);
+  }
+  return t;
+}

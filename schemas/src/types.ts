@@ -1,0 +1,140 @@
+// TypeScript shapes of the Avro records in ../avro. Kept by hand and checked against the
+// schemas by types.test.ts (every field present, every sample valid), so the two cannot drift.
+
+export type Role = "system" | "user" | "assistant" | "tool" | (string & {});
+export interface Message { role: Role; content: string }
+export interface ContextChunk { id: string; text: string; score: number }
+export type LatencyClass = "REALTIME" | "BATCH";
+export type ResponseStatus = "OK" | "ERROR";
+export type ServedBy = "REALTIME" | "BATCH" | "CACHE_EXACT" | "CACHE_SEMANTIC";
+
+export interface RouteDecision {
+  tier: string;
+  model: string;
+  provider: string;
+  strategy: string;
+  score: number | null;
+  reason: string;
+  shadow: boolean;
+}
+
+export interface CompressionInfo {
+  strategy: string;
+  context_tokens_before: number;
+  context_tokens_after: number;
+  per_strategy_tokens: Record<string, number>;
+}
+
+/** Filled by costwise stages as a request moves through the pipeline; callers leave it null. */
+export interface PipelineState {
+  stage_ms: Record<string, number>;
+  overhead_cost_nanousd: number;
+  overhead: Record<string, number>;
+  route: RouteDecision | null;
+  compression: CompressionInfo | null;
+  cache_lookup: string | null;
+}
+
+export interface LlmRequest {
+  request_id: string;
+  tenant: string;
+  use_case: string;
+  messages: Message[];
+  model: string | null;
+  max_tokens: number | null;
+  temperature: number | null;
+  context: ContextChunk[];
+  latency_class: LatencyClass;
+  deadline_ms: number | null;
+  tags: Record<string, string>;
+  /** epoch milliseconds */
+  created_at: number;
+  pipeline: PipelineState | null;
+}
+
+export interface LlmResponse {
+  request_id: string;
+  tenant: string;
+  use_case: string;
+  status: ResponseStatus;
+  content: string | null;
+  error: string | null;
+  error_code: string | null;
+  model: string | null;
+  provider: string | null;
+  served_by: ServedBy;
+  input_tokens: number;
+  cached_input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  latency_ms: number;
+  cache_source_request_id: string | null;
+  created_at: number;
+}
+
+export interface CostRecord {
+  request_id: string;
+  tenant: string;
+  use_case: string;
+  ts: number;
+  completed_at: number;
+  status: ResponseStatus;
+  error_code: string | null;
+  served_by: ServedBy;
+  model_requested: string | null;
+  model_used: string | null;
+  provider: string | null;
+  route_tier: string | null;
+  route_strategy: string | null;
+  route_score: number | null;
+  input_tokens: number;
+  cached_input_tokens: number;
+  cache_write_input_tokens: number;
+  output_tokens: number;
+  context_tokens_before: number;
+  context_tokens_after: number;
+  compression_strategy: string | null;
+  cost_nanousd: number;
+  overhead_cost_nanousd: number;
+  baseline_cost_nanousd: number;
+  saving_cache_nanousd: number;
+  saving_routing_nanousd: number;
+  saving_compression_nanousd: number;
+  saving_batch_nanousd: number;
+  price_catalog_version: string;
+  latency_ms: number;
+  stage_latency_ms: Record<string, number>;
+  attempts: number;
+  batch_id: string | null;
+  queue_delay_ms: number;
+  cache_source_request_id: string | null;
+}
+
+export interface RecordTypes {
+  LlmRequest: LlmRequest;
+  LlmResponse: LlmResponse;
+  CostRecord: CostRecord;
+}
+export type RecordName = keyof RecordTypes;
+
+/** Fill the optional parts of a request the way the Avro defaults would. */
+export function newRequest(
+  req: Pick<LlmRequest, "request_id" | "tenant" | "use_case" | "messages"> & Partial<LlmRequest>,
+): LlmRequest {
+  return {
+    model: null,
+    max_tokens: null,
+    temperature: null,
+    context: [],
+    latency_class: "REALTIME",
+    deadline_ms: null,
+    tags: {},
+    created_at: Date.now(),
+    pipeline: null,
+    ...req,
+  };
+}
+
+export function emptyPipelineState(): PipelineState {
+  return { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, route: null, compression: null, cache_lookup: null };
+}

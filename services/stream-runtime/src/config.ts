@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+const csv = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)).pipe(z.array(z.string()).min(1));
+
+/** Settings every stream service shares. Services extend this schema with their own. */
+export const baseConfigSchema = z.object({
+  KAFKA_BROKERS: csv.default("127.0.0.1:19092"),
+  SCHEMA_REGISTRY_URL: z.string().url().default("http://127.0.0.1:18081/apis/ccompat/v7"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Port of /metrics and /health; 0 picks a free one. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  GROUP_ID: z.string().optional(),
+  SUB_BATCH_SIZE: z.coerce.number().int().positive().default(200),
+  CONCURRENCY: z.coerce.number().int().positive().default(64),
+  PARTITIONS_CONCURRENTLY: z.coerce.number().int().positive().default(6),
+  RETRY_ATTEMPTS: z.coerce.number().int().positive().default(5),
+  RETRY_INITIAL_MS: z.coerce.number().int().positive().default(200),
+  RETRY_MAX_MS: z.coerce.number().int().positive().default(8_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+});
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+/** Empty strings mean "unset" in env files and CI variables. */
+export function cleanEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") out[k] = v;
+  return out;
+}
+
+/** Parse once at the edge; the error lists every bad variable. */
+export function parseConfig<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const parsed = schema.safeParse(cleanEnv(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data as z.infer<S>;
+}
+
+export function loadBaseConfig(env: NodeJS.ProcessEnv = process.env): BaseConfig {
+  return parseConfig(baseConfigSchema, env);
+}

@@ -1,0 +1,14 @@
+export * from "./errors.ts";
+export * from "./outcome.ts";
+export type * from "./types.ts";
+export type * from "./transport.ts";
+export { baseConfigSchema, loadBaseConfig, parseConfig, cleanEnv, type BaseConfig } from "./config.ts";
+export { createLogger, silentLogger, REDACT_PATHS, scrubbingDestination, secretValuesFrom, type Logger, type LoggerOptions } from "./logger.ts";
+export { withRetry, backoffDelay, defaultRetryPolicy, isRetryable, sleep, type RetryPolicy } from "./retry.ts";
+export { AvroSerde, confluentRegistry, wireEncode, wireDecode, type Serde, type RegistryPort } from "./serde.ts";
+export { StreamMetrics } from "./metrics.ts";
+export { DLQ_HEADERS, deadLetterRecord } from "./dead-letter.ts";
+export { createBatchHandler, type LoopOptions } from "./run-stream.ts";
+export { createKafka, kafkaConsumer, kafkaProducer } from "./kafka-transport.ts";
+export { startService, runMain, type ServiceSpec, type RunningService, type Closeable } from "./service.ts";
+export { startOpsServer, type OpsServer } from "./http.ts";

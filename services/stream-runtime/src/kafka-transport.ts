@@ -1,0 +1,115 @@
+import { Kafka, logLevel, type Consumer, type Producer, type LogEntry } from "kafkajs";
+import type { Logger } from "./logger.ts";
+import type { BatchHandle, ConsumerPort, ProducedRecord, ProducerPort } from "./transport.ts";
+
+const levels: Record<number, keyof Pick<Logger, "error" | "warn" | "info" | "debug">> = {
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warn",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
+};
+
+export function createKafka(opts: { brokers: readonly string[]; clientId: string; logger: Logger }): Kafka {
+  const log = opts.logger.child({ component: "kafkajs" });
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: [...opts.brokers],
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 300, retries: 8 },
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log;
+      log[levels[entry.level] ?? "info"](rest, message);
+    },
+  });
+}
+
+/** Idempotent producer, acks from all in-sync replicas: a resolved send is durable and not duplicated by producer retries. */
+export async function kafkaProducer(kafka: Kafka): Promise<ProducerPort> {
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  return {
+    async send(records: readonly ProducedRecord[]) {
+      if (records.length === 0) return;
+      const byTopic = new Map<string, { key: string | null; value: Buffer; headers?: Record<string, string | Buffer> }[]>();
+      for (const r of records) {
+        let list = byTopic.get(r.topic);
+        if (!list) byTopic.set(r.topic, (list = []));
+        list.push(r.headers ? { key: r.key, value: r.value, headers: r.headers } : { key: r.key, value: r.value });
+      }
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+export interface KafkaConsumerOptions {
+  groupId: string;
+  topics: readonly string[];
+  partitionsConsumedConcurrently: number;
+  sessionTimeoutMs?: number;
+  fromBeginning?: boolean;
+  logger: Logger;
+}
+
+/**
+ * The KafkaJS side of the at-least-once loop (KafkaJS docs, "Consuming"): offsets are resolved
+ * by the handler only after its outputs are acknowledged, and committed from those resolutions.
+ */
+export async function kafkaConsumer(kafka: Kafka, opts: KafkaConsumerOptions): Promise<ConsumerPort> {
+  const consumer: Consumer = kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: 3_000,
+    maxWaitTimeInMs: 100,
+    retry: { retries: 10 },
+  });
+  let joined = false;
+  let crashed: unknown;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+    crashed = undefined;
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    crashed = e.payload.error;
+    opts.logger.error({ err: e.payload.error, restart: e.payload.restart }, "consumer crashed");
+  });
+  consumer.on(consumer.events.STOP, () => {
+    joined = false;
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true });
+  return {
+    async run(handler) {
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 500,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently,
+        eachBatch: async (p) => {
+          const handle: BatchHandle = {
+            topic: p.batch.topic,
+            partition: p.batch.partition,
+            messages: p.batch.messages.map((m) => ({
+              key: m.key ?? null,
+              value: m.value ?? null,
+              headers: (m.headers ?? {}) as Record<string, Buffer | string | undefined>,
+              offset: m.offset,
+              timestamp: m.timestamp,
+            })),
+            resolveOffset: p.resolveOffset,
+            heartbeat: p.heartbeat,
+            commitOffsetsIfNecessary: () => p.commitOffsetsIfNecessary(),
+            isRunning: p.isRunning,
+            isStale: p.isStale,
+          };
+          await handler(handle);
+        },
+      });
+    },
+    async stop() {
+      await consumer.stop();
+      await consumer.disconnect();
+    },
+    ready: () => joined && crashed === undefined,
+  };
+}

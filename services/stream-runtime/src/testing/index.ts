@@ -1,0 +1,1 @@
+export { MemoryBroker, memorySerde } from "./memory-transport.ts";
