@@ -6,6 +6,7 @@ const files: Record<RecordName, string> = {
   LlmRequest: "llm-request.avsc",
   LlmResponse: "llm-response.avsc",
   CostRecord: "cost-record.avsc",
+  BudgetAlert: "budget-alert.avsc",
 };
 
 function load(file: string): object {
@@ -17,6 +18,7 @@ export const avroSchemas: Record<RecordName, object> = {
   LlmRequest: load(files.LlmRequest),
   LlmResponse: load(files.LlmResponse),
   CostRecord: load(files.CostRecord),
+  BudgetAlert: load(files.BudgetAlert),
 };
 
 /** Older published versions, oldest first, kept to prove that current readers still read them. */

@@ -20,18 +20,43 @@ export interface TopicSpec {
 export const topics = {
   requests: {
     name: "llm.requests", record: "LlmRequest", partitions: 6, key: "request_id",
-    producedBy: ["users"], consumedBy: ["executor"],
+    producedBy: ["users"], consumedBy: ["cache"],
     doc: "The public input: one LlmRequest per logical request.",
+  },
+  uncached: {
+    name: "llm.requests.uncached", record: "LlmRequest", partitions: 6, key: "request_id",
+    producedBy: ["cache"], consumedBy: ["router"],
+    doc: "Cache misses (and bypasses), annotated with the lookup's cost, on their way to the router.",
+  },
+  routed: {
+    name: "llm.requests.routed", record: "LlmRequest", partitions: 6, key: "request_id",
+    producedBy: ["router"], consumedBy: ["compression"],
+    doc: "Requests with their route decision (tier, model, strategy, score).",
+  },
+  ready: {
+    name: "llm.requests.ready", record: "LlmRequest", partitions: 6, key: "request_id",
+    producedBy: ["compression"], consumedBy: ["executor"],
+    doc: "Requests ready for a real-time provider call: routed, context compressed.",
+  },
+  batch: {
+    name: "llm.requests.batch", record: "LlmRequest", partitions: 6, key: "request_id",
+    producedBy: ["compression"], consumedBy: ["batch-accumulator"],
+    doc: "Requests that can wait for a provider batch (latency class BATCH with a deadline a batch can meet).",
   },
   responses: {
     name: "llm.responses", record: "LlmResponse", partitions: 6, key: "request_id",
-    producedBy: ["executor"], consumedBy: ["sink", "users"],
+    producedBy: ["cache", "executor", "batch-accumulator"], consumedBy: ["sink", "cache", "users"],
     doc: "The public output: one LlmResponse per request, OK or ERROR.",
   },
   costRecords: {
     name: "llm.cost-records", record: "CostRecord", partitions: 6, key: "request_id",
-    producedBy: ["executor"], consumedBy: ["sink"],
+    producedBy: ["cache", "executor", "batch-accumulator"], consumedBy: ["sink"],
     doc: "One CostRecord per finished request, for ClickHouse.",
+  },
+  alerts: {
+    name: "llm.budget-alerts", record: "BudgetAlert", partitions: 1, key: "alert_id",
+    producedBy: ["alerts"], consumedBy: ["operators"],
+    doc: "A tenant's or use case's projected monthly spend crossed a threshold of its budget (services/analytics).",
   },
   deadLetters: {
     name: "llm.dlq", record: null, partitions: 1, key: "request_id",

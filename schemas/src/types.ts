@@ -110,10 +110,28 @@ export interface CostRecord {
   cache_source_request_id: string | null;
 }
 
+export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED";
+
+export interface BudgetAlert {
+  alert_id: string;
+  tenant: string;
+  use_case: string | null;
+  month: string;
+  budget_nanousd: number;
+  spent_nanousd: number;
+  projected_nanousd: number;
+  threshold: number;
+  level: BudgetAlertLevel;
+  message: string;
+  /** epoch milliseconds */
+  created_at: number;
+}
+
 export interface RecordTypes {
   LlmRequest: LlmRequest;
   LlmResponse: LlmResponse;
   CostRecord: CostRecord;
+  BudgetAlert: BudgetAlert;
 }
 export type RecordName = keyof RecordTypes;
 

@@ -4,3 +4,4 @@ export { catalog, findModel, requireModel } from "./catalog.ts";
 export { costOf, usageFromAnthropic, usageFromOpenAI } from "./cost.ts";
 export { nanoUsdToUsd, parseUsdPerMTok, sumNanoUsd } from "./money.ts";
 export { InvalidPriceError, InvalidUsageError, PricingError, UnknownModelError } from "./errors.ts";
+export { attributeSavings, baselineUsageOf, buildCostRecord, NO_USAGE, type CallAccount, type Savings } from "./accounting.ts";

@@ -18,6 +18,10 @@ export const baseConfigSchema = z.object({
   RETRY_INITIAL_MS: z.coerce.number().int().positive().default(200),
   RETRY_MAX_MS: z.coerce.number().int().positive().default(8_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** How long the group waits for a silent member (e.g. after SIGKILL) before reassigning its partitions. */
+  SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  /** Services with a commit watermark commit it this often (and at shutdown). */
+  COMMIT_INTERVAL_MS: z.coerce.number().int().positive().default(1_000),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

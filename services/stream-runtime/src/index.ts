@@ -9,6 +9,7 @@ export { AvroSerde, confluentRegistry, wireEncode, wireDecode, type Serde, type 
 export { StreamMetrics } from "./metrics.ts";
 export { DLQ_HEADERS, deadLetterRecord } from "./dead-letter.ts";
 export { createBatchHandler, type LoopOptions } from "./run-stream.ts";
+export { WatermarkCommits, type CommitWatermark } from "./watermark.ts";
 export { createKafka, kafkaConsumer, kafkaProducer } from "./kafka-transport.ts";
 export { startService, runMain, type ServiceSpec, type RunningService, type Closeable } from "./service.ts";
 export { startOpsServer, type OpsServer } from "./http.ts";

@@ -1,6 +1,6 @@
-import { Kafka, logLevel, type Consumer, type Producer, type LogEntry } from "kafkajs";
+import { Kafka, Partitioners, logLevel, type Consumer, type Producer, type LogEntry } from "kafkajs";
 import type { Logger } from "./logger.ts";
-import type { BatchHandle, ConsumerPort, ProducedRecord, ProducerPort } from "./transport.ts";
+import type { BatchHandle, ConsumerPort, ProducedRecord, ProducerPort, TopicPartition } from "./transport.ts";
 
 const levels: Record<number, keyof Pick<Logger, "error" | "warn" | "info" | "debug">> = {
   [logLevel.ERROR]: "error",
@@ -25,7 +25,7 @@ export function createKafka(opts: { brokers: readonly string[]; clientId: string
 
 /** Idempotent producer, acks from all in-sync replicas: a resolved send is durable and not duplicated by producer retries. */
 export async function kafkaProducer(kafka: Kafka): Promise<ProducerPort> {
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   return {
     async send(records: readonly ProducedRecord[]) {
@@ -48,6 +48,11 @@ export interface KafkaConsumerOptions {
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs?: number;
   fromBeginning?: boolean;
+  /**
+   * Commit only through `commit()` (autoCommit off): resolved offsets then just move the fetch
+   * position. For services that hold inputs across batches and commit a watermark.
+   */
+  manualCommit?: boolean;
   logger: Logger;
 }
 
@@ -56,18 +61,23 @@ export interface KafkaConsumerOptions {
  * by the handler only after its outputs are acknowledged, and committed from those resolutions.
  */
 export async function kafkaConsumer(kafka: Kafka, opts: KafkaConsumerOptions): Promise<ConsumerPort> {
+  const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
   const consumer: Consumer = kafka.consumer({
     groupId: opts.groupId,
-    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout,
+    // Kafka's guidance: heartbeat at most a third of the session timeout.
+    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
     maxWaitTimeInMs: 100,
     retry: { retries: 10 },
   });
   let joined = false;
   let crashed: unknown;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  const assignmentListeners: ((assigned: readonly TopicPartition[]) => void)[] = [];
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true;
     crashed = undefined;
+    const assigned = Object.entries(e.payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+    for (const l of assignmentListeners) l(assigned);
   });
   consumer.on(consumer.events.CRASH, (e) => {
     crashed = e.payload.error;
@@ -81,7 +91,7 @@ export async function kafkaConsumer(kafka: Kafka, opts: KafkaConsumerOptions): P
   return {
     async run(handler) {
       await consumer.run({
-        autoCommit: true,
+        autoCommit: !opts.manualCommit,
         autoCommitInterval: 500,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently,
@@ -111,5 +121,13 @@ export async function kafkaConsumer(kafka: Kafka, opts: KafkaConsumerOptions): P
       await consumer.disconnect();
     },
     ready: () => joined && crashed === undefined,
+    ...(opts.manualCommit
+      ? {
+          commit: (offsets) => consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }))),
+          onAssignment: (listener) => {
+            assignmentListeners.push(listener);
+          },
+        }
+      : {}),
   };
 }

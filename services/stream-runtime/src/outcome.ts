@@ -18,6 +18,11 @@ export interface Outcome {
   readonly deadLetter?: string;
   /** Why nothing was produced, for logs and metrics. */
   readonly skipped?: string;
+  /**
+   * The service keeps the input beyond this call (an open accumulation): its offset may only be
+   * committed once the service's commit watermark has passed it. Needs `commitWatermark`.
+   */
+  readonly held?: string;
 }
 
 export function emit(...outputs: Output[]): Outcome {
@@ -26,6 +31,11 @@ export function emit(...outputs: Output[]): Outcome {
 
 export function skip(reason: string): Outcome {
   return { outputs: [], skipped: reason };
+}
+
+/** Keep the input (see `Outcome.held`); the service reports when it is safe through its commit watermark. */
+export function hold(reason: string): Outcome {
+  return { outputs: [], held: reason };
 }
 
 /** Reject the input: dead-letter its original bytes with `reason`, and still produce `outputs` (e.g. an ERROR response). */

@@ -8,6 +8,7 @@ import { withRetry, type RetryPolicy } from "./retry.ts";
 import type { Serde } from "./serde.ts";
 import type { BatchHandle, ProducedRecord, ProducerPort } from "./transport.ts";
 import type { BatchProcessFn, Envelope, ProcessFn, RawMessage } from "./types.ts";
+import type { WatermarkCommits } from "./watermark.ts";
 
 export interface LoopOptions<T> {
   readonly service: string;
@@ -25,6 +26,11 @@ export interface LoopOptions<T> {
   readonly deadLetterTopic?: TopicSpec;
   readonly signal: AbortSignal;
   readonly now?: () => number;
+  /**
+   * For services that hold inputs (`hold()`): consumption is reported here and commits follow the
+   * service's watermark instead of the resolved offsets. Without it, a held outcome is a bug and fails the batch.
+   */
+  readonly watermark?: WatermarkCommits;
 }
 
 type Decoded<T> = { ok: true; msg: RawMessage; env: Envelope<T> } | { ok: false; msg: RawMessage; error: unknown };
@@ -82,6 +88,9 @@ export function createBatchHandler<T>(opts: LoopOptions<T>): (batch: BatchHandle
           ? await runBatch(opts, opts.processBatch, decoded, log)
           : await mapLimit(decoded, opts.concurrency, (d) => runOne(opts, opts.process!, d, log));
 
+        if (!opts.watermark && outcomes.some((o) => o.held !== undefined)) {
+          throw new Error("process returned hold() but the service has no commitWatermark: its offsets would be committed before it is safe");
+        }
         const records: ProducedRecord[] = [];
         decoded.forEach((d, i) => {
           const outcome = outcomes[i]!;
@@ -109,8 +118,11 @@ export function createBatchHandler<T>(opts: LoopOptions<T>): (batch: BatchHandle
           onRetry: (err, attempt) => log.warn({ err: errorMessage(err), attempt }, "produce failed, retrying"),
         });
         for (const r of records) opts.metrics.produced.inc({ topic: r.topic });
-        batch.resolveOffset(chunk[chunk.length - 1]!.offset);
-        await batch.commitOffsetsIfNecessary();
+        const last = chunk[chunk.length - 1]!.offset;
+        // With a watermark, resolving only moves the fetch position; what is committed is decided there.
+        batch.resolveOffset(last);
+        if (opts.watermark) opts.watermark.consumed(batch.topic, batch.partition, last);
+        else await batch.commitOffsetsIfNecessary();
       } finally {
         clearInterval(beat);
       }

@@ -1,6 +1,6 @@
 import { topics, type TopicSpec } from "@costwise/schemas";
 import type { BaseConfig } from "./config.ts";
-import { errorMessage } from "./errors.ts";
+import { ConfigError, errorMessage } from "./errors.ts";
 import { startOpsServer, type OpsServer } from "./http.ts";
 import { createKafka, kafkaConsumer, kafkaProducer } from "./kafka-transport.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -10,6 +10,7 @@ import type { RetryPolicy } from "./retry.ts";
 import { AvroSerde, confluentRegistry, type Serde } from "./serde.ts";
 import type { ConsumerPort, ProducerPort } from "./transport.ts";
 import type { BatchProcessFn, ProcessFn } from "./types.ts";
+import { WatermarkCommits, type CommitWatermark } from "./watermark.ts";
 
 /** Anything a service opened and must close on shutdown (clients, pools, timers). */
 export interface Closeable {
@@ -30,6 +31,11 @@ export interface ServiceSpec<T> {
   /** Closed last-opened-first, after intake stopped and outputs were flushed. */
   readonly resources?: readonly Closeable[];
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * For services that `hold()` inputs across batches: the lowest offset still held per partition.
+   * The consumer then commits manually, every COMMIT_INTERVAL_MS and at shutdown, never at or past it.
+   */
+  readonly commitWatermark?: CommitWatermark;
   /** Replace Kafka and the registry (unit tests drive the real loop over the memory transport). */
   readonly transport?: { consumer: ConsumerPort; producer: ProducerPort; serde: Serde };
 }
@@ -54,6 +60,7 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
   let consumer: ConsumerPort;
   let producer: ProducerPort;
   let serde: Serde;
+  let watermark: WatermarkCommits | undefined;
   try {
     if (spec.transport) {
       ({ consumer, producer, serde } = spec.transport);
@@ -68,8 +75,17 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
         groupId: config.GROUP_ID ?? `costwise-${spec.name}`,
         topics: inputs.map((t) => t.name),
         partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+        sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+        manualCommit: spec.commitWatermark !== undefined,
         logger,
       });
+    }
+    if (spec.commitWatermark) {
+      const c = consumer;
+      if (!c.commit || !c.onAssignment) throw new ConfigError("commitWatermark needs a consumer that commits manually");
+      const commits = new WatermarkCommits(spec.commitWatermark, (offsets) => c.commit!(offsets), logger);
+      c.onAssignment(() => commits.forget());
+      watermark = commits;
     }
   } catch (err) {
     for (const r of opened.reverse()) await Promise.resolve(r.close()).catch(() => undefined);
@@ -95,10 +111,13 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
     concurrency: config.CONCURRENCY,
     deadLetterTopic: topics.deadLetters,
     signal: shutdown.signal,
+    ...(watermark ? { watermark } : {}),
   });
 
   const ops: OpsServer = await startOpsServer({ port: config.METRICS_PORT, registry: metrics.registry, ready: () => consumer.ready(), service: spec.name });
   await consumer.run(handler);
+  const committing = watermark ? setInterval(() => void watermark.flush(), config.COMMIT_INTERVAL_MS) : undefined;
+  committing?.unref();
   logger.info({ inputs: inputs.map((t) => t.name), ops: ops.url }, "service started");
 
   let stopping: Promise<void> | undefined;
@@ -108,6 +127,9 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
       const hard = setTimeout(() => shutdown.abort(new Error("shutdown timeout")), config.SHUTDOWN_TIMEOUT_MS);
       hard.unref();
       try {
+        if (committing) clearInterval(committing);
+        // A stopped consumer can no longer commit: the watermark goes first (held inputs are read again).
+        await watermark?.flush();
         await consumer.stop(); // waits for the batch in flight, commits what it resolved
         if (spec.transport) await producer.close();
         for (const r of [...opened, ...(spec.resources ?? [])].reverse()) {

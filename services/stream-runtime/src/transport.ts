@@ -26,6 +26,16 @@ export interface BatchHandle {
   isStale(): boolean;
 }
 
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** `offset` is the next offset to consume (Kafka's committed-offset convention). */
+export interface TopicPartitionOffset extends TopicPartition {
+  readonly offset: string;
+}
+
 export interface ConsumerPort {
   /** Deliver batches to `handler` until stopped. A handler that throws gets the uncommitted messages again. */
   run(handler: (batch: BatchHandle) => Promise<void>): Promise<void>;
@@ -33,4 +43,11 @@ export interface ConsumerPort {
   stop(): Promise<void>;
   /** True once the consumer has joined its group and is fetching. */
   ready(): boolean;
+  /**
+   * Commit exactly these offsets. Only consumers created for manual commits have it: resolving an
+   * offset then moves the fetch position, and nothing is committed unless committed here.
+   */
+  commit?(offsets: readonly TopicPartitionOffset[]): Promise<void>;
+  /** Called with the partitions this member owns after every (re)join of the group. */
+  onAssignment?(listener: (assigned: readonly TopicPartition[]) => void): void;
 }

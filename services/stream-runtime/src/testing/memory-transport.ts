@@ -2,7 +2,7 @@ import type { TopicSpec } from "@costwise/schemas";
 import { avroType } from "@costwise/schemas";
 import { SchemaError } from "../errors.ts";
 import type { Serde } from "../serde.ts";
-import type { BatchHandle, ConsumerPort, ProducedRecord, ProducerPort } from "../transport.ts";
+import type { BatchHandle, ConsumerPort, ProducedRecord, ProducerPort, TopicPartition, TopicPartitionOffset } from "../transport.ts";
 import type { RawMessage } from "../types.ts";
 
 /**
@@ -51,25 +51,35 @@ export class MemoryBroker {
   /**
    * A consumer that delivers everything after the committed offset of each topic in batches of
    * `batchSize`, and re-delivers from the commit when the handler throws (as KafkaJS does on restart).
+   * With `manualCommit`, resolving only moves the fetch position (KafkaJS with autoCommit off) and
+   * offsets are committed by `commit()` alone; a new consumer starts again from the commit.
    */
-  consumer(topics: readonly string[], opts: { batchSize?: number; maxFailures?: number } = {}): ConsumerPort & { drained(): Promise<void>; failures: unknown[] } {
+  consumer(
+    topics: readonly string[],
+    opts: { batchSize?: number; maxFailures?: number; manualCommit?: boolean } = {},
+  ): ConsumerPort & { drained(): Promise<void>; fetched(): Promise<void>; failures: unknown[] } {
     let running = false;
     let loop: Promise<void> | undefined;
     const failures: unknown[] = [];
     const batchSize = opts.batchSize ?? 50;
     const maxFailures = opts.maxFailures ?? 20;
+    const manual = opts.manualCommit ?? false;
+    const position = new Map<string, number>();
+    const listeners: ((assigned: readonly TopicPartition[]) => void)[] = [];
+    const positionOf = (t: string) => position.get(t) ?? this.committed.get(t) ?? 0;
     const pending = () => topics.some((t) => (this.committed.get(t) ?? 0) < this.log(t).length);
     const self = this;
-    return {
+    const port: ConsumerPort & { drained(): Promise<void>; fetched(): Promise<void>; failures: unknown[] } = {
       failures,
       ready: () => running,
       async run(handler) {
         running = true;
+        for (const l of listeners) l(topics.map((topic) => ({ topic, partition: 0 })));
         loop = (async () => {
           while (running) {
             let progressed = false;
             for (const topic of topics) {
-              const from = self.committed.get(topic) ?? 0;
+              const from = positionOf(topic);
               const messages = self.log(topic).slice(from, from + batchSize);
               if (messages.length === 0) continue;
               let resolved: number | undefined;
@@ -77,13 +87,16 @@ export class MemoryBroker {
                 topic, partition: 0, messages,
                 resolveOffset: (o) => { resolved = Number(o); },
                 heartbeat: async () => undefined,
-                commitOffsetsIfNecessary: async () => { if (resolved !== undefined) self.committed.set(topic, resolved + 1); },
+                commitOffsetsIfNecessary: async () => { if (!manual && resolved !== undefined) self.committed.set(topic, resolved + 1); },
                 isRunning: () => running,
                 isStale: () => false,
               };
               try {
                 await handler(handle);
+                if (manual && resolved !== undefined) position.set(topic, resolved + 1);
+                if (!manual) position.delete(topic);
               } catch (err) {
+                position.delete(topic);
                 failures.push(err);
                 if (failures.length >= maxFailures) running = false;
               }
@@ -100,7 +113,20 @@ export class MemoryBroker {
       async drained() {
         while (running && pending()) await new Promise((r) => setTimeout(r, 5));
       },
+      /** Every message was handed to the handler and resolved (committed or not). */
+      async fetched() {
+        while (running && topics.some((t) => positionOf(t) < self.log(t).length)) await new Promise((r) => setTimeout(r, 5));
+      },
     };
+    if (manual) {
+      port.commit = async (offsets: readonly TopicPartitionOffset[]) => {
+        for (const o of offsets) self.committed.set(o.topic, Number(o.offset));
+      };
+      port.onAssignment = (listener) => {
+        listeners.push(listener);
+      };
+    }
+    return port;
   }
 }
 

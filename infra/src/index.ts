@@ -1,0 +1,28 @@
+export {
+  loadStackConfig,
+  enabledServices,
+  SERVICE_NAMES,
+  STACK_MODES,
+  REPO_ROOT,
+  StackConfigError,
+  type StackConfig,
+  type ServiceName,
+  type StackMode,
+  type Endpoint,
+} from "./config.ts";
+export * from "./stack/index.ts";
+export { sql, sqlLiteral, sqlIdentifier, SqlIdentifier, SqlEncodingError, type SqlValue, type SqlScalar } from "./clickhouse/sql.ts";
+export {
+  migrate,
+  loadMigrations,
+  parseMigration,
+  splitStatements,
+  renderStatements,
+  MigrationError,
+  MIGRATIONS_DIR,
+  type Migration,
+  type MigrateOptions,
+  type MigrateResult,
+} from "./clickhouse/migrate.ts";
+export { ensureEmbeddingModel, embeddingModelDir, EMBEDDING_MODEL, EmbeddingModelError } from "./models/embedding-model.ts";
+export { pipelineServices, spawnService, waitHealthy, stopPipelineService, repoRoot, type PipelineServiceName, type SpawnedService } from "./services.ts";

@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Every pipeline service `npm start` runs, in start order (consumers of a topic after its producers do not matter: Kafka buffers). */
+export const pipelineServices = [
+  { name: "executor", entry: "services/executor/src/main.ts", metricsPort: 9401 },
+  { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402 },
+] as const;
+
+export type PipelineServiceName = (typeof pipelineServices)[number]["name"];
+
+export interface SpawnedService {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly metricsUrl: string;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  readonly exited: Promise<number | NodeJS.Signals | null>;
+}
+
+/**
+ * Start one service as its own Node process (how it runs in production), with `env` on top of
+ * this process's environment. Output goes to `logFile` when given, else is inherited.
+ */
+export function spawnService(name: PipelineServiceName, env: Record<string, string>, opts: { logFile?: string; metricsPort?: number } = {}): SpawnedService {
+  const spec = pipelineServices.find((s) => s.name === name);
+  if (!spec) throw new Error(`unknown service ${name}`);
+  const port = opts.metricsPort ?? spec.metricsPort;
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, spec.entry)], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, METRICS_PORT: String(port) },
+    stdio: opts.logFile ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+  });
+  if (opts.logFile) {
+    mkdirSync(path.dirname(opts.logFile), { recursive: true });
+    const out = createWriteStream(opts.logFile, { flags: "a" });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+  }
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  return { name, child, metricsUrl: `http://127.0.0.1:${port}`, exited };
+}
+
+/** Poll /health until the service has joined its consumer group. */
+export async function waitHealthy(svc: SpawnedService, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exit: unknown;
+  void svc.exited.then((c) => (exit = c ?? "exited"));
+  while (Date.now() < deadline) {
+    if (exit !== undefined) throw new Error(`${svc.name} exited (${String(exit)}) before becoming healthy`);
+    try {
+      const res = await fetch(`${svc.metricsUrl}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${svc.name} not healthy after ${timeoutMs} ms (${svc.metricsUrl}/health)`);
+}
+
+/** SIGTERM, then SIGKILL if it does not exit in time. */
+export async function stopPipelineService(svc: SpawnedService, graceMs = 20_000): Promise<void> {
+  if (svc.child.exitCode !== null || svc.child.signalCode !== null) return;
+  svc.child.kill("SIGTERM");
+  const timer = setTimeout(() => svc.child.kill("SIGKILL"), graceMs);
+  await svc.exited;
+  clearTimeout(timer);
+}

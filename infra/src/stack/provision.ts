@@ -1,0 +1,105 @@
+import { createClient } from "@clickhouse/client";
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import { allTopics, avroSchemas, valueSubject, type TopicSpec } from "@costwise/schemas";
+import { Kafka, logLevel } from "kafkajs";
+import { migrate, type MigrateResult } from "../clickhouse/migrate.ts";
+import type { StackConfig } from "../config.ts";
+import { StackError } from "./errors.ts";
+
+export interface TopicsResult {
+  created: string[];
+  existing: string[];
+  /** Topics that had fewer partitions than their spec and were grown. */
+  grown: string[];
+}
+
+/**
+ * Create every topic with its explicit partition count (the broker refuses auto-creation).
+ * An existing topic with fewer partitions is grown; one with more cannot be shrunk and fails.
+ */
+export async function provisionTopics(config: StackConfig, topics: readonly TopicSpec[] = allTopics): Promise<TopicsResult> {
+  const admin = new Kafka({ clientId: "costwise-provision", brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const existingNames = new Set(await admin.listTopics());
+    const result: TopicsResult = { created: [], existing: [], grown: [] };
+    const toCreate = topics.filter((t) => !existingNames.has(t.name));
+    if (toCreate.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: toCreate.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: 1 })),
+      });
+      result.created.push(...toCreate.map((t) => t.name));
+    }
+    const present = topics.filter((t) => existingNames.has(t.name));
+    if (present.length > 0) {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) });
+      for (const t of present) {
+        const count = meta.find((m) => m.name === t.name)?.partitions.length ?? 0;
+        if (count < t.partitions) {
+          await admin.createPartitions({ topicPartitions: [{ topic: t.name, count: t.partitions }] });
+          result.grown.push(t.name);
+        } else if (count > t.partitions) {
+          throw new StackError(
+            `topic ${t.name} has ${count} partitions but schemas/src/topics.ts says ${t.partitions}; ` +
+              "Kafka cannot shrink a topic: delete it (or the broker's data dir) and run stack:up again",
+          );
+        } else {
+          result.existing.push(t.name);
+        }
+      }
+    }
+    return result;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface RegisteredSubject {
+  subject: string;
+  id: number;
+}
+
+/** Register each topic's value schema under `<topic>-value` with BACKWARD compatibility. */
+export async function registerSchemas(config: StackConfig, topics: readonly TopicSpec[] = allTopics): Promise<RegisteredSubject[]> {
+  const registry = new SchemaRegistry({ host: config.schemaRegistry.url });
+  const out: RegisteredSubject[] = [];
+  for (const topic of topics) {
+    if (topic.record === null) continue; // raw-bytes topics carry no schema
+    const subject = valueSubject(topic);
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(avroSchemas[topic.record]) },
+      { subject, compatibility: COMPATIBILITY.BACKWARD },
+    );
+    out.push({ subject, id });
+  }
+  return out;
+}
+
+export async function applyMigrations(config: StackConfig): Promise<MigrateResult> {
+  const client = createClient({
+    url: config.clickhouse.url,
+    username: config.clickhouse.username,
+    password: config.clickhouse.password,
+  });
+  try {
+    return await migrate(client, { database: config.clickhouse.database });
+  } finally {
+    await client.close();
+  }
+}
+
+export interface ProvisionResult {
+  topics: TopicsResult;
+  subjects: RegisteredSubject[];
+  migrations: MigrateResult;
+}
+
+export async function provision(config: StackConfig): Promise<ProvisionResult> {
+  const [topics, subjects, migrations] = await Promise.all([
+    provisionTopics(config),
+    registerSchemas(config),
+    applyMigrations(config),
+  ]);
+  return { topics, subjects, migrations };
+}

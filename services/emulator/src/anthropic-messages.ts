@@ -1,0 +1,295 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { anthropicMaxOutputTokens, anthropicMinCacheableTokens } from "./config.ts";
+import { anthropicError } from "./errors.ts";
+import { randomId, seedOf, stableStringify } from "./hash.ts";
+import type { AnthropicPromptCache, CacheBreakpoint, CacheTtl } from "./prompt-cache.ts";
+import type { StreamEvent } from "./stream.ts";
+import { generateReply, streamDeltas } from "./text.ts";
+import type { Tokenizer } from "./tokens.ts";
+import { anthropicParamPath, firstIssue, isMissing } from "./zod-errors.ts";
+
+const CacheControlSchema = z.object({ type: z.literal("ephemeral"), ttl: z.enum(["5m", "1h"]).optional() }).passthrough();
+
+const BlockSchema = z.object({ type: z.string(), cache_control: CacheControlSchema.nullish() }).passthrough();
+type Block = z.infer<typeof BlockSchema>;
+
+const MessageParamSchema = z
+  .object({
+    role: z.enum(["user", "assistant"]),
+    content: z.union([z.string(), z.array(BlockSchema)]),
+  })
+  .passthrough();
+type MessageParam = z.infer<typeof MessageParamSchema>;
+
+const ToolSchema = z.object({ name: z.string(), cache_control: CacheControlSchema.nullish() }).passthrough();
+
+const PromptFields = {
+  model: z.string(),
+  messages: z.array(MessageParamSchema),
+  system: z.union([z.string(), z.array(BlockSchema)]).optional(),
+  tools: z.array(ToolSchema).optional(),
+};
+
+export const MessageRequestSchema = z
+  .object({
+    ...PromptFields,
+    max_tokens: z.number().int().min(1),
+    stop_sequences: z.array(z.string()).optional(),
+    stream: z.boolean().optional(),
+    temperature: z.number().min(0).max(1).optional(),
+  })
+  .passthrough();
+export type MessageRequest = z.infer<typeof MessageRequestSchema>;
+
+export const CountTokensRequestSchema = z.object(PromptFields).passthrough();
+export type CountTokensRequest = z.infer<typeof CountTokensRequestSchema>;
+
+export const MAX_CACHE_BREAKPOINTS = 4;
+/** Tool use adds a hidden system prompt (Anthropic documents 346 tokens for `auto`). */
+export const TOOL_USE_SYSTEM_TOKENS = 346;
+/** Tokens billed for one full-size image (about 1.15 megapixels at width*height/750). */
+export const IMAGE_TOKENS = 1_600;
+const MESSAGE_OVERHEAD_TOKENS = 3;
+const REPLY_OVERHEAD_TOKENS = 3;
+
+function parseWith<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw anthropicError(400, "There was an issue with the request body: expected a JSON object.");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = firstIssue(parsed.error);
+    const path = anthropicParamPath(issue.path);
+    throw anthropicError(400, isMissing(issue) ? `${path}: Field required` : `${path}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function checkPrompt(request: CountTokensRequest, knownModels: ReadonlySet<string>): void {
+  if (!knownModels.has(request.model)) throw anthropicError(404, `model: ${request.model}`);
+  if (request.messages.length === 0) throw anthropicError(400, "messages: at least one message is required");
+  request.messages.forEach((message, i) => {
+    if (Array.isArray(message.content)) {
+      message.content.forEach((block, j) => {
+        if (block.type === "text" && (typeof block["text"] !== "string" || block["text"].length === 0)) {
+          throw anthropicError(400, `messages.${i}.content.${j}.text: text content blocks must be non-empty`);
+        }
+      });
+    } else if (message.content.length === 0 && i < request.messages.length - 1) {
+      throw anthropicError(400, `messages.${i}: all messages must have non-empty content except for the optional final assistant message`);
+    }
+  });
+}
+
+export function parseMessageRequest(body: unknown, knownModels: ReadonlySet<string>): MessageRequest {
+  const request = parseWith(MessageRequestSchema, body);
+  checkPrompt(request, knownModels);
+  const max = anthropicMaxOutputTokens(request.model);
+  if (max !== undefined && request.max_tokens > max) {
+    throw anthropicError(400, `max_tokens: ${request.max_tokens} > ${max}, which is the maximum allowed number of output tokens for ${request.model}`);
+  }
+  return request;
+}
+
+export function parseCountTokensRequest(body: unknown, knownModels: ReadonlySet<string>): CountTokensRequest {
+  const request = parseWith(CountTokensRequestSchema, body);
+  checkPrompt(request, knownModels);
+  return request;
+}
+
+export interface AnthropicPrompt {
+  tokens: number;
+  breakpoints: CacheBreakpoint[];
+}
+
+function withoutCacheControl(value: Record<string, unknown>): Record<string, unknown> {
+  const { cache_control: _ignored, ...rest } = value;
+  return rest;
+}
+
+function blockTokens(block: Block, tokenizer: Tokenizer): number {
+  switch (block.type) {
+    case "text":
+      return tokenizer.count(typeof block["text"] === "string" ? block["text"] : "");
+    case "image":
+      return IMAGE_TOKENS;
+    case "document": {
+      const source = block["source"] as { type?: string; data?: unknown } | undefined;
+      return source?.type === "text" && typeof source.data === "string" ? tokenizer.count(source.data) : IMAGE_TOKENS;
+    }
+    case "thinking":
+      return tokenizer.count(typeof block["thinking"] === "string" ? block["thinking"] : "");
+    case "tool_use":
+      return tokenizer.count(String(block["name"] ?? "")) + tokenizer.count(stableStringify(block["input"] ?? {}));
+    case "tool_result": {
+      const content = block["content"];
+      if (typeof content === "string") return MESSAGE_OVERHEAD_TOKENS + tokenizer.count(content);
+      if (Array.isArray(content)) {
+        return MESSAGE_OVERHEAD_TOKENS + content.reduce((sum: number, inner) => sum + blockTokens(BlockSchema.parse(inner), tokenizer), 0);
+      }
+      return MESSAGE_OVERHEAD_TOKENS;
+    }
+    default:
+      return tokenizer.count(stableStringify(withoutCacheControl(block)));
+  }
+}
+
+/**
+ * Counts input tokens and locates cache breakpoints. Anthropic's tokenizer is not public, so
+ * text is counted with o200k_base plus small fixed framing costs (3 per message, 3 for the
+ * reply, 346 when tools are given); this is an approximation of the real counts.
+ * Prefixes are hashed in the API's cache order (tools → system → messages), without the
+ * `cache_control` markers themselves so moving a marker does not change the key.
+ */
+export function renderAnthropicPrompt(request: CountTokensRequest, tokenizer: Tokenizer): AnthropicPrompt {
+  const hash = createHash("sha256").update(request.model).update("\u0000");
+  const breakpoints: CacheBreakpoint[] = [];
+  let tokens = 0;
+  const add = (key: string, count: number, cacheControl: { ttl?: CacheTtl | undefined } | null | undefined) => {
+    hash.update(key).update("\u0000");
+    tokens += count;
+    if (cacheControl) breakpoints.push({ key: hash.copy().digest("base64"), tokens, ttl: cacheControl.ttl ?? "5m" });
+  };
+  const tools = request.tools ?? [];
+  if (tools.length > 0) tokens += TOOL_USE_SYSTEM_TOKENS;
+  for (const tool of tools) {
+    const text = stableStringify(withoutCacheControl(tool));
+    add(`tool:${text}`, tokenizer.count(text), tool.cache_control);
+  }
+  if (typeof request.system === "string") {
+    add(`system:${request.system}`, tokenizer.count(request.system), null);
+  } else {
+    for (const block of request.system ?? []) {
+      add(`system:${stableStringify(withoutCacheControl(block))}`, blockTokens(block, tokenizer), block.cache_control);
+    }
+  }
+  for (const message of request.messages) {
+    add(`role:${message.role}`, MESSAGE_OVERHEAD_TOKENS, null);
+    if (typeof message.content === "string") {
+      add(`text:${message.content}`, tokenizer.count(message.content), null);
+    } else {
+      for (const block of message.content) {
+        add(`block:${stableStringify(withoutCacheControl(block))}`, blockTokens(block, tokenizer), block.cache_control);
+      }
+    }
+  }
+  if (breakpoints.length > MAX_CACHE_BREAKPOINTS) {
+    throw anthropicError(400, `A maximum of ${MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found ${breakpoints.length}.`);
+  }
+  return { tokens: tokens + REPLY_OVERHEAD_TOKENS, breakpoints };
+}
+
+export interface AnthropicUsage {
+  input_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
+  output_tokens: number;
+  server_tool_use: null;
+  service_tier: "standard" | "batch";
+}
+
+export interface AnthropicMessage {
+  id: string;
+  type: "message";
+  role: "assistant";
+  model: string;
+  content: { type: "text"; text: string }[];
+  stop_reason: "end_turn" | "max_tokens" | "stop_sequence";
+  stop_sequence: string | null;
+  usage: AnthropicUsage;
+}
+
+function messageText(message: MessageParam): string {
+  if (typeof message.content === "string") return message.content;
+  return message.content
+    .map((block) => (block.type === "text" && typeof block["text"] === "string" ? block["text"] : ""))
+    .filter((t) => t.length > 0)
+    .join(" ");
+}
+
+export function messageSeed(request: MessageRequest): number {
+  return seedOf(stableStringify({ model: request.model, system: request.system ?? null, messages: request.messages, max: request.max_tokens }));
+}
+
+export interface MessageDeps {
+  tokenizer: Tokenizer;
+  /** Null disables prompt-cache emulation (batch requests). */
+  promptCache: AnthropicPromptCache | null;
+  now: number;
+  serviceTier: "standard" | "batch";
+}
+
+export function createMessage(request: MessageRequest, deps: MessageDeps): AnthropicMessage {
+  const prompt = renderAnthropicPrompt(request, deps.tokenizer);
+  const cache = deps.promptCache
+    ? deps.promptCache.apply(prompt.tokens, prompt.breakpoints, anthropicMinCacheableTokens(request.model), deps.now)
+    : { inputTokens: prompt.tokens, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, ephemeral5mInputTokens: 0, ephemeral1hInputTokens: 0 };
+  const lastUser = [...request.messages].reverse().find((m) => m.role === "user");
+  const reply = generateReply(
+    { seed: messageSeed(request), question: lastUser ? messageText(lastUser) : "", maxTokens: request.max_tokens, stopSequences: request.stop_sequences },
+    deps.tokenizer,
+  );
+  return {
+    id: randomId("msg_01", 22),
+    type: "message",
+    role: "assistant",
+    model: request.model,
+    content: [{ type: "text", text: reply.text }],
+    stop_reason: reply.finish === "length" ? "max_tokens" : reply.finish === "stop_sequence" ? "stop_sequence" : "end_turn",
+    stop_sequence: reply.stopSequence,
+    usage: {
+      input_tokens: cache.inputTokens,
+      cache_creation_input_tokens: cache.cacheCreationInputTokens,
+      cache_read_input_tokens: cache.cacheReadInputTokens,
+      cache_creation: { ephemeral_5m_input_tokens: cache.ephemeral5mInputTokens, ephemeral_1h_input_tokens: cache.ephemeral1hInputTokens },
+      output_tokens: reply.outputTokens,
+      server_tool_use: null,
+      service_tier: deps.serviceTier,
+    },
+  };
+}
+
+/** Anthropic's SSE sequence for a finished message. */
+export function messageStream(message: AnthropicMessage): StreamEvent[] {
+  const text = message.content.map((block) => block.text).join("");
+  const deltas = streamDeltas(text);
+  const events: StreamEvent[] = [
+    {
+      event: "message_start",
+      data: {
+        type: "message_start",
+        message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...message.usage, output_tokens: 1 } },
+      },
+      progress: 0,
+    },
+    { event: "content_block_start", data: { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, progress: 0 },
+    { event: "ping", data: { type: "ping" }, progress: 0 },
+  ];
+  deltas.forEach((delta, i) => {
+    events.push({
+      event: "content_block_delta",
+      data: { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: delta } },
+      progress: (i + 1) / deltas.length,
+    });
+  });
+  events.push({ event: "content_block_stop", data: { type: "content_block_stop", index: 0 }, progress: 1 });
+  events.push({
+    event: "message_delta",
+    data: {
+      type: "message_delta",
+      delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence },
+      usage: {
+        input_tokens: message.usage.input_tokens,
+        cache_creation_input_tokens: message.usage.cache_creation_input_tokens,
+        cache_read_input_tokens: message.usage.cache_read_input_tokens,
+        output_tokens: message.usage.output_tokens,
+        server_tool_use: null,
+      },
+    },
+    progress: 1,
+  });
+  events.push({ event: "message_stop", data: { type: "message_stop" }, progress: 1 });
+  return events;
+}

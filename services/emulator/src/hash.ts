@@ -1,0 +1,85 @@
+import { createHash, randomBytes } from "node:crypto";
+
+/** JSON with object keys sorted, so that logically equal requests hash equally. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    return JSON.stringify(value) ?? "null";
+  }
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => stableStringify(item)).join(",")}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
+}
+
+export function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** A 32-bit seed taken from the SHA-256 of the text. */
+export function seedOf(text: string): number {
+  return sha256(text).readUInt32LE(0);
+}
+
+/** Small, fast, seedable PRNG: determinism matters more than statistical quality here. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a over UTF-16 code units with a seed folded into the offset basis. */
+export function fnv1a32(text: string, seed = 0): number {
+  let h = (0x811c9dc5 ^ Math.imul(seed, 0x9e3779b1)) >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // Final avalanche so that nearby seeds give unrelated outputs.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+// Ids are minted several times per request; drawing from a pooled buffer avoids one
+// synchronous CSPRNG call per id, which showed up in load profiles.
+const POOL_BYTES = 64 * 1024;
+let pool = randomBytes(POOL_BYTES);
+let poolOffset = 0;
+
+/** Random identifier in the style providers use (prefix + base62), e.g. `chatcmpl-AbC…`. */
+export function randomId(prefix: string, length: number): string {
+  if (poolOffset + length > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  let out = prefix;
+  for (let i = 0; i < length; i++) out += BASE62[pool[poolOffset + i]! % 62];
+  poolOffset += length;
+  return out;
+}
+
+/** Fisher–Yates permutation of 0..n-1 driven by the given PRNG. */
+export function permutation(n: number, rng: () => number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const tmp = order[i]!;
+    order[i] = order[j]!;
+    order[j] = tmp;
+  }
+  return order;
+}

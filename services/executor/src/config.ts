@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { providersConfigSchema } from "@costwise/providers";
+import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
+
+export const executorConfigSchema = baseConfigSchema.merge(providersConfigSchema).extend({
+  /** The model for requests that name none and were not routed; also their cost baseline. */
+  EXECUTOR_DEFAULT_MODEL: z.string().min(1).default("gpt-4o"),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9401),
+  // Provider calls take real time: many in flight per partition keeps throughput up while order of outputs is kept.
+  CONCURRENCY: z.coerce.number().int().positive().default(128),
+});
+export type ExecutorConfig = z.infer<typeof executorConfigSchema>;
+export const loadExecutorConfig = (env: NodeJS.ProcessEnv = process.env): ExecutorConfig => parseConfig(executorConfigSchema, env);

@@ -1,0 +1,44 @@
+import type { LlmRequest } from "@costwise/schemas";
+import { findModel, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
+
+/** Why a request can never be served, as a stable code plus a sentence for the caller. */
+export interface Rejection {
+  readonly code: "EMPTY_MESSAGES" | "INVALID_ROLE" | "UNKNOWN_MODEL" | "INPUT_TOO_LARGE" | "INVALID_PARAMETER" | "NO_MODEL";
+  readonly reason: string;
+}
+
+const ROLES = new Set(["system", "user", "assistant"]);
+
+export interface ValidationInput {
+  readonly request: LlmRequest;
+  readonly model: string | null;
+  readonly catalog: PriceCatalog;
+  readonly promptTokens: (model: ModelPrice) => number;
+}
+
+/** Pure checks, cheapest first; the prompt is only tokenised once the model is known. */
+export function validateRequest({ request, model, catalog, promptTokens }: ValidationInput): { ok: true; price: ModelPrice; promptTokens: number } | { ok: false; rejection: Rejection } {
+  const reject = (code: Rejection["code"], reason: string) => ({ ok: false as const, rejection: { code, reason } });
+  if (request.messages.length === 0) return reject("EMPTY_MESSAGES", "messages is empty: send at least one message with role 'user'");
+  if (request.messages.every((m) => m.content.trim() === "")) return reject("EMPTY_MESSAGES", "every message has empty content");
+  const badRole = request.messages.find((m) => !ROLES.has(m.role));
+  if (badRole) return reject("INVALID_ROLE", `message role '${badRole.role}' is not one of system, user, assistant`);
+  if (!request.messages.some((m) => m.role === "user")) return reject("EMPTY_MESSAGES", "no message has role 'user'");
+  if (!model) return reject("NO_MODEL", "the request names no model and no default model is configured (EXECUTOR_DEFAULT_MODEL)");
+  const price = findModel(catalog, model);
+  if (!price || price.kind !== "chat") {
+    return reject("UNKNOWN_MODEL", `unknown model '${model}': not a chat model in price catalog ${catalog.version}`);
+  }
+  if (request.max_tokens !== null && (request.max_tokens < 1 || request.max_tokens > price.maxOutputTokens)) {
+    return reject("INVALID_PARAMETER", `max_tokens ${request.max_tokens} is outside 1..${price.maxOutputTokens} for ${price.id}`);
+  }
+  if (request.temperature !== null && (request.temperature < 0 || request.temperature > 2 || Number.isNaN(request.temperature))) {
+    return reject("INVALID_PARAMETER", `temperature ${request.temperature} is outside 0..2`);
+  }
+  const tokens = promptTokens(price);
+  const budget = price.contextWindow - (request.max_tokens ?? 0);
+  if (tokens > budget) {
+    return reject("INPUT_TOO_LARGE", `input is ${tokens} tokens; ${price.id} accepts ${budget} (context window ${price.contextWindow} minus max_tokens ${request.max_tokens ?? 0})`);
+  }
+  return { ok: true, price, promptTokens: tokens };
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { emptyPipelineState, newRequest, type LlmRequest } from "@costwise/schemas";
+import { attributeSavings, baselineUsageOf, buildCostRecord, NO_USAGE, type CallAccount } from "./accounting.ts";
+import { catalog, requireModel } from "./catalog.ts";
+import { costOf } from "./cost.ts";
+
+const gpt4o = requireModel(catalog, "gpt-4o");
+const mini = requireModel(catalog, "gpt-4o-mini");
+const usage = { inputTokens: 1_000, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 200 };
+const base = (req: Partial<LlmRequest> = {}) =>
+  newRequest({ request_id: "r1", tenant: "acme", use_case: "support", messages: [{ role: "user", content: "hi" }], model: "gpt-4o", created_at: 1_000, ...req });
+
+function account(over: Partial<CallAccount> = {}): CallAccount {
+  const request = over.request ?? base();
+  return { request, status: "OK", errorCode: null, servedBy: "REALTIME", model: gpt4o, usage, mode: "realtime", baselineModel: gpt4o, baselineUsage: baselineUsageOf(request, usage), completedAt: 1_250, ...over };
+}
+
+const sum = (s: { cache: number; routing: number; compression: number; batch: number }) => s.cache + s.routing + s.compression + s.batch;
+
+describe("cost records and savings attribution", () => {
+  it("a plain call costs its catalog price, equals its baseline and saves nothing", () => {
+    const rec = buildCostRecord(account());
+    expect(rec.cost_nanousd).toBe(costOf(gpt4o, usage).totalNanoUsd);
+    expect(rec.cost_nanousd).toBe(4_500_000); // 1000 × $2.50/M + 200 × $10/M = $0.0045
+    expect(rec.baseline_cost_nanousd).toBe(rec.cost_nanousd);
+    expect([rec.saving_cache_nanousd, rec.saving_routing_nanousd, rec.saving_compression_nanousd, rec.saving_batch_nanousd]).toEqual([0, 0, 0, 0]);
+    expect(rec).toMatchObject({ latency_ms: 250, ts: 1_000, model_used: "gpt-4o", provider: "openai", price_catalog_version: catalog.version });
+  });
+
+  it("routing + compression + batch + overheads add up exactly to baseline − cost − overhead", () => {
+    const p = emptyPipelineState();
+    p.compression = { strategy: "extractive", context_tokens_before: 3_000, context_tokens_after: 1_000, per_strategy_tokens: {} };
+    p.overhead = { router: 1_234, compression: 777, cache: 55 };
+    p.route = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: 0.2, reason: "", shadow: false };
+    const request = base({ pipeline: p });
+    const a = account({ request, model: mini, mode: "batch", baselineUsage: baselineUsageOf(request, usage) });
+    const { baseline, cost, overheadTotal, savings } = attributeSavings(a, p.overhead, catalog.version);
+    expect(baseline).toBe(costOf(gpt4o, { ...usage, inputTokens: 3_000 }).totalNanoUsd);
+    expect(cost).toBe(costOf(mini, usage, "batch").totalNanoUsd);
+    expect(overheadTotal).toBe(2_066);
+    expect(sum(savings)).toBe(baseline - cost - overheadTotal);
+    expect(savings.compression).toBe(costOf(gpt4o, { ...usage, inputTokens: 3_000 }).totalNanoUsd - costOf(gpt4o, usage).totalNanoUsd - 777);
+    expect(savings.routing).toBe(costOf(gpt4o, usage).totalNanoUsd - costOf(mini, usage).totalNanoUsd - 1_234);
+    expect(savings.batch).toBe(costOf(mini, usage).totalNanoUsd - cost);
+    expect(savings.cache).toBe(-55);
+    const rec = buildCostRecord(a);
+    expect(rec).toMatchObject({ route_tier: "small", context_tokens_before: 3_000, context_tokens_after: 1_000, overhead_cost_nanousd: 2_066 });
+  });
+
+  it("a cache hit saves the whole baseline less its lookup cost", () => {
+    const p = emptyPipelineState();
+    p.overhead = { embedding: 20 };
+    const request = base({ pipeline: p });
+    const rec = buildCostRecord(account({ request, servedBy: "CACHE_SEMANTIC", model: null, cacheSourceRequestId: "r0" }));
+    expect(rec.cost_nanousd).toBe(0);
+    expect(rec.saving_cache_nanousd).toBe(rec.baseline_cost_nanousd - 20);
+    expect(rec.cache_source_request_id).toBe("r0");
+  });
+
+  it("an error costs nothing and saves nothing", () => {
+    const rec = buildCostRecord(account({ status: "ERROR", errorCode: "UNKNOWN_MODEL", model: null, usage: NO_USAGE, baselineModel: null, baselineUsage: NO_USAGE }));
+    expect(rec).toMatchObject({ cost_nanousd: 0, baseline_cost_nanousd: 0, status: "ERROR", error_code: "UNKNOWN_MODEL" });
+  });
+});

@@ -1,0 +1,29 @@
+export type {
+  ChatMessage,
+  ChatRequest,
+  ChatResult,
+  EmbedRequest,
+  EmbedResult,
+  Providers,
+  ProvidersDeps,
+  ProvidersLogger,
+} from "./types.ts";
+export { providersConfigSchema, parseFallbackModels, type ProvidersConfig } from "./config.ts";
+export { createProviders, EMULATOR_API_KEY } from "./providers.ts";
+export { countChatTokens, countTextTokens } from "./tokens.ts";
+// Request/response mapping and error mapping, for callers of the batch APIs (the batch accumulator).
+export { buildOpenAIChatParams, parseOpenAIChat } from "./openai-chat.ts";
+export { buildAnthropicParams, parseAnthropicMessage } from "./anthropic-chat.ts";
+export { mapSdkError, type MapContext } from "./errors.ts";
+export {
+  AuthenticationError,
+  InvalidRequestError,
+  MalformedResponseError,
+  ProviderError,
+  ProvidersClosedError,
+  ProviderTimeoutError,
+  ProviderUnavailableError,
+  RateLimitError,
+  UnknownModelError,
+  parseRetryAfter,
+} from "./errors.ts";

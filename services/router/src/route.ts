@@ -1,0 +1,212 @@
+import { costOf, findModel, NO_USAGE, type ModelPrice, type PriceCatalog, type Provider, type Usage } from "@costwise/pricing";
+import type { LlmRequest, Message, RouteDecision } from "@costwise/schemas";
+import { predict } from "./classifier.ts";
+import { percentBucket } from "./hash.ts";
+import { routeInputOf, type RouteInput } from "./input.ts";
+import type { RouterPolicy, Tier, UseCasePolicy } from "./policy.ts";
+import { difficultyScore, llmRouterMessages, parseDifficulty, type ChatPort } from "./strategies/llm.ts";
+import { scoreRules } from "./strategies/rules.ts";
+
+/** A route whose measured agreement fell below its floor; requests for it go to the last tier. */
+export interface FallbackInfo {
+  readonly since: number;
+  readonly agreement: number;
+  readonly samples: number;
+  readonly floor: number;
+}
+
+export interface RouteDeps {
+  readonly catalog: PriceCatalog;
+  /** For strategy "llm"; when absent those use cases go to the last tier. */
+  readonly llm: ChatPort | null;
+  /** The route's fallback state, as last read from the shared store. */
+  readonly fallback: (useCase: string, tier: string) => FallbackInfo | null;
+  /** The exact messages a model would get for this request (renderMessages from @costwise/executor). */
+  readonly renderMessages: (req: LlmRequest) => Message[];
+}
+
+/** What the shadow consumer needs to compare the two answers once the served one arrives. */
+export interface ShadowEntry {
+  readonly request_id: string;
+  readonly tenant: string;
+  readonly use_case: string;
+  readonly created_at: number;
+  readonly strategy: string;
+  readonly score: number | null;
+  readonly cheapTier: string;
+  readonly frontierTier: string;
+  readonly cheapModel: string;
+  readonly frontierModel: string;
+  /** The model the request was sent to: the cheap one, or the frontier one while the route is in fallback. */
+  readonly servedModel: string;
+  readonly fallback: boolean;
+  readonly messages: Message[];
+  readonly maxTokens: number | null;
+  readonly temperature: number | null;
+}
+
+/** Why the request got its tier, for metrics (the decision's `reason` has the detail). */
+export type RouteKind = "routed" | "forced" | "holdout" | "fallback" | "passthrough" | "not-cheaper" | "router-error";
+
+export interface RouteOutcome {
+  readonly route: RouteDecision | null;
+  readonly kind: RouteKind;
+  /** nano-USD the router itself spent (LLM-as-router calls). */
+  readonly overheadNanoUsd: number;
+  readonly shadow: ShadowEntry | null;
+}
+
+const fmt = (x: number) => x.toFixed(2);
+
+// A reference call shape for "is this tier cheaper than the caller's model": prices differ in their
+// input/output mix, so both are weighed as a typical chat call (1000 tokens in, 250 out).
+const REFERENCE_USAGE: Usage = { inputTokens: 1000, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 250 };
+const referenceCost = (m: ModelPrice) => costOf(m, REFERENCE_USAGE).totalNanoUsd;
+
+/**
+ * A use case without a policy (or a request the router cannot price) keeps the caller's model:
+ * the route records that nothing was decided, so llm_calls still shows the request per route.
+ */
+function passthrough(req: LlmRequest, policy: RouterPolicy, catalog: PriceCatalog, reason: string): RouteOutcome {
+  const id = req.model ?? policy.passthroughModel?.id ?? null;
+  if (!id) return { route: null, kind: "passthrough", overheadNanoUsd: 0, shadow: null };
+  const provider = findModel(catalog, id)?.provider ?? "";
+  return { route: { tier: "frontier", model: id, provider, strategy: "passthrough", score: null, reason, shadow: false }, kind: "passthrough", overheadNanoUsd: 0, shadow: null };
+}
+
+/** The tier index a score selects: the first tier whose maxScore is above it, else the last. */
+export function tierForScore(tiers: readonly Tier[], score: number): number {
+  const i = tiers.findIndex((t) => t.maxScore !== null && score < t.maxScore);
+  return i < 0 ? tiers.length - 1 : i;
+}
+
+interface Resolved {
+  readonly index: number;
+  readonly model: ModelPrice;
+  readonly skipped: string | null;
+}
+
+/**
+ * The concrete model for a tier and the caller's provider, moving up to the next tier when a
+ * tier has no model for that provider or would not be cheaper than the frontier model.
+ */
+function resolve(uc: UseCasePolicy, index: number, provider: Provider, frontier: ModelPrice): Resolved {
+  const last = uc.tiers.length - 1;
+  let skipped: string | null = null;
+  for (let i = index; i < last; i++) {
+    const m = uc.tiers[i]!.models?.[provider];
+    if (!m) {
+      skipped ??= `tier ${uc.tiers[i]!.name} has no ${provider} model`;
+      continue;
+    }
+    if (referenceCost(m) >= referenceCost(frontier)) {
+      skipped ??= `${m.id} is not cheaper than ${frontier.id}`;
+      continue;
+    }
+    return { index: i, model: m, skipped };
+  }
+  return { index: last, model: frontier, skipped };
+}
+
+interface Scored {
+  readonly score: number | null;
+  readonly index: number;
+  readonly forced: boolean;
+  readonly why: string;
+  readonly overhead: number;
+  readonly error: boolean;
+}
+
+async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps: RouteDeps, holdout: boolean, signal: AbortSignal | undefined): Promise<Scored> {
+  const last = uc.tiers.length - 1;
+  switch (uc.strategy) {
+    case "rules": {
+      const r = scoreRules(uc.rules, uc.baseScore, input);
+      const rulesText = r.matched.length > 0 ? r.matched.join(",") : "no rule matched";
+      if (r.forcedTier !== null) {
+        return { score: r.score, index: uc.tiers.findIndex((t) => t.name === r.forcedTier), forced: true, why: `rule forced tier ${r.forcedTier} (${rulesText})`, overhead: 0, error: false };
+      }
+      return { score: r.score, index: tierForScore(uc.tiers, r.score), forced: false, why: `rules (${rulesText}) score ${fmt(r.score)}`, overhead: 0, error: false };
+    }
+    case "classifier": {
+      const p = predict(uc.classifier!.model, input);
+      return { score: p, index: tierForScore(uc.tiers, p), forced: false, why: `classifier ${uc.classifier!.model.version} p(strong needed)=${fmt(p)}`, overhead: 0, error: false };
+    }
+    case "llm": {
+      // Holdout traffic goes to the frontier anyway: do not pay for a routing call it will not use.
+      if (holdout) return { score: null, index: last, forced: false, why: "llm router not called", overhead: 0, error: false };
+      if (!deps.llm) return { score: null, index: last, forced: false, why: "llm router unavailable", overhead: 0, error: true };
+      const model = uc.llm.model;
+      try {
+        const res = await deps.llm.chat({ model: model.id, messages: llmRouterMessages(input, uc.llm.maxPromptChars), maxTokens: 4, temperature: 0, requestId: req.request_id, ...(signal ? { signal } : {}) });
+        // Priced at the model that answered (a provider fallback may have answered instead).
+        const used = findModel(deps.catalog, res.model) ?? model;
+        const overhead = costOf(used, res.usage ?? NO_USAGE).totalNanoUsd;
+        const d = parseDifficulty(res.content);
+        const s = d === null ? uc.llm.unparseableScore : difficultyScore(d);
+        const why = d === null ? `llm ${model.id} answer unreadable, score ${fmt(s)}` : `llm ${model.id} rated ${d}/5`;
+        return { score: s, index: tierForScore(uc.tiers, s), forced: false, why, overhead, error: false };
+      } catch (err) {
+        return { score: null, index: last, forced: false, why: `llm router failed (${(err as Error).name})`, overhead: 0, error: true };
+      }
+    }
+    case "cascade":
+      return { score: null, index: 0, forced: false, why: "cascade: cheapest tier answers first, escalation on a failed check", overhead: 0, error: false };
+  }
+}
+
+/**
+ * Decide one request's route. Deterministic for a given request, policy and fallback state
+ * (LLM-as-router aside): rollout and shadow sampling hash the request id, so a redelivered
+ * request is routed the same way.
+ */
+export async function decideRoute(req: LlmRequest, policy: RouterPolicy, deps: RouteDeps, signal?: AbortSignal): Promise<RouteOutcome> {
+  const uc = policy.useCases.get(req.use_case);
+  if (!uc) return passthrough(req, policy, deps.catalog, `no routing policy for use case "${req.use_case}"`);
+  const caller = req.model ? findModel(deps.catalog, req.model) ?? null : uc.defaultModel;
+  const frontier = caller && caller.kind === "chat" ? caller : null;
+  const lastTier = uc.tiers[uc.tiers.length - 1]!;
+  const frontierModel = lastTier.models === null ? frontier : (frontier ? lastTier.models[frontier.provider] : undefined) ?? Object.values(lastTier.models)[0] ?? null;
+  if (!frontierModel) {
+    const why = req.model ? `model "${req.model}" is not in the price catalog: not routed` : `request names no model and use case "${uc.useCase}" has no defaultModel`;
+    return passthrough(req, policy, deps.catalog, why);
+  }
+  const provider = frontierModel.provider;
+  const input = routeInputOf(req);
+  const bucket = percentBucket(req.request_id, "rollout");
+  const holdout = bucket >= uc.rollout;
+  const s = await score(uc, input, req, deps, holdout, signal);
+
+  const decide = (index: number, model: ModelPrice, reason: string, kind: RouteKind, shadow: ShadowEntry | null): RouteOutcome => ({
+    route: { tier: uc.tiers[index]!.name, model: model.id, provider: model.provider, strategy: uc.strategy, score: s.score, reason, shadow: shadow !== null },
+    kind, overheadNanoUsd: s.overhead, shadow,
+  });
+  const last = uc.tiers.length - 1;
+  if (holdout) return decide(last, frontierModel, `rollout holdout: bucket ${fmt(bucket)} ≥ ${uc.rollout}%; ${s.why}`, "holdout", null);
+  if (s.error) return decide(last, frontierModel, s.why, "router-error", null);
+
+  const r = resolve(uc, s.index, provider, frontierModel);
+  const intended = uc.tiers[r.index]!;
+  const skippedNote = r.skipped ? `; ${r.skipped}` : "";
+  if (r.index === last) {
+    const kind: RouteKind = s.forced ? "forced" : r.skipped && s.index < last ? "not-cheaper" : "routed";
+    return decide(last, frontierModel, `${s.why} → ${intended.name}${skippedNote}`, kind, null);
+  }
+
+  const fb = deps.fallback(uc.useCase, intended.name);
+  const sampled = percentBucket(req.request_id, "shadow") < uc.shadow.sampleRate * 100;
+  const shadowEntry = (servedModel: ModelPrice): ShadowEntry | null =>
+    sampled
+      ? {
+          request_id: req.request_id, tenant: req.tenant, use_case: req.use_case, created_at: req.created_at, strategy: uc.strategy, score: s.score,
+          cheapTier: intended.name, frontierTier: uc.tiers[last]!.name, cheapModel: r.model.id, frontierModel: frontierModel.id, servedModel: servedModel.id,
+          fallback: fb !== null, messages: deps.renderMessages(req), maxTokens: req.max_tokens, temperature: req.temperature,
+        }
+      : null;
+  if (fb) {
+    const why = `fallback: route ${intended.name} agreement ${fmt(fb.agreement)} < floor ${fmt(fb.floor)} over ${fb.samples} comparisons; ${s.why}`;
+    return decide(last, frontierModel, why, "fallback", shadowEntry(frontierModel));
+  }
+  return decide(r.index, r.model, `${s.why} → ${intended.name}${skippedNote}`, s.forced ? "forced" : "routed", shadowEntry(r.model));
+}
+

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench`: throughput and pipeline overhead of executor + sink on the real local stack,
+ * with the provider emulator at zero latency, plus peak RSS per service. Prints tables and writes
+ * docs/benchmarks.md. Not a test: numbers depend on the machine; targets are stated beside them.
+ */
+import { cpus, totalmem } from "node:os";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import cliProgress from "cli-progress";
+import Table from "cli-table3";
+import { ensureStack, loadStackEnv, pipelineServices, repoRoot, spawnService, stopPipelineService, waitHealthy, type SpawnedService } from "@costwise/infra";
+import { topics, type CostRecord, type LlmResponse } from "@costwise/schemas";
+import { PipelineClient } from "../client.ts";
+import { clickhouse, emulator, runId } from "../harness.ts";
+import { sampleWorkload } from "../workload.ts";
+import { peakRssMb, percentile } from "./stats.ts";
+
+const THROUGHPUT_N = Number(process.env.BENCH_THROUGHPUT_N ?? 20_000);
+const RATES = (process.env.BENCH_RATES ?? "50,200,500").split(",").map(Number);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15);
+
+interface Timing { producedAt: number; respondedAt?: number; providerMs?: number }
+
+async function main() {
+  await ensureStack({ log: (l: string) => console.log(`  ${l}`) });
+  const env = loadStackEnv();
+  const emu = emulator(env.EMULATOR_URL!);
+  await emu.clearFaults();
+  await emu.config({ ttftMs: 0, perOutputTokenMs: 0 });
+
+  const services: SpawnedService[] = pipelineServices.map((s) => spawnService(s.name, { ...env, LOG_LEVEL: "warn" }, { logFile: path.join(repoRoot, ".costwise/logs", `bench-${s.name}.log`) }));
+  await Promise.all(services.map((s) => waitHealthy(s)));
+  const client = await PipelineClient.connect(env as { KAFKA_BROKERS: string; SCHEMA_REGISTRY_URL: string });
+  const timings = new Map<string, Timing>();
+  await client.subscribe<LlmResponse>(topics.responses, (r, meta) => {
+    const t = timings.get(r.request_id);
+    if (t && t.respondedAt === undefined) t.respondedAt = meta.receivedAt;
+  });
+  await client.subscribe<CostRecord>(topics.costRecords, (r) => {
+    const t = timings.get(r.request_id);
+    if (t) t.providerMs = r.stage_latency_ms.executor ?? 0;
+  });
+  const ch = clickhouse(env);
+
+  // Warm-up: JIT, connections, schema ids.
+  const warm = sampleWorkload(300, runId("bench-warm"));
+  for (const r of warm) timings.set(r.request_id, { producedAt: Date.now() });
+  await client.produce(warm);
+  await waitAll(warm.map((r) => r.request_id), timings, 60_000);
+
+  // 1. Sustained throughput: a backlog of N requests, drained as fast as the pipeline can.
+  console.log(`\nthroughput: ${THROUGHPUT_N} requests through executor + sink`);
+  const tputRun = runId("bench-tput");
+  const backlog = sampleWorkload(THROUGHPUT_N, tputRun);
+  const bar = new cliProgress.SingleBar({ format: "  |{bar}| {value}/{total} responses" }, cliProgress.Presets.shades_classic);
+  const t0 = Date.now();
+  for (const r of backlog) timings.set(r.request_id, { producedAt: t0 });
+  bar.start(backlog.length, 0);
+  const producing = client.produce(backlog, 1_000);
+  await producing;
+  const tProduced = Date.now();
+  await waitAll(backlog.map((r) => r.request_id), timings, 600_000, (n) => bar.update(n));
+  bar.stop();
+  const tResponses = Date.now();
+  let rowsCount = 0;
+  for (const deadline = Date.now() + 300_000; (rowsCount = await countRows(ch, `${tputRun}-`)) < THROUGHPUT_N; ) {
+    if (Date.now() > deadline) throw new Error(`only ${rowsCount} of ${THROUGHPUT_N} llm_calls rows arrived`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const tRows = Date.now();
+  const tput = {
+    produceS: (tProduced - t0) / 1000,
+    responsesRps: THROUGHPUT_N / ((tResponses - t0) / 1000),
+    rowsRps: THROUGHPUT_N / ((tRows - t0) / 1000),
+    rows: rowsCount,
+  };
+
+  // 2. Overhead at fixed request rates.
+  const rateRows: { rate: number; achieved: number; n: number; p50: number; p99: number; e2e50: number; e2e99: number }[] = [];
+  for (const rate of RATES) {
+    const n = rate * RATE_SECONDS;
+    const reqs = sampleWorkload(n, runId(`bench-r${rate}`));
+    console.log(`overhead at ${rate} requests/s for ${RATE_SECONDS} s (${n} requests)`);
+    const start = Date.now();
+    for (let i = 0; i < n; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const r = reqs[i]!;
+      r.created_at = Date.now();
+      timings.set(r.request_id, { producedAt: r.created_at });
+      void client.produce([r]);
+    }
+    const achieved = n / ((Date.now() - start) / 1000);
+    await waitAll(reqs.map((r) => r.request_id), timings, 120_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const e2e = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt);
+    const overhead = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt - (t.providerMs ?? 0));
+    rateRows.push({ rate, achieved, n, p50: percentile(overhead, 50), p99: percentile(overhead, 99), e2e50: percentile(e2e, 50), e2e99: percentile(e2e, 99) });
+  }
+
+  const rss = await Promise.all(services.map(async (s) => ({ name: s.name, mb: await peakRssMb(s.child.pid!) })));
+  await client.close();
+  await ch.close();
+  await Promise.all(services.map((s) => stopPipelineService(s)));
+
+  const tTable = new Table({ head: ["requests", "produce time (s)", "responses/s (sustained)", "llm_calls rows/s", "target"] });
+  tTable.push([THROUGHPUT_N, tput.produceS.toFixed(1), tput.responsesRps.toFixed(0), tput.rowsRps.toFixed(0), "≥ 1,000 req/s"]);
+  const oTable = new Table({ head: ["rate (req/s)", "achieved", "requests", "overhead p50 (ms)", "overhead p99 (ms)", "end-to-end p50", "end-to-end p99", "target"] });
+  for (const r of rateRows) oTable.push([r.rate, r.achieved.toFixed(0), r.n, r.p50, r.p99, r.e2e50, r.e2e99, r.rate === 200 ? "p50 ≤ 10, p99 ≤ 50" : ""]);
+  const mTable = new Table({ head: ["service", "peak RSS (MB)", "target"] });
+  for (const r of rss) mTable.push([r.name, r.mb ?? "?", "< 200 MB"]);
+  console.log(`\n${tTable.toString()}\n${oTable.toString()}\n${mTable.toString()}`);
+
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}`;
+  const md = [
+    "# Benchmarks",
+    "",
+    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine}, with Kafka, the schema registry, ClickHouse, Redis, the provider emulator (latency 0), the services and this load generator all on the same machine.`,
+    "Command: `npm run bench` (env: BENCH_THROUGHPUT_N, BENCH_RATES, BENCH_RATE_SECONDS).",
+    "",
+    "## Throughput (executor + sink)",
+    "",
+    "| requests | responses/s sustained | llm_calls rows/s | target |",
+    "| ---: | ---: | ---: | --- |",
+    `| ${THROUGHPUT_N} | ${tput.responsesRps.toFixed(0)} | ${tput.rowsRps.toFixed(0)} | ≥ 1,000 req/s |`,
+    "",
+    "## Pipeline overhead",
+    "",
+    "Overhead = time from produce to response consumed, minus the provider call as the executor timed it.",
+    "",
+    "| rate (req/s) | achieved | requests | overhead p50 (ms) | overhead p99 (ms) | end-to-end p50 (ms) | end-to-end p99 (ms) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rateRows.map((r) => `| ${r.rate} | ${r.achieved.toFixed(0)} | ${r.n} | ${r.p50} | ${r.p99} | ${r.e2e50} | ${r.e2e99} |`),
+    "",
+    "Target at 200 req/s: p50 ≤ 10 ms, p99 ≤ 50 ms.",
+    "",
+    "## Peak memory per service (VmHWM)",
+    "",
+    "| service | peak RSS (MB) | target |",
+    "| --- | ---: | --- |",
+    ...rss.map((r) => `| ${r.name} | ${r.mb ?? "?"} | < 200 MB |`),
+    "",
+  ].join("\n");
+  const file = path.join(repoRoot, "docs/benchmarks.md");
+  const { existsSync, readFileSync } = await import("node:fs");
+  const rest = existsSync(file) ? readFileSync(file, "utf8").split("\n## Notes")[1] : undefined;
+  writeFileSync(file, rest ? `${md}\n## Notes${rest}` : md);
+  console.log(`\nwritten to docs/benchmarks.md`);
+}
+
+async function waitAll(ids: string[], timings: Map<string, Timing>, timeoutMs: number, progress?: (n: number) => void) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = ids.filter((id) => timings.get(id)?.respondedAt !== undefined).length;
+    progress?.(n);
+    if (n === ids.length) return;
+    if (Date.now() > deadline) throw new Error(`${ids.length - n} of ${ids.length} responses missing`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function countRows(ch: ReturnType<typeof clickhouse>, prefix: string): Promise<number> {
+  const { sql } = await import("@costwise/infra");
+  const rs = await ch.query({ query: sql`SELECT count() AS n FROM costwise.llm_calls FINAL WHERE request_id LIKE ${prefix + "%"}`, format: "JSONEachRow" });
+  const [row] = await rs.json<{ n: string }>();
+  return Number(row?.n ?? 0);
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});
