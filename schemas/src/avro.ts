@@ -7,6 +7,7 @@ const files: Record<RecordName, string> = {
   LlmResponse: "llm-response.avsc",
   CostRecord: "cost-record.avsc",
   BudgetAlert: "budget-alert.avsc",
+  DistillSample: "distill-sample.avsc",
 };
 
 function load(file: string): object {
@@ -19,6 +20,7 @@ export const avroSchemas: Record<RecordName, object> = {
   LlmResponse: load(files.LlmResponse),
   CostRecord: load(files.CostRecord),
   BudgetAlert: load(files.BudgetAlert),
+  DistillSample: load(files.DistillSample),
 };
 
 /** Older published versions, oldest first, kept to prove that current readers still read them. */

@@ -58,6 +58,11 @@ export const topics = {
     producedBy: ["alerts"], consumedBy: ["operators"],
     doc: "A tenant's or use case's projected monthly spend crossed a threshold of its budget (services/analytics).",
   },
+  distillSamples: {
+    name: "llm.distill-samples", record: "DistillSample", partitions: 3, key: "request_id",
+    producedBy: ["distiller"], consumedBy: ["sink"],
+    doc: "Frontier answers captured for distillation with their rendered prompt, PII redacted (services/distiller).",
+  },
   deadLetters: {
     name: "llm.dlq", record: null, partitions: 1, key: "request_id",
     producedBy: ["every service"], consumedBy: ["operators"],

@@ -127,11 +127,36 @@ export interface BudgetAlert {
   created_at: number;
 }
 
+/** A frontier answer captured for distillation (services/distiller); prompt and answer are PII-redacted. */
+export interface DistillSample {
+  request_id: string;
+  tenant: string;
+  use_case: string;
+  messages: Message[];
+  completion: string;
+  model: string;
+  provider: string | null;
+  route_tier: string | null;
+  served_by: string;
+  input_tokens: number;
+  output_tokens: number;
+  /** sha256 hex of the normalised redacted messages; export deduplicates on it. */
+  prompt_hash: string;
+  quality: number | null;
+  redactions: Record<string, number>;
+  sample_rate: number;
+  /** epoch milliseconds */
+  created_at: number;
+  /** epoch milliseconds */
+  captured_at: number;
+}
+
 export interface RecordTypes {
   LlmRequest: LlmRequest;
   LlmResponse: LlmResponse;
   CostRecord: CostRecord;
   BudgetAlert: BudgetAlert;
+  DistillSample: DistillSample;
 }
 export type RecordName = keyof RecordTypes;
 

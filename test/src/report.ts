@@ -9,9 +9,9 @@ export interface UseCaseCost {
   errors: string;
   served: string[];
   models: string[];
-  input_tokens: string;
-  output_tokens: string;
-  cost_nanousd: string;
+  tokens_in: string;
+  tokens_out: string;
+  spend_nanousd: string;
   baseline_nanousd: string;
 }
 
@@ -31,12 +31,12 @@ export async function useCaseCosts(ch: ClickHouseClient, database: string, reque
   const rs = await ch.query({
     query: sql`SELECT tenant, use_case, toString(count()) AS requests, toString(countIf(status = 'ERROR')) AS errors,
         groupUniqArray(served_by) AS served, groupUniqArray(model_used) AS models,
-        toString(sum(input_tokens)) AS input_tokens, toString(sum(output_tokens)) AS output_tokens,
-        toString(sum(cost_nanousd)) AS cost_nanousd, toString(sum(baseline_cost_nanousd)) AS baseline_nanousd
+        toString(sum(input_tokens)) AS tokens_in, toString(sum(output_tokens)) AS tokens_out,
+        toString(sum(cost_nanousd)) AS spend_nanousd, toString(sum(baseline_cost_nanousd)) AS baseline_nanousd
       FROM ${sqlIdentifier(database)}.llm_calls FINAL
       WHERE request_id LIKE ${requestIdPrefix + "%"}
       GROUP BY tenant, use_case
-      ORDER BY sum(cost_nanousd) DESC`,
+      ORDER BY toInt64(spend_nanousd) DESC`,
     format: "JSONEachRow",
   });
   return rs.json<UseCaseCost>();
@@ -46,15 +46,16 @@ export function renderCostTable(rows: readonly UseCaseCost[]): string {
   const table = new Table({
     head: ["tenant", "use case", "requests", "errors", "served by", "models", "input tok", "output tok", "cost", "naive cost", "saved"],
     colAligns: ["left", "left", "right", "right", "left", "left", "right", "right", "right", "right", "right"],
+    style: { head: [], border: [], compact: true },
   });
   let cost = 0n;
   let base = 0n;
   for (const r of rows) {
-    const c = BigInt(r.cost_nanousd);
+    const c = BigInt(r.spend_nanousd);
     const b = BigInt(r.baseline_nanousd);
     cost += c;
     base += b;
-    table.push([r.tenant, r.use_case, r.requests, r.errors, r.served.sort().join(","), r.models.filter(Boolean).sort().join(","), r.input_tokens, r.output_tokens, usd(c), usd(b), pct(b - c, b)]);
+    table.push([r.tenant, r.use_case, r.requests, r.errors, r.served.sort().join(","), r.models.filter(Boolean).sort().join(","), r.tokens_in, r.tokens_out, usd(c), usd(b), pct(b - c, b)]);
   }
   table.push(["total", "", String(rows.reduce((n, r) => n + Number(r.requests), 0)), "", "", "", "", "", usd(cost), usd(base), pct(base - cost, base)]);
   return table.toString();

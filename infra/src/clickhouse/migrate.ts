@@ -104,9 +104,9 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
       ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
   });
   const rows = await (
-    await client.query({ query: sql`SELECT version, any(checksum) AS checksum FROM ${ledger} GROUP BY version`, format: "JSONEachRow" })
-  ).json<{ version: number; checksum: string }>();
-  const recorded = new Map(rows.map((r) => [Number(r.version), r.checksum]));
+    await client.query({ query: sql`SELECT version AS v, any(checksum) AS recorded_checksum FROM ${ledger} GROUP BY version`, format: "JSONEachRow" })
+  ).json<{ v: number; recorded_checksum: string }>();
+  const recorded = new Map(rows.map((r) => [Number(r.v), r.recorded_checksum]));
 
   const result: MigrateResult = { applied: [], alreadyApplied: [] };
   for (const m of migrations) {

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -41,9 +41,16 @@ export async function spawnDetached(launch: Launch, logFile: string, pidFile: st
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  // A detached service outlives the process that spawned it; once it exits it may stay a zombie
+  // until init reaps it. A zombie has finished: count it as gone.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): signal 0 is all there is
   }
 }
 
@@ -95,7 +102,7 @@ export async function stopProcess(pid: number, timeoutMs: number): Promise<"term
     await sleep(100);
   }
   signal(pid, "SIGKILL");
-  while (isAlive(pid)) await sleep(50);
+  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
   return "killed";
 }
 

@@ -67,8 +67,10 @@ export async function registerSchemas(config: StackConfig, topics: readonly Topi
   for (const topic of topics) {
     if (topic.record === null) continue; // raw-bytes topics carry no schema
     const subject = valueSubject(topic);
+    const schema = avroSchemas[topic.record] as object | undefined;
+    if (!schema) throw new StackError(`topic ${topic.name} names record ${topic.record}, which has no Avro schema in @costwise/schemas`);
     const { id } = await registry.register(
-      { type: SchemaType.AVRO, schema: JSON.stringify(avroSchemas[topic.record]) },
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
       { subject, compatibility: COMPATIBILITY.BACKWARD },
     );
     out.push({ subject, id });

@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { silentLogger, type Logger } from "@costwise/stream-runtime";
 import { enabledServices, isLoopback, loadStackConfig, SERVICE_NAMES, type ServiceName, type StackConfig } from "../config.ts";
-import type { ContainerService } from "./containers.ts";
+import { containerSpecs, type ContainerService } from "./containers.ts";
 import { composeStop, composeUp, dockerEngineAvailable } from "./docker.ts";
 import { stackEnvValues, writeStackEnv } from "./env-file.ts";
 import { ServiceStartError, StackError } from "./errors.ts";
@@ -96,7 +96,7 @@ async function startNative(ctx: Ctx, services: readonly ServiceName[]): Promise<
   const tools = await resolveTools(ctx, services);
   // Prepared and spawned concurrently: the JVMs take seconds each to come up, so every start
   // overlaps the others (artifact fetches are serialised inside native.ts).
-  const started = await Promise.all(
+  const settled = await Promise.allSettled(
     services.map(async (name) => {
       const svc = nativeServices[name];
       const pidFile = paths.pid(name);
@@ -116,6 +116,10 @@ async function startNative(ctx: Ctx, services: readonly ServiceName[]): Promise<
       return { name, pid };
     }),
   );
+  // Every launch has finished (or failed) before an error leaves: none keeps spawning unseen.
+  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (rejected) throw rejected.reason;
+  const started = settled.map((r) => (r as PromiseFulfilledResult<{ name: ServiceName; pid: number }>).value);
   const failures: ServiceStartError[] = [];
   await Promise.all(
     started.map(async ({ name, pid }) => {
@@ -143,6 +147,14 @@ async function startNative(ctx: Ctx, services: readonly ServiceName[]): Promise<
 async function startContainers(ctx: Ctx, mode: "docker" | "testcontainers", services: readonly ContainerService[]): Promise<void> {
   if (services.length === 0) return;
   const { config, paths, logger } = ctx;
+  const moved = services.filter((s) => endpointOf(config, s).port !== containerSpecs[s].ports[0]!.host);
+  if (moved.length > 0) {
+    throw new StackError(
+      `STACK_MODE=${mode} publishes the fixed ports of docker-compose.yml, but these endpoints were moved: ${moved
+        .map((s) => `${s} (${endpointOf(config, s).port}, expected ${containerSpecs[s].ports[0]!.host})`)
+        .join(", ")}; unset the overrides or use STACK_MODE=native`,
+    );
+  }
   if (mode === "docker") {
     logger.info({ services }, `docker compose up -d --wait ${services.join(" ")}`);
     await composeUp(config, services);
@@ -259,15 +271,14 @@ async function stopOwned(ctx: Ctx, service: ServiceName): Promise<boolean> {
 }
 
 /**
- * Stop every service this stack started (pid files / container markers), last started first.
- * Services it only reused are left alone. Idempotent.
+ * Stop every service this stack started (pid files / container markers), all at once: none
+ * depends on another at shutdown. Services it only reused are left alone. Idempotent.
  */
 export async function stopStack(opts: StackOptions = {}): Promise<{ stopped: ServiceName[] }> {
   const ctx = context(opts);
   return withLock(ctx.paths.lockFile, lockTimeout(ctx.config), async () => {
-    const stopped: ServiceName[] = [];
-    for (const s of [...SERVICE_NAMES].reverse()) if (await stopOwned(ctx, s)) stopped.push(s);
-    return { stopped };
+    const results = await Promise.all(SERVICE_NAMES.map(async (s) => ((await stopOwned(ctx, s)) ? s : undefined)));
+    return { stopped: results.filter((s): s is ServiceName => s !== undefined) };
   });
 }
 

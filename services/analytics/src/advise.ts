@@ -85,7 +85,7 @@ const key = (t: string, u: string) => `${t}\u0000${u}`;
 /**
  * What to do next, following the spend bands, and where each technique would pay most. The
  * candidate metrics are the money each technique works on, from what was recorded:
- * caching → model-call spend not yet served from cache; routing → spend on frontier-tier models;
+ * caching → model-call spend not yet served from cache; routing → spend above the small tier;
  * compression → uncached input-token spend; batch → real-time model spend; distillation → calls.
  */
 export function advise(input: AdviseInput, catalog: PriceCatalog = currentCatalog): Advice {
@@ -96,10 +96,11 @@ export function advise(input: AdviseInput, catalog: PriceCatalog = currentCatalo
   const monthlyRunRate = month(total);
   const band = bandFor(monthlyRunRate);
 
-  const frontier = new Map<string, bigint>();
+  // Routing moves calls down to the small tier: what it works on is the spend above it.
+  const aboveSmall = new Map<string, bigint>();
   for (const u of input.usage) {
     const price = u.model ? findModel(catalog, u.model) : undefined;
-    if (price?.tier === "frontier") frontier.set(key(u.tenant, u.useCase), (frontier.get(key(u.tenant, u.useCase)) ?? 0n) + u.cost);
+    if (price && price.tier !== "small") aboveSmall.set(key(u.tenant, u.useCase), (aboveSmall.get(key(u.tenant, u.useCase)) ?? 0n) + u.cost);
   }
   const structure = new Map(input.structure.map((s) => [key(s.tenant, s.useCase), s]));
 
@@ -112,7 +113,7 @@ export function advise(input: AdviseInput, catalog: PriceCatalog = currentCatalo
     const batchShare = modelCalls ? u.batchCalls / modelCalls : 0;
     const base = { tenant: u.tenant, useCase: u.useCase, unit: "nanousd" as const };
     candidates.caching.push({ ...base, monthly: month(u.cost), why: `model-call spend; cache hit rate ${pct(hitRate)}` });
-    candidates.routing.push({ ...base, monthly: month(frontier.get(key(u.tenant, u.useCase)) ?? 0n), why: "spend on frontier-tier models" });
+    candidates.routing.push({ ...base, monthly: month(aboveSmall.get(key(u.tenant, u.useCase)) ?? 0n), why: "spend on frontier- and mid-tier models" });
     if (s) candidates.compression.push({ ...base, monthly: month(s.inputCost + s.cacheWriteCost), why: `uncached input-token spend; compression saved ${u.savings.compression > 0n ? "some" : "nothing"} so far` });
     if (s) candidates.batch.push({ ...base, monthly: month(s.realtimeCost), why: `real-time model spend; batch share ${pct(batchShare)}` });
     candidates.distillation.push({ tenant: u.tenant, useCase: u.useCase, unit: "calls", monthly: month(BigInt(u.calls)), why: "calls per month" });

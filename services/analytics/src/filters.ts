@@ -1,4 +1,3 @@
-import { sql, sqlIdentifier, type SqlIdentifier } from "@costwise/infra";
 import { AnalyticsInputError } from "./errors.ts";
 
 /** What every report, API call and chart is restricted to. Times are whole seconds, UTC. */
@@ -48,17 +47,4 @@ export function makeFilters(opts: { since?: string | undefined; tenant?: string 
   };
   // `until` is the next whole second so rows written during the current second are included.
   return { since, until: new Date(wholeSeconds(now).getTime() + 1000), tenant: nonEmpty(opts.tenant, "--tenant"), useCase: nonEmpty(opts.useCase, "--use-case") };
-}
-
-/** Length of the filtered window in seconds. */
-export function windowSeconds(f: Filters): number {
-  return Math.max(1, Math.round((f.until.getTime() - f.since.getTime()) / 1000));
-}
-
-/** `WHERE …` over llm_calls-shaped tables: the time window on `timeColumn` plus tenant and use case. */
-export function whereClause(f: Filters, timeColumn: SqlIdentifier = sqlIdentifier("ts")): string {
-  const parts = [sql`${timeColumn} >= ${f.since}`, sql`${timeColumn} < ${f.until}`];
-  if (f.tenant !== undefined) parts.push(sql`tenant = ${f.tenant}`);
-  if (f.useCase !== undefined) parts.push(sql`use_case = ${f.useCase}`);
-  return `WHERE ${parts.join(" AND ")}`;
 }

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { sql, sqlIdentifier } from "@costwise/infra";
 import type { Filters } from "./filters.ts";
 import { toNano, type Nano } from "./money.ts";
-import { source, type SourceMode } from "./source.ts";
+import { source, type Grain, type SourceMode } from "./source.ts";
 
 /** Runs one SELECT and returns its rows (JSONEachRow). The only way analytics talks to ClickHouse. */
 export type QueryFn = <T>(query: string) => Promise<T[]>;
@@ -11,10 +11,12 @@ export function clickhouseQuery(client: ClickHouseClient): QueryFn {
   return async <T>(query: string) => (await client.query({ query, format: "JSONEachRow" })).json<T>();
 }
 
-/** Where and how to read: the database, the source (see source.ts) and the filters. */
+/** Where and how to read: the database, the source and its grain (see source.ts) and the filters. */
 export interface Scope {
   readonly database: string;
   readonly mode: SourceMode;
+  /** The rollup read and the trend's bucket; the window is widened to whole grains. */
+  readonly grain: Grain;
   readonly filters: Filters;
 }
 
@@ -95,14 +97,14 @@ export const EMPTY_TOTALS: Totals = totalsOf({
 /** Per tenant and use case: traffic, tokens, spend, naive baseline and savings by technique; most expensive first. */
 export async function useCaseTotals(q: QueryFn, s: Scope): Promise<UseCaseRow[]> {
   const rows = await q<TotalsRaw & { tenant: string; use_case: string }>(
-    `SELECT tenant, use_case, ${TOTALS_SELECT} FROM ${source(s.database, s.mode, s.filters)} GROUP BY tenant, use_case ORDER BY cost DESC, tenant, use_case`,
+    `SELECT tenant, use_case, ${TOTALS_SELECT} FROM ${source(s.database, s.mode, s.filters, s.grain)} GROUP BY tenant, use_case ORDER BY cost DESC, tenant, use_case`,
   );
   return rows.map((r) => ({ tenant: r.tenant, useCase: r.use_case, ...totalsOf(r) }));
 }
 
 /** The same figures over the whole scope. */
 export async function overallTotals(q: QueryFn, s: Scope): Promise<Totals> {
-  const [r] = await q<TotalsRaw>(`SELECT ${TOTALS_SELECT} FROM ${source(s.database, s.mode, s.filters)}`);
+  const [r] = await q<TotalsRaw>(`SELECT ${TOTALS_SELECT} FROM ${source(s.database, s.mode, s.filters, s.grain)}`);
   return r && n(r.calls) > 0 ? totalsOf(r) : EMPTY_TOTALS;
 }
 
@@ -126,7 +128,7 @@ export async function modelUsage(q: QueryFn, s: Scope): Promise<ModelUsageRow[]>
     `SELECT tenant, use_case, model_used, served_by = 'BATCH' AS batch, sum(deliveries) AS calls,
         sum(input_tokens_sum) AS input_tokens, sum(cached_input_tokens_sum) AS cached, sum(cache_write_input_tokens_sum) AS cache_write,
         sum(output_tokens_sum) AS output_tokens, sum(cost_nanousd_sum) AS cost, sum(overhead_nanousd_sum) AS overhead
-      FROM ${source(s.database, s.mode, s.filters)}
+      FROM ${source(s.database, s.mode, s.filters, s.grain)}
       GROUP BY tenant, use_case, model_used, batch
       ORDER BY tenant, use_case, model_used, batch`,
   );
@@ -136,8 +138,6 @@ export async function modelUsage(q: QueryFn, s: Scope): Promise<ModelUsageRow[]>
     cost: toNano(r.cost), overhead: toNano(r.overhead),
   }));
 }
-
-export type Bucket = "hour" | "day";
 
 export interface TrendPoint {
   /** Start of the bucket, epoch ms (UTC). */
@@ -149,14 +149,13 @@ export interface TrendPoint {
   readonly savings: Savings;
 }
 
-/** Spend and savings per hour or day, oldest first (buckets without traffic are absent). */
-export async function trend(q: QueryFn, s: Scope, bucket: Bucket): Promise<TrendPoint[]> {
-  const expr = bucket === "hour" ? "hour" : "toDateTime(toDate(hour))";
+/** Spend and savings per grain (hour or day), oldest first (grains without traffic are absent). */
+export async function trend(q: QueryFn, s: Scope): Promise<TrendPoint[]> {
   const rows = await q<{ t: number; calls: Int; cost: Int; overhead: Int; baseline: Int; s_cache: Int; s_routing: Int; s_compression: Int; s_batch: Int }>(
-    `SELECT toUInt32(${expr}) AS t, sum(deliveries) AS calls, sum(cost_nanousd_sum) AS cost, sum(overhead_nanousd_sum) AS overhead,
+    `SELECT toUInt32(bucket) AS t, sum(deliveries) AS calls, sum(cost_nanousd_sum) AS cost, sum(overhead_nanousd_sum) AS overhead,
         sum(baseline_nanousd_sum) AS baseline, sum(saving_cache_nanousd_sum) AS s_cache, sum(saving_routing_nanousd_sum) AS s_routing,
         sum(saving_compression_nanousd_sum) AS s_compression, sum(saving_batch_nanousd_sum) AS s_batch
-      FROM ${source(s.database, s.mode, s.filters)} GROUP BY t ORDER BY t`,
+      FROM ${source(s.database, s.mode, s.filters, s.grain)} GROUP BY t ORDER BY t`,
   );
   return rows.map((r) => ({
     t: n(r.t) * 1000, calls: n(r.calls), cost: toNano(r.cost), overhead: toNano(r.overhead), baseline: toNano(r.baseline),
@@ -179,7 +178,7 @@ export async function cacheEffectiveness(q: QueryFn, s: Scope): Promise<CacheRow
   const rows = await q<{ tenant: string; use_case: string; requests: Int; exact_hits: Int; semantic_hits: Int; saving: Int }>(
     `SELECT tenant, use_case, sum(deliveries) AS requests, sumIf(deliveries, served_by = 'CACHE_EXACT') AS exact_hits,
         sumIf(deliveries, served_by = 'CACHE_SEMANTIC') AS semantic_hits, sum(saving_cache_nanousd_sum) AS saving
-      FROM ${source(s.database, s.mode, s.filters)} GROUP BY tenant, use_case ORDER BY requests DESC, tenant, use_case`,
+      FROM ${source(s.database, s.mode, s.filters, s.grain)} GROUP BY tenant, use_case ORDER BY requests DESC, tenant, use_case`,
   );
   return rows.map((r) => {
     const requests = n(r.requests);
@@ -207,7 +206,7 @@ export async function routeTraffic(q: QueryFn, s: Scope): Promise<RouteRow[]> {
     `SELECT route_tier AS tier, route_strategy AS strategy, model_used AS model, sum(deliveries) AS calls,
         sumIf(deliveries, status = 'ERROR') AS errors, sum(route_score_sum) AS score, sum(cost_nanousd_sum) AS cost,
         sum(saving_routing_nanousd_sum) AS saving
-      FROM ${source(s.database, s.mode, s.filters)} WHERE served_by IN ('REALTIME', 'BATCH')
+      FROM ${source(s.database, s.mode, s.filters, s.grain)} WHERE served_by IN ('REALTIME', 'BATCH')
       GROUP BY tier, strategy, model ORDER BY calls DESC, tier, strategy, model`,
   );
   const total = rows.reduce((a, r) => a + n(r.calls), 0);
@@ -232,7 +231,7 @@ export async function compressionEffectiveness(q: QueryFn, s: Scope): Promise<Co
   const rows = await q<{ strategy: string; calls: Int; before: Int; after: Int; saving: Int }>(
     `SELECT compression_strategy AS strategy, sum(deliveries) AS calls, sum(context_tokens_before_sum) AS before,
         sum(context_tokens_after_sum) AS after, sum(saving_compression_nanousd_sum) AS saving
-      FROM ${source(s.database, s.mode, s.filters)} WHERE served_by IN ('REALTIME', 'BATCH')
+      FROM ${source(s.database, s.mode, s.filters, s.grain)} WHERE served_by IN ('REALTIME', 'BATCH')
       GROUP BY strategy ORDER BY calls DESC, strategy`,
   );
   return rows.map((r) => {
@@ -257,7 +256,7 @@ export async function batchShare(q: QueryFn, s: Scope): Promise<BatchRow> {
     `SELECT sum(deliveries) AS model_calls, sumIf(deliveries, served_by = 'BATCH') AS batch_calls,
         sumIf(cost_nanousd_sum, served_by = 'BATCH') AS batch_cost, sumIf(cost_nanousd_sum, served_by = 'REALTIME') AS realtime_cost,
         sum(saving_batch_nanousd_sum) AS saving, sumIf(queue_delay_ms_sum, served_by = 'BATCH') AS queue
-      FROM ${source(s.database, s.mode, s.filters)} WHERE served_by IN ('REALTIME', 'BATCH')`,
+      FROM ${source(s.database, s.mode, s.filters, s.grain)} WHERE served_by IN ('REALTIME', 'BATCH')`,
   );
   const modelCalls = n(r?.model_calls);
   const batchCalls = n(r?.batch_calls);
@@ -272,7 +271,7 @@ export async function batchShare(q: QueryFn, s: Scope): Promise<BatchRow> {
 export async function dimensions(q: QueryFn, s: Scope): Promise<{ tenant: string; useCase: string }[]> {
   const unfiltered: Filters = { since: s.filters.since, until: s.filters.until };
   const rows = await q<{ tenant: string; use_case: string }>(
-    `SELECT DISTINCT tenant, use_case FROM ${source(s.database, s.mode, unfiltered)} ORDER BY tenant, use_case`,
+    `SELECT DISTINCT tenant, use_case FROM ${source(s.database, s.mode, unfiltered, s.grain)} ORDER BY tenant, use_case`,
   );
   return rows.map((r) => ({ tenant: r.tenant, useCase: r.use_case }));
 }
@@ -288,25 +287,28 @@ export async function tableColumns(q: QueryFn, database: string, table: string):
   return new Map(rows.map((r) => [r.name, r.type]));
 }
 
-/** Route quality measured in shadow (the router's `route_shadow` table), per route tier. */
+/** Route quality measured in shadow (the router's `route_shadow` table), per cheap route tier. */
 export interface RouteQualityRow {
   readonly tier: string;
+  /** Shadow comparisons the judge decided. */
   readonly samples: number;
-  /** Mean agreement with the frontier answer in [0, 1]. */
+  /** Mean agreement of the cheap route's answers with the frontier model's, in [0, 1]. */
   readonly agreement: number | null;
+  /** Share of comparisons the judge counted as agreeing. */
+  readonly agreedRate: number | null;
 }
 
 export type RouteQuality =
   | { readonly available: true; readonly rows: readonly RouteQualityRow[] }
   | { readonly available: false; readonly reason: string };
 
-/** Columns route_shadow must have for quality per route (the router's table, migration 0002). */
-export const ROUTE_SHADOW_COLUMNS = ["ts", "tenant", "use_case", "route_tier", "agreement"] as const;
+/** Columns read from route_shadow (the router's table, migration 0002). */
+export const ROUTE_SHADOW_COLUMNS = ["ts", "tenant", "use_case", "cheap_tier", "agreement", "agreed", "decided"] as const;
 
 /**
- * Shadow-measured quality per route tier. The table belongs to the router (issue 4) and may not
- * exist yet, or may lack the columns; then quality is reported unavailable with the reason,
- * never as an error.
+ * Shadow-measured quality per cheap route tier, deduplicated (FINAL). The table belongs to the
+ * router (issue 4): when it is missing or lacks a column, quality is reported unavailable with
+ * the reason, never as an error.
  */
 export async function routeQuality(q: QueryFn, s: Scope): Promise<RouteQuality> {
   if (!(await tableExists(q, s.database, "route_shadow"))) {
@@ -316,21 +318,26 @@ export async function routeQuality(q: QueryFn, s: Scope): Promise<RouteQuality> 
   const missing = ROUTE_SHADOW_COLUMNS.filter((c) => !cols.has(c));
   if (missing.length > 0) return { available: false, reason: `${s.database}.route_shadow lacks column(s) ${missing.join(", ")}` };
   const f = s.filters;
-  const where = [sql`ts >= ${f.since} AND ts < ${f.until}`];
+  const where = [sql`ts >= ${f.since} AND ts < ${f.until} AND decided = 1`];
   if (f.tenant !== undefined) where.push(sql`tenant = ${f.tenant}`);
   if (f.useCase !== undefined) where.push(sql`use_case = ${f.useCase}`);
-  const rows = await q<{ tier: string; samples: Int; agreement: number }>(
-    `SELECT route_tier AS tier, count() AS samples, avg(agreement) AS agreement FROM ${sqlIdentifier(`${s.database}.route_shadow`).text}
+  const rows = await q<{ tier: string; samples: Int; mean_agreement: number; agreed_rate: number }>(
+    `SELECT cheap_tier AS tier, count() AS samples, avg(agreement) AS mean_agreement, avg(agreed) AS agreed_rate
+      FROM ${sqlIdentifier(`${s.database}.route_shadow`).text} FINAL
       WHERE ${where.join(" AND ")} GROUP BY tier ORDER BY tier`,
   );
-  return { available: true, rows: rows.map((r) => ({ tier: r.tier, samples: n(r.samples), agreement: n(r.samples) ? Number(r.agreement) : null })) };
+  return {
+    available: true,
+    rows: rows.map((r) => ({ tier: r.tier, samples: n(r.samples), agreement: n(r.samples) ? Number(r.mean_agreement) : null, agreedRate: n(r.samples) ? Number(r.agreed_rate) : null })),
+  };
 }
 
 /** Month-to-date spend (cost + overhead) per tenant and use case since `monthStart` (budgets). */
 export async function spendSince(q: QueryFn, database: string, mode: SourceMode, monthStart: Date, until: Date): Promise<{ tenant: string; useCase: string; spend: Nano }[]> {
+  // Daily grain: a month starts at midnight UTC, so nothing is widened.
   const rows = await q<{ tenant: string; use_case: string; spend: Int }>(
     `SELECT tenant, use_case, sum(cost_nanousd_sum) + sum(overhead_nanousd_sum) AS spend
-      FROM ${source(database, mode, { since: monthStart, until })} GROUP BY tenant, use_case`,
+      FROM ${source(database, mode, { since: monthStart, until }, "day")} GROUP BY tenant, use_case`,
   );
   return rows.map((r) => ({ tenant: r.tenant, useCase: r.use_case, spend: toNano(r.spend) }));
 }

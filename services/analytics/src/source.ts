@@ -3,9 +3,9 @@ import type { Filters } from "./filters.ts";
 
 /**
  * Where figures come from.
- * - `rollup`: the `calls_hourly` materialized view (migration 0004). Thousands of rows for
- *   months of traffic, so reports stay well under a second; it counts every delivery, so after a
- *   Kafka replay it over-counts the replayed calls until rebuilt (docs/analytics.md).
+ * - `rollup`: the `calls_hourly` / `calls_daily` materialized views (migration 0004). Thousands
+ *   of rows for months of traffic, so reports stay fast; they count every delivery, so after a
+ *   Kafka replay they over-count the replayed calls until rebuilt (docs/analytics.md).
  * - `exact`: `llm_calls FINAL`, one row per request whatever was replayed; reads every call in
  *   the window, so it is slower on large windows.
  * Both present the same columns, so every query below is written once.
@@ -13,19 +13,29 @@ import type { Filters } from "./filters.ts";
 export type SourceMode = "rollup" | "exact";
 export const SOURCE_MODES: readonly SourceMode[] = ["rollup", "exact"];
 
-/** The rollup is hourly: every window is widened to whole hours (UTC) in both modes, so they agree. */
-export function hourFloor(d: Date): Date {
-  return new Date(Math.floor(d.getTime() / 3_600_000) * 3_600_000);
+/** Rollup granularity: `calls_hourly` or `calls_daily`. Windows are widened to whole grains (UTC) in both modes, so they agree. */
+export type Grain = "hour" | "day";
+
+const GRAIN_MS: Record<Grain, number> = { hour: 3_600_000, day: 86_400_000 };
+
+/** Hourly up to two days, daily beyond: a month of traffic is then a few thousand rollup rows. */
+export function grainFor(f: Filters): Grain {
+  // `until` is one second past now (filters.ts), so "--since 2d" is 2 days and 1 second long.
+  return f.until.getTime() - f.since.getTime() <= 2 * 86_400_000 + 60_000 ? "hour" : "day";
 }
 
-/** The hours a window covers: [start of the hour of `since`, end of the hour before `until`). */
-export function hourWindow(f: Filters): { start: Date; end: Date } {
-  return { start: hourFloor(f.since), end: new Date(hourFloor(new Date(f.until.getTime() - 1)).getTime() + 3_600_000) };
+export function floorTo(d: Date, grain: Grain): Date {
+  return new Date(Math.floor(d.getTime() / GRAIN_MS[grain]) * GRAIN_MS[grain]);
 }
 
-/** Columns of calls_hourly; the exact source computes the same names per call. */
+/** The grains a window covers: [start of the grain of `since`, end of the grain before `until`). */
+export function grainWindow(f: Filters, grain: Grain): { start: Date; end: Date } {
+  return { start: floorTo(f.since, grain), end: new Date(floorTo(new Date(f.until.getTime() - 1), grain).getTime() + GRAIN_MS[grain]) };
+}
+
+/** Columns of the rollups; the exact source computes the same names per call. */
 const EXACT_COLUMNS = `
-  toStartOfHour(ts) AS hour, tenant, use_case, model_requested, model_used, provider, served_by, status,
+  tenant, use_case, model_requested, model_used, provider, served_by, status,
   route_tier, route_strategy, compression_strategy,
   toUInt64(1) AS deliveries,
   toUInt64(input_tokens) AS input_tokens_sum,
@@ -46,18 +56,25 @@ const EXACT_COLUMNS = `
   route_score AS route_score_sum`;
 
 /**
- * A parenthesised subquery with the calls_hourly columns, restricted to the filters. Use it as
- * `FROM ${source(...)}` and always aggregate: rollup rows are partial sums until merged.
+ * A parenthesised subquery with the rollup columns plus `bucket` (start of the grain, DateTime),
+ * restricted to the filters. Use it as `FROM ${source(...)}` and always aggregate: rollup rows
+ * are partial sums until merged.
  */
-export function source(database: string, mode: SourceMode, f: Filters): string {
-  const { start, end } = hourWindow(f);
+export function source(database: string, mode: SourceMode, f: Filters, grain: Grain = grainFor(f)): string {
+  const { start, end } = grainWindow(f, grain);
   const dims: string[] = [];
   if (f.tenant !== undefined) dims.push(sql` AND tenant = ${f.tenant}`);
   if (f.useCase !== undefined) dims.push(sql` AND use_case = ${f.useCase}`);
   if (mode === "exact") {
     const table = sqlIdentifier(`${database}.llm_calls`);
-    return `(SELECT ${EXACT_COLUMNS} FROM ${table.text} FINAL WHERE ${sql`ts >= ${start} AND ts < ${end}`}${dims.join("")})`;
+    const bucket = grain === "hour" ? "toStartOfHour(ts)" : "toDateTime(toDate(ts))";
+    return `(SELECT ${bucket} AS bucket, ${EXACT_COLUMNS} FROM ${table.text} FINAL WHERE ${sql`ts >= ${start} AND ts < ${end}`}${dims.join("")})`;
   }
-  const table = sqlIdentifier(`${database}.calls_hourly`);
-  return `(SELECT * FROM ${table.text} WHERE ${sql`hour >= ${start} AND hour < ${end}`}${dims.join("")})`;
+  if (grain === "hour") {
+    const table = sqlIdentifier(`${database}.calls_hourly`);
+    return `(SELECT *, hour AS bucket FROM ${table.text} WHERE ${sql`hour >= ${start} AND hour < ${end}`}${dims.join("")})`;
+  }
+  const table = sqlIdentifier(`${database}.calls_daily`);
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  return `(SELECT *, toDateTime(day) AS bucket FROM ${table.text} WHERE ${sql`day >= toDate(${day(start)}) AND day < toDate(${day(end)})`}${dims.join("")})`;
 }

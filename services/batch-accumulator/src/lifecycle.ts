@@ -273,13 +273,12 @@ export class BatchLifecycle {
         this.nextRecoverAt = now + this.deps.settings.recoverEveryMs;
         await this.recover(now);
       }
-      if (now >= this.nextRenewAt && this.tracked.size > 0) {
+      if (now >= this.nextRenewAt && this.tracked.size + this.flushing.size > 0) {
         this.nextRenewAt = now + Math.floor(this.deps.settings.leaseMs / 3);
-        const lost = await this.deps.store.renew([...this.tracked.keys()], this.deps.settings.instanceId, now + this.deps.settings.leaseMs);
-        for (const id of lost) {
-          this.deps.logger.warn({ batchId: id }, "batch taken over by another instance");
-          this.tracked.delete(id);
-        }
+        // Batches still being claimed or submitted by intake are ours too: a slow provider must not let another instance submit them.
+        const ids = [...new Set([...this.tracked.keys(), ...this.flushing])];
+        const lost = await this.deps.store.renew(ids, this.deps.settings.instanceId, now + this.deps.settings.leaseMs);
+        for (const id of lost) if (this.tracked.delete(id)) this.deps.logger.warn({ batchId: id }, "batch taken over by another instance");
       }
       for (const t of this.tracked.values()) {
         if (t.busy || t.nextAt > now) continue;
@@ -355,10 +354,13 @@ export class BatchLifecycle {
     const price = requireModel(this.deps.catalog, r.model);
     const lines: string[] = [];
     for await (const ids of store.remaining(r.id)) {
-      const payloads = await store.payloads(r.id, ids);
-      for (const p of payloads) if (p !== null) lines.push(buildLine(price, decodeStored(p).request, renderMessages(decodeStored(p).request)).text);
+      for (const p of await store.payloads(r.id, ids)) {
+        if (p === null) continue;
+        const { request } = decodeStored(p);
+        lines.push(buildLine(price, request, renderMessages(request)).text);
+      }
     }
-    this.tracked.delete(r.id);
+    // The step keeps this batch busy while it submits, so no other pass resumes it twice.
     await this.submit({ ...r, count: lines.length }, lines);
   }
 

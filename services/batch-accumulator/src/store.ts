@@ -199,22 +199,27 @@ export class BatchStore {
     return (await this.redis.cwbCreate(this.k("b", rec.id), this.activeKey, rec.id, ...args)) === 1;
   }
 
-  /** Claim and store requests for the batch, in chunks; returns the custom_ids it now holds. */
-  async claim(batchId: string, entries: readonly ClaimEntry[], chunk = 500): Promise<Set<string>> {
-    const claimed = new Set<string>();
+  /**
+   * Claim and store requests for the batch, in chunks sent back to back (pipelined: one round
+   * trip's wait for the whole batch, each chunk atomic); returns the custom_ids it now holds.
+   */
+  async claim(batchId: string, entries: readonly ClaimEntry[], chunk = 1_000): Promise<Set<string>> {
     const prefix = `${this.opts.prefix}c:`;
+    const calls: Promise<number[]>[] = [];
     for (let i = 0; i < entries.length; i += chunk) {
-      const part = entries.slice(i, i + chunk);
       const args: string[] = [batchId, String(this.opts.claimTtlSeconds), prefix];
-      for (const e of part) {
+      for (let j = i; j < Math.min(i + chunk, entries.length); j++) {
+        const e = entries[j]!;
         args.push(e.requestId, String(e.attempt), e.customId, e.stored);
-        this.bytesWritten += prefix.length + 2 * Buffer.byteLength(e.requestId) + batchId.length + Buffer.byteLength(e.customId) + Buffer.byteLength(e.stored);
+        this.bytesWritten += prefix.length + 2 * e.requestId.length + batchId.length + e.customId.length + Buffer.byteLength(e.stored);
       }
-      const flags = await this.redis.cwbClaim(this.k("r", batchId), ...args);
-      part.forEach((e, j) => {
-        if (flags[j] === 1) claimed.add(e.customId);
-      });
+      calls.push(this.redis.cwbClaim(this.k("r", batchId), ...args));
     }
+    const flags = (await Promise.all(calls)).flat();
+    const claimed = new Set<string>();
+    entries.forEach((e, i) => {
+      if (flags[i] === 1) claimed.add(e.customId);
+    });
     return claimed;
   }
 

@@ -1,19 +1,9 @@
-import { env, pipeline } from "@huggingface/transformers";
-env.allowRemoteModels = false;
-env.allowLocalModels = true;
-const t0 = Date.now();
-const embed = await pipeline("feature-extraction", "/work/main/.costwise/models/all-MiniLM-L6-v2", { dtype: "fp32" });
-console.log("load ms", Date.now() - t0);
-const out = await embed(["How do I reset my card PIN?", "I forgot my PIN, how can I change it?", "What is the weather in Paris?"], { pooling: "mean", normalize: true });
-const v = out.tolist() as number[][];
-const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
-console.log(v[0]!.length, dot(v[0]!, v[1]!), dot(v[0]!, v[2]!));
-for (let r = 0; r < 3; r++) {
-  let t = performance.now();
-  for (let i = 0; i < 50; i++) await embed(["Why was I charged 2 euros at Tesco yesterday? " + i], { pooling: "mean", normalize: true });
-  console.log("single ms", (performance.now() - t) / 50);
-  t = performance.now();
-  const batch = Array.from({ length: 32 }, (_, i) => "Why was I charged 2 euros at Tesco yesterday? " + i);
-  for (let i = 0; i < 5; i++) await embed(batch, { pooling: "mean", normalize: true });
-  console.log("batch32 ms/item", (performance.now() - t) / 160);
+import { localEmbedder } from "./embedding.ts";
+for (const threads of [1, 2]) {
+  const e = await localEmbedder({ modelDir: "/work/main/.costwise/models/all-MiniLM-L6-v2", threads });
+  const ts: number[] = [];
+  for (let i = 0; i < 60; i++) { const t = performance.now(); await e.embed([`Why was I charged 2 euros at Tesco yesterday? ${i}`]); ts.push(performance.now() - t); }
+  ts.sort((a, b) => a - b);
+  console.log("threads", threads, "p50", ts[30]!.toFixed(2), "p90", ts[54]!.toFixed(2));
+  await e.close?.();
 }

@@ -11,7 +11,7 @@ export { createStrategy, checkPolicy, type StrategyDeps, type Strategy, type Ste
 export { tightenChunks } from "./strategies/tighten.ts";
 export { extractChunks } from "./strategies/extractive.ts";
 export { removeBoilerplate, normaliseText, stripHtml, segmentKey } from "./strategies/boilerplate.ts";
-export { summariseChunks, SUMMARY_INSTRUCTIONS, type SummariserChat } from "./strategies/summarise.ts";
+export { summariseChunks, summaryMaxTokens, SUMMARY_INSTRUCTIONS, type SummariserChat } from "./strategies/summarise.ts";
 export { compressExternally, httpExternalCompressor, ExternalCompressorError, type ExternalCompressor } from "./strategies/external.ts";
 export { redisBoilerplateStore, memoryBoilerplateStore, combineBuckets, DEFAULT_DECAY, type BoilerplateStore, type SegmentStats, type DecayOptions } from "./boilerplate-store.ts";
 export { tokenMeter, type TokenMeter } from "./tokens.ts";

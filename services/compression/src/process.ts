@@ -1,4 +1,4 @@
-import { emptyPipelineState, topics, type LlmRequest, type LlmResponse, type Message } from "@costwise/schemas";
+import { emptyPipelineState, topics, type CompressionInfo, type LlmRequest, type LlmResponse, type Message } from "@costwise/schemas";
 import { buildCostRecord, findModel, NO_USAGE, type PriceCatalog } from "@costwise/pricing";
 import { renderMessages } from "@costwise/executor";
 import { deadLetter, emit, output, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
@@ -66,7 +66,7 @@ export function createProcess(deps: CompressionDeps): ProcessFn<LlmRequest> {
     const model = req.pipeline?.route?.model ?? req.model ?? deps.defaultModel;
     const pipeline = req.pipeline ?? emptyPipelineState();
     let context = req.context;
-    let info = null;
+    let info: CompressionInfo | null = null;
     let overhead = 0;
     let outcome: "compressed" | "unchanged" | "no_context" | "failed_open" = "no_context";
     if (req.context.length > 0) {

@@ -28,7 +28,7 @@ describe("splitSentences", () => {
 describe("terms and similarity", () => {
   it("drops stopwords, lower-cases, strips accents and stems", () => {
     expect(terms("Who discovered the Élan of Oxygen?")).toEqual(["discov", "elan", "oxygen"]);
-    expect(terms("She discovers")).toEqual(terms("discovered"));
+    expect(terms("discovers")).toEqual(terms("discovered"));
   });
 
   it("measures overlap of shingles and term bags", () => {

@@ -14,11 +14,36 @@ export const catalog: PriceCatalog = Object.freeze({
   models: Object.freeze([...openaiModels, ...anthropicModels].map(freezeModel)),
 });
 
-/** Finds a model by canonical id or alias, ignoring case and surrounding whitespace. */
+// OpenAI fine-tuned models are named ft:<base model>:<org>:<suffix>:<job id>.
+const FINE_TUNED = /^ft:([^:]+):/;
+const fineTunedCache = new WeakMap<PriceCatalog, Map<string, ModelPrice | null>>();
+
+/**
+ * A fine-tuned OpenAI model (`ft:gpt-4o-mini-2024-07-18:org::abc`) is priced at its base model's
+ * catalog price, under its own id (so providers call the fine-tuned model). OpenAI bills
+ * fine-tuned inference above the base price; that premium is not modelled here.
+ */
+function fineTuned(cat: PriceCatalog, model: string): ModelPrice | undefined {
+  const m = FINE_TUNED.exec(model);
+  if (!m) return undefined;
+  let byId = fineTunedCache.get(cat);
+  if (!byId) fineTunedCache.set(cat, (byId = new Map()));
+  let found = byId.get(model);
+  if (found === undefined) {
+    const base = findModel(cat, m[1]!);
+    found = base && base.provider === "openai" && base.kind === "chat" ? freezeModel({ ...base, id: model, aliases: [] }) : null;
+    byId.set(model, found);
+  }
+  return found ?? undefined;
+}
+
+/** Finds a model by canonical id or alias, ignoring case and surrounding whitespace; see fineTuned for ft: ids. */
 export function findModel(cat: PriceCatalog, model: string): ModelPrice | undefined {
-  const wanted = model.trim().toLowerCase();
-  return cat.models.find(
-    (m) => m.id.toLowerCase() === wanted || m.aliases.some((a) => a.toLowerCase() === wanted),
+  const trimmed = model.trim();
+  const wanted = trimmed.toLowerCase();
+  return (
+    cat.models.find((m) => m.id.toLowerCase() === wanted || m.aliases.some((a) => a.toLowerCase() === wanted)) ??
+    (wanted.startsWith("ft:") ? fineTuned(cat, trimmed) : undefined)
   );
 }
 

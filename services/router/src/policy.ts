@@ -260,6 +260,11 @@ export function keywordRegex(keywords: readonly string[]): RegExp {
   return new RegExp(`(?<![\\p{L}\\p{N}])(?:${alts.join("|")})(?![\\p{L}\\p{N}])`, "iu");
 }
 
+/** zod's ["useCases", "chat", "rules", 2] → "useCases.chat.rules[2]", the same form as the semantic checks. */
+function formatPath(p: readonly (string | number)[]): string {
+  return p.reduce<string>((acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "");
+}
+
 class Issues {
   readonly list: string[] = [];
   add(where: string, message: string): void {
@@ -296,7 +301,7 @@ function compileRegex(source: string, where: string, issues: Issues): RegExp | n
 export function compilePolicy(doc: unknown, source: string, baseDir: string, deps: PolicyDeps): RouterPolicy {
   const parsed = policyFileSchema.safeParse(doc);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => `  ${formatPath(i.path) || "(root)"}: ${i.message}`);
     throw new PolicyError(`invalid router policy ${source}:\n${lines.join("\n")}`);
   }
   const file = parsed.data;

@@ -1,6 +1,7 @@
 import { costOf, findModel, NO_USAGE, type ModelPrice, type PriceCatalog, type Provider, type Usage } from "@costwise/pricing";
 import type { LlmRequest, Message, RouteDecision } from "@costwise/schemas";
 import { predict } from "./classifier.ts";
+import { decideDistilled, type DistilledSwitch } from "./distilled.ts";
 import { percentBucket } from "./hash.ts";
 import { routeInputOf, type RouteInput } from "./input.ts";
 import type { RouterPolicy, Tier, UseCasePolicy } from "./policy.ts";
@@ -23,6 +24,8 @@ export interface RouteDeps {
   readonly fallback: (useCase: string, tier: string) => FallbackInfo | null;
   /** The exact messages a model would get for this request (renderMessages from @costwise/executor). */
   readonly renderMessages: (req: LlmRequest) => Message[];
+  /** The use case's distilled-model switch for this tenant, when one is in force (see distilled.ts). */
+  readonly distilled?: (tenant: string, useCase: string) => DistilledSwitch | null;
 }
 
 /** What the shadow consumer needs to compare the two answers once the served one arrives. */
@@ -46,7 +49,7 @@ export interface ShadowEntry {
 }
 
 /** Why the request got its tier, for metrics (the decision's `reason` has the detail). */
-export type RouteKind = "routed" | "forced" | "holdout" | "fallback" | "passthrough" | "not-cheaper" | "router-error";
+export type RouteKind = "routed" | "forced" | "holdout" | "fallback" | "passthrough" | "not-cheaper" | "router-error" | "distilled";
 
 export interface RouteOutcome {
   readonly route: RouteDecision | null;
@@ -72,6 +75,19 @@ function passthrough(req: LlmRequest, policy: RouterPolicy, catalog: PriceCatalo
   if (!id) return { route: null, kind: "passthrough", overheadNanoUsd: 0, shadow: null };
   const provider = findModel(catalog, id)?.provider ?? "";
   return { route: { tier: "frontier", model: id, provider, strategy: "passthrough", score: null, reason, shadow: false }, kind: "passthrough", overheadNanoUsd: 0, shadow: null };
+}
+
+/**
+ * The model of the use case's last tier for this request: the caller's model (or the use case's
+ * defaultModel when the request names none) for a "caller" tier, else the tier's model for the
+ * caller's provider. null when it cannot be priced.
+ */
+export function frontierModelOf(req: Pick<LlmRequest, "model">, uc: UseCasePolicy, catalog: PriceCatalog): ModelPrice | null {
+  const named = req.model ? findModel(catalog, req.model) ?? null : uc.defaultModel;
+  const caller = named && named.kind === "chat" ? named : null;
+  const last = uc.tiers[uc.tiers.length - 1]!;
+  if (last.models === null) return caller;
+  return (caller ? last.models[caller.provider] : undefined) ?? Object.values(last.models)[0] ?? null;
 }
 
 /** The tier index a score selects: the first tier whose maxScore is above it, else the last. */
@@ -163,10 +179,7 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
 export async function decideRoute(req: LlmRequest, policy: RouterPolicy, deps: RouteDeps, signal?: AbortSignal): Promise<RouteOutcome> {
   const uc = policy.useCases.get(req.use_case);
   if (!uc) return passthrough(req, policy, deps.catalog, `no routing policy for use case "${req.use_case}"`);
-  const caller = req.model ? findModel(deps.catalog, req.model) ?? null : uc.defaultModel;
-  const frontier = caller && caller.kind === "chat" ? caller : null;
-  const lastTier = uc.tiers[uc.tiers.length - 1]!;
-  const frontierModel = lastTier.models === null ? frontier : (frontier ? lastTier.models[frontier.provider] : undefined) ?? Object.values(lastTier.models)[0] ?? null;
+  const frontierModel = frontierModelOf(req, uc, deps.catalog);
   if (!frontierModel) {
     const why = req.model ? `model "${req.model}" is not in the price catalog: not routed` : `request names no model and use case "${uc.useCase}" has no defaultModel`;
     return passthrough(req, policy, deps.catalog, why);
@@ -175,6 +188,10 @@ export async function decideRoute(req: LlmRequest, policy: RouterPolicy, deps: R
   const input = routeInputOf(req);
   const bucket = percentBucket(req.request_id, "rollout");
   const holdout = bucket >= uc.rollout;
+  // A switched use case goes to its distilled model (or, in fallback, to the frontier tier) without scoring.
+  const sw = holdout ? null : (deps.distilled?.(req.tenant, req.use_case) ?? null);
+  const distilled = sw ? decideDistilled(req, uc, sw, frontierModel, deps) : null;
+  if (distilled) return distilled;
   const s = await score(uc, input, req, deps, holdout, signal);
 
   const decide = (index: number, model: ModelPrice, reason: string, kind: RouteKind, shadow: ShadowEntry | null): RouteOutcome => ({

@@ -1,6 +1,6 @@
-import { topics, type CostRecord, type LlmResponse } from "@costwise/schemas";
+import { topics, type CostRecord, type DistillSample, type LlmResponse } from "@costwise/schemas";
 import { PoisonMessageError, skip, errorMessage, type BatchProcessFn, type Envelope, type Outcome } from "@costwise/stream-runtime";
-import { callRow, responseRow } from "./rows.ts";
+import { callRow, distillSampleRow, responseRow } from "./rows.ts";
 
 /** A row ClickHouse refused for its content (not for being unreachable): retrying cannot help. */
 export class RowRejectedError extends PoisonMessageError {}
@@ -10,7 +10,16 @@ export interface RowWriter {
   insert(table: string, rows: readonly object[]): Promise<void>;
 }
 
-export const TABLES = { calls: "llm_calls", responses: "llm_responses" } as const;
+export const TABLES = { calls: "llm_calls", responses: "llm_responses", distillSamples: "distill_samples" } as const;
+
+type SinkRecord = CostRecord | LlmResponse | DistillSample;
+
+/** The table and row mapping of each input topic (a sub-batch always comes from one topic). */
+function tableOf(topic: string | undefined): { table: string; toRow: (v: SinkRecord, version: number) => object } {
+  if (topic === topics.costRecords.name) return { table: TABLES.calls, toRow: (v, n) => callRow(v as CostRecord, n) };
+  if (topic === topics.distillSamples.name) return { table: TABLES.distillSamples, toRow: (v, n) => distillSampleRow(v as DistillSample, n) };
+  return { table: TABLES.responses, toRow: (v, n) => responseRow(v as LlmResponse, n) };
+}
 
 /**
  * One insert per sub-batch; the runtime resolves offsets only after it returns, so a row is
@@ -19,16 +28,14 @@ export const TABLES = { calls: "llm_calls", responses: "llm_responses" } as cons
  * retrying with backoff and nothing is committed meanwhile. A batch refused for its content is
  * split in halves until the bad rows are found; those alone are dead-lettered.
  */
-export function createSinkProcess(deps: { writer: RowWriter; now: () => number }): BatchProcessFn<CostRecord | LlmResponse> {
+export function createSinkProcess(deps: { writer: RowWriter; now: () => number }): BatchProcessFn<SinkRecord> {
   return async (batch) => {
-    const topic = batch[0]?.topic;
     const version = deps.now();
-    const table = topic === topics.costRecords.name ? TABLES.calls : TABLES.responses;
-    const toRow = (e: Envelope<CostRecord | LlmResponse>) =>
-      topic === topics.costRecords.name ? callRow(e.value as CostRecord, version) : responseRow(e.value as LlmResponse, version);
+    const { table, toRow: mapRow } = tableOf(batch[0]?.topic);
+    const toRow = (e: Envelope<SinkRecord>) => mapRow(e.value, version);
     const outcomes = new Map<Envelope<unknown>, Outcome>();
 
-    const write = async (part: readonly Envelope<CostRecord | LlmResponse>[]): Promise<void> => {
+    const write = async (part: readonly Envelope<SinkRecord>[]): Promise<void> => {
       try {
         await deps.writer.insert(table, part.map(toRow));
       } catch (err) {

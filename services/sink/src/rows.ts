@@ -1,4 +1,4 @@
-import type { CostRecord, LlmResponse } from "@costwise/schemas";
+import type { CostRecord, DistillSample, LlmResponse } from "@costwise/schemas";
 
 /** ClickHouse DateTime text in UTC; every costwise server runs with timezone UTC. */
 export function chDateTime(epochMs: number): string {
@@ -74,6 +74,34 @@ export function responseRow(r: LlmResponse, version: number) {
     cost_usd: r.cost_usd,
     latency_ms: u32(r.latency_ms),
     cache_source_request_id: r.cache_source_request_id ?? "",
+    version,
+  };
+}
+
+/** One `costwise.distill_samples` row: messages and redaction counts as parallel arrays. */
+export function distillSampleRow(r: DistillSample, version: number) {
+  const redactions = Object.entries(r.redactions);
+  return {
+    request_id: r.request_id,
+    tenant: r.tenant,
+    use_case: r.use_case,
+    ts: chDateTime(r.created_at),
+    captured_at: chDateTime(r.captured_at),
+    message_roles: r.messages.map((m) => m.role),
+    message_contents: r.messages.map((m) => m.content),
+    completion: r.completion,
+    model: r.model,
+    provider: r.provider ?? "",
+    route_tier: r.route_tier ?? "",
+    served_by: r.served_by,
+    input_tokens: u32(r.input_tokens),
+    output_tokens: u32(r.output_tokens),
+    prompt_hash: r.prompt_hash,
+    quality: r.quality ?? 0,
+    has_quality: r.quality === null ? 0 : 1,
+    redaction_names: redactions.map(([k]) => k),
+    redaction_counts: redactions.map(([, v]) => u32(v)),
+    sample_rate: r.sample_rate,
     version,
   };
 }

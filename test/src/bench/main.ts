@@ -104,11 +104,11 @@ async function main() {
   await ch.close();
   await Promise.all(services.map((s) => stopPipelineService(s)));
 
-  const tTable = new Table({ head: ["requests", "produce time (s)", "responses/s (sustained)", "llm_calls rows/s", "target"] });
+  const tTable = new Table({ style: { head: [], border: [] }, head: ["requests", "produce time (s)", "responses/s (sustained)", "llm_calls rows/s", "target"] });
   tTable.push([THROUGHPUT_N, tput.produceS.toFixed(1), tput.responsesRps.toFixed(0), tput.rowsRps.toFixed(0), "≥ 1,000 req/s"]);
-  const oTable = new Table({ head: ["rate (req/s)", "achieved", "requests", "overhead p50 (ms)", "overhead p99 (ms)", "end-to-end p50", "end-to-end p99", "target"] });
+  const oTable = new Table({ style: { head: [], border: [] }, head: ["rate (req/s)", "achieved", "requests", "overhead p50 (ms)", "overhead p99 (ms)", "end-to-end p50", "end-to-end p99", "target"] });
   for (const r of rateRows) oTable.push([r.rate, r.achieved.toFixed(0), r.n, r.p50, r.p99, r.e2e50, r.e2e99, r.rate === 200 ? "p50 ≤ 10, p99 ≤ 50" : ""]);
-  const mTable = new Table({ head: ["service", "peak RSS (MB)", "target"] });
+  const mTable = new Table({ style: { head: [], border: [] }, head: ["service", "peak RSS (MB)", "target"] });
   for (const r of rss) mTable.push([r.name, r.mb ?? "?", "< 200 MB"]);
   console.log(`\n${tTable.toString()}\n${oTable.toString()}\n${mTable.toString()}`);
 

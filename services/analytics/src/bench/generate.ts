@@ -11,6 +11,8 @@ export interface GenerateOptions {
   readonly spanSeconds: number;
   readonly tenants: readonly string[];
   readonly useCases: number;
+  /** request_id prefix (default "bench-"). */
+  readonly idPrefix?: string;
 }
 
 /**
@@ -23,6 +25,7 @@ export function generateCallsSql(o: GenerateOptions): string {
   const table = sqlIdentifier(`${o.database}.llm_calls`);
   const start = Math.floor(o.end.getTime() / 1000) - o.spanSeconds;
   const offset = o.offset ?? 0;
+  const prefix = o.idPrefix ?? "bench-";
   return sql`INSERT INTO ${table}
     (request_id, tenant, use_case, ts, completed_at, status, error_code, served_by, model_requested, model_used, provider,
      route_tier, route_strategy, route_score, input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens,
@@ -30,7 +33,7 @@ export function generateCallsSql(o: GenerateOptions): string {
      saving_cache_nanousd, saving_routing_nanousd, saving_compression_nanousd, saving_batch_nanousd, cost_usd, baseline_cost_usd,
      price_catalog_version, latency_ms, stage_names, stage_ms, attempts, batch_id, queue_delay_ms, cache_source_request_id, version)
   SELECT
-    concat('bench-', toString(n)) AS request_id,
+    concat(${prefix}, toString(n)) AS request_id,
     arrayElement(${o.tenants}, toUInt64(h % ${o.tenants.length}) + 1) AS tenant,
     concat('uc-', toString(intHash32(n) % ${o.useCases})) AS use_case,
     toDateTime(${start} + intDiv(n * ${o.spanSeconds}, ${offset + o.rows})) AS ts,
@@ -67,7 +70,7 @@ export function generateCallsSql(o: GenerateOptions): string {
     toUInt16(1) AS attempts,
     if(batched, concat('batch-', toString(intDiv(n, 1000))), '') AS batch_id,
     toUInt32(if(batched, 590000, 0)) AS queue_delay_ms,
-    if(hit, concat('bench-', toString(intDiv(n, 7))), '') AS cache_source_request_id,
+    if(hit, concat(${prefix}, toString(intDiv(n, 7))), '') AS cache_source_request_id,
     toUInt64(1) AS version
   FROM
   (

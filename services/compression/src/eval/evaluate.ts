@@ -11,6 +11,8 @@ export interface EvalConfig {
   readonly strategy: string;
   readonly budget: string;
   readonly policy: UseCasePolicy;
+  /** Hide the question from the strategies: a query-blind baseline (extractive then keeps the lead sentences). */
+  readonly queryBlind?: boolean;
 }
 
 export interface EvalResult {
@@ -63,7 +65,7 @@ export async function evaluate(rows: readonly QaRow[], configs: readonly EvalCon
     for (const row of rows) {
       const chunks = chunksOf(row);
       const t0 = performance.now();
-      const out = await compress({ chunks, question: row.question, useCase: "eval", requestId: row.id, countTokens: opts.countTokens, logger: silentLogger });
+      const out = await compress({ chunks, question: cfg.queryBlind ? "" : row.question, useCase: "eval", requestId: row.id, countTokens: opts.countTokens, logger: silentLogger });
       ms.push(performance.now() - t0);
       before += out.info?.context_tokens_before ?? 0;
       after += out.info?.context_tokens_after ?? 0;

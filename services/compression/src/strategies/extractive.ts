@@ -9,7 +9,6 @@ export type ExtractiveParams = z.infer<typeof extractiveSchema>;
 
 interface Unit {
   readonly chunk: number;
-  readonly pos: number;
   readonly text: string;
   readonly tokens: number;
   score: number;
@@ -29,8 +28,8 @@ export function extractChunks(p: ExtractiveParams, input: Pick<StepInput, "chunk
   if (tokens.context(chunks) <= budget.targetTokens) return [...chunks];
 
   const units: Unit[] = [];
-  chunks.forEach((c, ci) => splitSentences(c.text).forEach((s, pos) => {
-    if (s.text.trim() !== "") units.push({ chunk: ci, pos, text: s.text, tokens: tokens.text(s.text), score: 0 });
+  chunks.forEach((c, ci) => splitSentences(c.text).forEach((s) => {
+    if (s.text.trim() !== "") units.push({ chunk: ci, text: s.text, tokens: tokens.text(s.text), score: 0 });
   }));
   if (units.length === 0) return [...chunks];
   const sentenceRel = normaliseMax(bm25Scores(units.map((u) => u.text), input.question));

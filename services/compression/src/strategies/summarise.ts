@@ -26,6 +26,10 @@ export const SUMMARY_INSTRUCTIONS =
   "sentences, names, numbers and dates that could help answer the question, in the document's own words. " +
   "Do not answer the question, do not add anything, do not mention that you shortened it.";
 
+/** Output cap of one summary: `target_ratio` of the chunk, at most `max_summary_tokens`, at least 16. */
+export const summaryMaxTokens = (p: Pick<SummariseParams, "target_ratio" | "max_summary_tokens">, chunkTokens: number): number =>
+  Math.max(16, Math.min(p.max_summary_tokens, Math.ceil(chunkTokens * p.target_ratio)));
+
 /**
  * Summarisation of long chunks by a cheap model, focused on the question. Each chunk at least
  * `min_chunk_tokens` long is rewritten in one call (calls run concurrently; the provider layer
@@ -39,7 +43,7 @@ export async function summariseChunks(p: SummariseParams, deps: SummariseDeps, i
     input.chunks.map(async (c): Promise<ContextChunk> => {
       const size = input.tokens.text(c.text);
       if (size < p.min_chunk_tokens) return c;
-      const maxTokens = Math.max(16, Math.min(p.max_summary_tokens, Math.ceil(size * p.target_ratio)));
+      const maxTokens = summaryMaxTokens(p, size);
       try {
         const res = await deps.chat.chat({
           model: p.model,

@@ -51,8 +51,12 @@ function mmr(candidates: readonly number[], scores: readonly number[], bags: rea
   const rel = new Map<number, number>();
   const max = Math.max(...candidates.map((i) => scores[i]!));
   const min = Math.min(...candidates.map((i) => scores[i]!));
-  // Retriever scores have any range; MMR needs relevance and similarity on the same [0, 1] scale.
-  for (const i of candidates) rel.set(i, max === min ? 1 : (scores[i]! - min) / (max - min));
+  // MMR needs relevance and similarity on the same [0, 1] scale: non-negative scores are divided by
+  // the best one (keeping their proportions); other ranges (dot products) are min-max scaled.
+  for (const i of candidates) {
+    const s = scores[i]!;
+    rel.set(i, min >= 0 ? (max > 0 ? s / max : 1) : max === min ? 1 : (s - min) / (max - min));
+  }
   const chosen: number[] = [];
   const left = [...candidates];
   while (chosen.length < k && left.length > 0) {

@@ -36,6 +36,8 @@ export interface EvalRow {
 
 export interface EvalSet {
   readonly name: string;
+  /** The source benchmark (mmlu, gsm8k, mt_bench): sets of one benchmark share prompts. */
+  readonly benchmark: string;
   readonly file: string;
   readonly scoreType: string;
   readonly strongModel: string;
@@ -100,10 +102,18 @@ export function loadEvalSet(file: string, opts: LoadOptions = {}): EvalSet {
     });
   }
   if (rows.length === 0) throw new DatasetError(`${file}: no row has scores for both ${strongModel} and ${weakModel}`);
-  return { name: path.basename(path.dirname(file)) || path.basename(file), file, scoreType: first.score_type, strongModel, weakModel, rows, dropped: { contaminated, unscored } };
+  return { name: path.basename(path.dirname(file)) || path.basename(file), benchmark: first.benchmark, file, scoreType: first.score_type, strongModel, weakModel, rows, dropped: { contaminated, unscored } };
 }
 
 /** The label a router learns: 1 when the strong model scored higher than the weak one. */
 export function strongWins(r: Pick<EvalRow, "strong" | "weak">): 0 | 1 {
   return r.strong > r.weak ? 1 : 0;
+}
+
+/** The strong/weak pair a file names, from its first row; null when it names none. */
+export function namedPair(file: string): { strong: string; weak: string } | null {
+  const line = readFileSync(file, "utf8").split("\n", 1)[0] ?? "";
+  const first = rowSchema.safeParse(JSON.parse(line));
+  if (!first.success) throw new DatasetError(`${file}:1: not a router row`);
+  return first.data.strong_model && first.data.weak_model ? { strong: first.data.strong_model, weak: first.data.weak_model } : null;
 }

@@ -1,0 +1,115 @@
+import { costOf, requireModel, type PriceCatalog } from "@costwise/pricing";
+import DataLoader from "dataloader";
+
+/** One query's vector (unit length) and what computing it cost. */
+export interface Embedding {
+  readonly vector: Float32Array;
+  /** nano-USD; 0 for the local model. */
+  readonly costNanoUsd: number;
+}
+
+/** Turns query texts into unit vectors. Implementations: the local ONNX model, OpenAI. */
+export interface Embedder {
+  /** e.g. "local:all-MiniLM-L6-v2"; entries embedded by another model are never compared with this one's vectors. */
+  readonly name: string;
+  readonly dimensions: number;
+  embed(texts: readonly string[]): Promise<Embedding[]>;
+  close?(): Promise<void>;
+}
+
+export class EmbeddingError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+function normalized(v: ArrayLike<number>): Float32Array {
+  const out = Float32Array.from(v);
+  let norm = 0;
+  for (const x of out) norm += x * x;
+  norm = Math.sqrt(norm);
+  if (norm > 0) for (let i = 0; i < out.length; i++) out[i]! /= norm;
+  return out;
+}
+
+/**
+ * all-MiniLM-L6-v2 (mean pooling, L2-normalised) through transformers.js + onnxruntime-node, from a
+ * local directory only (see `ensureEmbeddingModel` in @costwise/infra): nothing is downloaded at run time.
+ */
+export async function localEmbedder(opts: { modelDir: string; threads?: number; name?: string }): Promise<Embedder> {
+  const { env, pipeline } = await import("@huggingface/transformers");
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  let extractor: Awaited<ReturnType<typeof pipeline<"feature-extraction">>>;
+  try {
+    extractor = await pipeline("feature-extraction", opts.modelDir, {
+      dtype: "fp32",
+      ...(opts.threads ? { session_options: { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } } : {}),
+    });
+  } catch (err) {
+    throw new EmbeddingError(`cannot load the embedding model from ${opts.modelDir} (run npm run stack:up, which fetches it): ${(err as Error).message}`, { cause: err });
+  }
+  const dimensions = 384;
+  return {
+    name: opts.name ?? "local:all-MiniLM-L6-v2",
+    dimensions,
+    async embed(texts) {
+      if (texts.length === 0) return [];
+      const out = await extractor([...texts], { pooling: "mean", normalize: true });
+      const data = out.data as Float32Array;
+      if (data.length !== texts.length * dimensions) throw new EmbeddingError(`embedding model returned ${data.length} values for ${texts.length} texts`);
+      return texts.map((_, i) => ({ vector: data.slice(i * dimensions, (i + 1) * dimensions), costNanoUsd: 0 }));
+    },
+    close: () => extractor.dispose(),
+  };
+}
+
+/** The provider call OpenAI embeddings need (`Providers.embed` from @costwise/providers). */
+export interface EmbedPort {
+  embed(req: { model: string; input: readonly string[]; dimensions?: number }): Promise<{ vectors: number[][]; usage: { inputTokens: number; cachedInputTokens: number; cacheWriteInputTokens: number; outputTokens: number } }>;
+}
+
+/** OpenAI embeddings; their cost (integer nano-USD from the price catalog) is split over the batch's texts. */
+export function openaiEmbedder(opts: { providers: EmbedPort; model: string; catalog: PriceCatalog; dimensions?: number }): Embedder {
+  const price = requireModel(opts.catalog, opts.model);
+  // text-embedding-3-large returns 3072 dimensions, -3-small and ada-002 1536, unless shortened on request.
+  const dimensions = opts.dimensions ?? (price.id.includes("large") ? 3072 : 1536);
+  return {
+    name: `openai:${price.id}:${dimensions}`,
+    dimensions,
+    async embed(texts) {
+      if (texts.length === 0) return [];
+      const res = await opts.providers.embed({ model: price.id, input: texts, ...(opts.dimensions ? { dimensions: opts.dimensions } : {}) });
+      const total = costOf(price, res.usage).totalNanoUsd;
+      const share = Math.floor(total / texts.length);
+      return res.vectors.map((v, i) => {
+        if (v.length !== dimensions) throw new EmbeddingError(`${price.id} returned ${v.length} dimensions, expected ${dimensions}`);
+        // The remainder goes to the first text so the shares add up to the bill exactly.
+        return { vector: normalized(v), costNanoUsd: share + (i === 0 ? total - share * texts.length : 0) };
+      });
+    },
+  };
+}
+
+/**
+ * Coalesce concurrent single-text calls into one model run (the stream runtime processes many
+ * requests of a sub-batch at once): texts asked for in the same turn of the event loop share a batch.
+ */
+export function batchingEmbedder(inner: Embedder, maxBatch = 32): Embedder & { embedOne(text: string): Promise<Embedding> } {
+  const loader = new DataLoader<string, Embedding>(async (texts) => inner.embed(texts), {
+    cache: false,
+    maxBatchSize: maxBatch,
+    batchScheduleFn: (run) => setImmediate(run),
+  });
+  return {
+    name: inner.name,
+    dimensions: inner.dimensions,
+    embed: (texts) => loader.loadMany(texts).then((r) => r.map((x) => {
+      if (x instanceof Error) throw x;
+      return x;
+    })),
+    embedOne: (text) => loader.load(text),
+    ...(inner.close ? { close: () => inner.close!() } : {}),
+  };
+}

@@ -1,0 +1,99 @@
+import { renderMessages } from "@costwise/executor";
+import { buildCostRecord, findModel, nanoUsdToUsd, NO_USAGE, type PriceCatalog } from "@costwise/pricing";
+import { emptyPipelineState, topics, type LlmRequest, type LlmResponse, type Message, type PipelineState } from "@costwise/schemas";
+import { emit, errorMessage, output, skip, type Outcome, type ProcessContext, type ProcessFn } from "@costwise/stream-runtime";
+import type { CacheEngine, LookupResult } from "./engine.ts";
+import type { CacheMetrics } from "./metrics.ts";
+import type { CacheStore } from "./store.ts";
+
+export interface CacheProcessDeps {
+  readonly engine: CacheEngine;
+  readonly store: Pick<CacheStore, "putPending">;
+  readonly catalog: PriceCatalog;
+  /** Prompt tokens as billed (`countChatTokens` from @costwise/providers). */
+  readonly countTokens: (messages: readonly Message[], model: string) => number;
+  /** The caller's model when a request names none: the baseline a hit is priced against. */
+  readonly defaultModel: string | null;
+  /** How long a miss waits for its response to be learned. */
+  readonly pendingTtlMs: number;
+  readonly now: () => number;
+  readonly metrics?: CacheMetrics;
+}
+
+/** The request as it leaves the cache: lookup outcome, time spent and lookup cost on `pipeline`. */
+export function annotate(req: LlmRequest, status: string, ms: number, costNanoUsd: number): LlmRequest {
+  const p: PipelineState = req.pipeline ?? emptyPipelineState();
+  const overhead = costNanoUsd > 0 ? { ...p.overhead, embedding: (p.overhead.embedding ?? 0) + costNanoUsd } : p.overhead;
+  return {
+    ...req,
+    pipeline: { ...p, cache_lookup: status, stage_ms: { ...p.stage_ms, cache: ms }, overhead, overhead_cost_nanousd: p.overhead_cost_nanousd + costNanoUsd },
+  };
+}
+
+/**
+ * The cache stage. Requests (llm.requests): a hit ends the request with an LlmResponse and its
+ * CostRecord (no model call; the saving is the caller's model priced on this prompt and the cached
+ * answer's length, minus the lookup cost); anything else continues to llm.requests.uncached with
+ * `pipeline.cache_lookup` set, leaving a pending record so its answer can be learned. Responses
+ * (llm.responses): answers to pending misses are stored. Never fails a request: a down store or
+ * embedder makes a miss.
+ */
+export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | LlmResponse> {
+  const hit = (req: LlmRequest, r: LookupResult, ms: number): Outcome => {
+    const entry = r.entry!;
+    const servedBy = r.status === "HIT_EXACT" ? "CACHE_EXACT" : "CACHE_SEMANTIC";
+    const request = annotate(req, r.status, ms, r.costNanoUsd);
+    const now = deps.now();
+    const baseline = findModel(deps.catalog, req.model ?? deps.defaultModel ?? "") ?? null;
+    const promptTokens = baseline ? deps.countTokens(renderMessages(req), baseline.id) : 0;
+    const record = buildCostRecord(
+      {
+        request, status: "OK", errorCode: null, servedBy, model: null, usage: NO_USAGE, mode: "realtime",
+        baselineModel: baseline, baselineUsage: { ...NO_USAGE, inputTokens: promptTokens, outputTokens: entry.answer.output_tokens },
+        completedAt: now, cacheSourceRequestId: entry.source_request_id,
+      },
+      deps.catalog,
+    );
+    const response: LlmResponse = {
+      request_id: req.request_id, tenant: req.tenant, use_case: req.use_case, status: "OK", content: entry.answer.content, error: null, error_code: null,
+      model: entry.answer.model, provider: entry.answer.provider, served_by: servedBy,
+      input_tokens: entry.answer.input_tokens, cached_input_tokens: entry.answer.cached_input_tokens, output_tokens: entry.answer.output_tokens,
+      cost_usd: nanoUsdToUsd(r.costNanoUsd), latency_ms: Math.max(0, now - req.created_at),
+      cache_source_request_id: entry.source_request_id, created_at: req.created_at,
+    };
+    return emit(output(topics.responses, response), output(topics.costRecords, record));
+  };
+
+  const onRequest = async (req: LlmRequest, ctx: ProcessContext): Promise<Outcome> => {
+    const started = deps.now();
+    const r = await deps.engine.lookup(req);
+    deps.metrics?.lookups.inc({ use_case: req.use_case, result: r.status });
+    if (r.status === "HIT_EXACT" || r.status === "HIT_SEMANTIC") return hit(req, r, deps.now() - started);
+    if (r.status === "DEGRADED") ctx.logger.debug({ reason: r.reason }, "cache lookup degraded");
+    const pending = deps.engine.pendingFor(req, r);
+    if (pending) {
+      try {
+        await deps.store.putPending(pending, deps.pendingTtlMs);
+      } catch (err) {
+        // The request goes on regardless; only its answer will not be learned.
+        ctx.logger.debug({ err: errorMessage(err) }, "pending record not written");
+      }
+    }
+    return emit(output(topics.uncached, annotate(req, r.status, deps.now() - started, r.costNanoUsd)));
+  };
+
+  const onResponse = async (res: LlmResponse, ctx: ProcessContext): Promise<Outcome> => {
+    let result: string;
+    try {
+      result = await deps.engine.learn(res);
+    } catch (err) {
+      // A lost cache entry costs one future miss; retrying would hold up the partition behind a down Redis.
+      result = "store_failed";
+      ctx.logger.debug({ err: errorMessage(err) }, "response not learned");
+    }
+    deps.metrics?.learned.inc({ result });
+    return skip(`learn: ${result}`);
+  };
+
+  return (value, ctx) => (ctx.envelope.topic === topics.responses.name ? onResponse(value as LlmResponse, ctx) : onRequest(value as LlmRequest, ctx));
+}

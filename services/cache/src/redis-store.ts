@@ -1,0 +1,214 @@
+import { Redis, type RedisOptions } from "ioredis";
+import { namePart, type CacheEntry, type CacheEvent, type CacheStore, type InvalidateSelector, type PendingLookup } from "./store.ts";
+
+// Store unless invalidated since the request was asked or already stored; publish vectors; drop the pending record.
+// KEYS: entry, feed, pending, tenant marker, use-case marker. ARGV: entry json, ttl ms, feed maxlen, asked-at ms, has-event, event fields...
+const LEARN = `
+local asked = tonumber(ARGV[4])
+if tonumber(redis.call('GET', KEYS[4]) or '0') >= asked or tonumber(redis.call('GET', KEYS[5]) or '0') >= asked then
+  redis.call('DEL', KEYS[3])
+  return 2
+end
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  redis.call('DEL', KEYS[3])
+  return 0
+end
+if ARGV[5] == '1' then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 6))
+end
+redis.call('DEL', KEYS[3])
+return 1
+`;
+
+type LearnCommand = (entry: string, feed: string, pending: string, tMarker: string, tuMarker: string, ...args: (string | number)[]) => Promise<number>;
+
+export interface RedisStoreOptions {
+  /** Key prefix; separate prefixes are separate caches on one Redis (tests, evaluation runs). */
+  readonly prefix: string;
+  /** Approximate length the change feed is trimmed to (XADD MAXLEN ~). */
+  readonly feedMaxLen?: number;
+  /** How long invalidation markers refuse late answers; must outlive pending records. */
+  readonly invalidationMarkerMs?: number;
+}
+
+/** Connection options for the request path: a down or slow Redis fails a command in `timeoutMs`, never queues it. */
+export function hotRedisOptions(timeoutMs: number): RedisOptions {
+  return {
+    commandTimeout: timeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2_000,
+    lazyConnect: true,
+    // Keep trying to come back, at most every 2 s; requests pass as misses meanwhile.
+    retryStrategy: (attempt) => Math.min(200 * attempt, 2_000),
+  };
+}
+
+/** Connection options for rebuilds, the change feed and invalidation: not on the request path, so patient. */
+export function adminRedisOptions(timeoutMs = 10_000): RedisOptions {
+  return { ...hotRedisOptions(timeoutMs), maxRetriesPerRequest: 1 };
+}
+
+function parseJson<T extends { v: number }>(raw: string | null): T | null {
+  if (raw === null) return null;
+  try {
+    const v = JSON.parse(raw) as T;
+    return v && v.v === 1 ? v : null;
+  } catch {
+    return null; // an entry written by an incompatible version: treated as absent, expires on its own
+  }
+}
+
+function fieldsToEvent(fields: string[]): CacheEvent | null {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  if (f.op === "add" && f.ref && f.scope && f.vec && f.emb) {
+    return { op: "add", ref: f.ref, scope: f.scope, tenant: f.t ?? "", use_case: f.u ?? "", vector: f.vec, embedder: f.emb, expires_at: Number(f.exp) };
+  }
+  if (f.op === "invalidate" && f.t !== undefined) return { op: "invalidate", tenant: f.t, use_case: f.u || null, key: f.k || null };
+  return null;
+}
+
+/**
+ * Redis layout (prefix P, tenant and use case hashed to 16 hex digits t and u):
+ *   P:e:t:u:KEY  entry JSON with the use case's TTL      P:p:REQUEST_ID  pending lookup JSON with a TTL
+ *   P:feed       stream of add/invalidate events          P:inv:t, P:inv:t:u  last invalidation time (ms)
+ */
+export class RedisCacheStore implements CacheStore {
+  private readonly learnCmd: LearnCommand;
+  private readonly feedMaxLen: number;
+  private readonly markerMs: number;
+
+  constructor(
+    /** Request path: lookups, pending records, learning. */
+    private readonly hot: Redis,
+    /** Rebuild scans and invalidation. */
+    private readonly admin: Redis,
+    /** The change feed's blocking reads (a blocked connection serves nothing else). */
+    private readonly feedConn: Redis,
+    private readonly opts: RedisStoreOptions,
+  ) {
+    hot.defineCommand("cacheLearn", { numberOfKeys: 5, lua: LEARN });
+    this.learnCmd = (hot as unknown as { cacheLearn: LearnCommand }).cacheLearn.bind(hot);
+    this.feedMaxLen = opts.feedMaxLen ?? 200_000;
+    this.markerMs = opts.invalidationMarkerMs ?? 24 * 3600_000;
+  }
+
+  private get feed() {
+    return `${this.opts.prefix}:feed`;
+  }
+
+  ref(tenant: string, useCase: string, key: string): string {
+    return `${this.opts.prefix}:e:${namePart(tenant)}:${namePart(useCase)}:${key}`;
+  }
+
+  private pendingKey(requestId: string) {
+    return `${this.opts.prefix}:p:${requestId}`;
+  }
+
+  private markers(tenant: string, useCase: string): [string, string] {
+    return [`${this.opts.prefix}:inv:${namePart(tenant)}`, `${this.opts.prefix}:inv:${namePart(tenant)}:${namePart(useCase)}`];
+  }
+
+  async get(ref: string): Promise<CacheEntry | null> {
+    return parseJson<CacheEntry>(await this.hot.get(ref));
+  }
+
+  async getMany(refs: readonly string[]): Promise<(CacheEntry | null)[]> {
+    if (refs.length === 0) return [];
+    return (await this.hot.mget(...refs)).map((r) => parseJson<CacheEntry>(r));
+  }
+
+  async putPending(p: PendingLookup, ttlMs: number): Promise<void> {
+    await this.hot.set(this.pendingKey(p.request_id), JSON.stringify(p), "PX", ttlMs);
+  }
+
+  async getPending(requestId: string): Promise<PendingLookup | null> {
+    return parseJson<PendingLookup>(await this.hot.get(this.pendingKey(requestId)));
+  }
+
+  async learn(entry: CacheEntry, requestId: string, askedAt: number): Promise<"stored" | "exists" | "invalidated"> {
+    const ttlMs = Math.max(1, entry.expires_at - entry.created_at);
+    const ref = this.ref(entry.tenant, entry.use_case, entry.key);
+    const event = entry.vector && entry.embedder
+      ? ["op", "add", "ref", ref, "scope", entry.scope, "t", entry.tenant, "u", entry.use_case, "vec", entry.vector, "emb", entry.embedder, "exp", String(entry.expires_at)]
+      : [];
+    const [tMarker, tuMarker] = this.markers(entry.tenant, entry.use_case);
+    const r = await this.learnCmd(ref, this.feed, this.pendingKey(requestId), tMarker, tuMarker,
+      JSON.stringify(entry), ttlMs, this.feedMaxLen, askedAt, event.length ? "1" : "0", ...event);
+    return r === 1 ? "stored" : r === 2 ? "invalidated" : "exists";
+  }
+
+  async invalidate(sel: InvalidateSelector, now: number): Promise<number> {
+    const t = namePart(sel.tenant);
+    const u = sel.useCase === undefined ? "*" : namePart(sel.useCase);
+    const pattern = `${this.opts.prefix}:e:${t}:${u}:${sel.key ?? "*"}`;
+    if (sel.key === undefined) {
+      // Answers to requests asked before now must not come back through learning.
+      const marker = sel.useCase === undefined ? `${this.opts.prefix}:inv:${t}` : `${this.opts.prefix}:inv:${t}:${u}`;
+      await this.admin.set(marker, String(now), "PX", this.markerMs);
+    }
+    let removed = 0;
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.admin.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) removed += await this.admin.unlink(...keys);
+    } while (cursor !== "0");
+    await this.admin.xadd(this.feed, "MAXLEN", "~", this.feedMaxLen, "*", "op", "invalidate", "t", sel.tenant, "u", sel.useCase ?? "", "k", sel.key ?? "");
+    return removed;
+  }
+
+  async scanVectors(onBatch: (entries: CacheEntry[]) => void): Promise<void> {
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.admin.scan(cursor, "MATCH", `${this.opts.prefix}:e:*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const entries = (await this.admin.mget(...keys)).map((r) => parseJson<CacheEntry>(r)).filter((e): e is CacheEntry => e !== null && e.vector !== null);
+      if (entries.length > 0) onBatch(entries);
+    } while (cursor !== "0");
+  }
+
+  async feedPosition(): Promise<string> {
+    const last = await this.admin.xrevrange(this.feed, "+", "-", "COUNT", 1);
+    return last[0]?.[0] ?? "0-0";
+  }
+
+  async readFeed(after: string, count: number, blockMs?: number): Promise<{ id: string; event: CacheEvent }[]> {
+    const res = blockMs === undefined
+      ? await this.feedConn.xread("COUNT", count, "STREAMS", this.feed, after)
+      : await this.feedConn.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", this.feed, after);
+    const out: { id: string; event: CacheEvent }[] = [];
+    for (const [, messages] of res ?? []) {
+      for (const [id, fields] of messages) {
+        const event = fieldsToEvent(fields);
+        if (event) out.push({ id, event });
+      }
+    }
+    return out;
+  }
+}
+
+/** The store's three connections to one Redis, started connecting in the background (a down Redis is a degraded cache, not a failed start). */
+export function connectRedisStore(
+  url: string,
+  opts: RedisStoreOptions & { timeoutMs: number; onError?: (err: Error) => void },
+): { store: RedisCacheStore; clients: Redis[]; close(): Promise<void> } {
+  const hot = new Redis(url, hotRedisOptions(opts.timeoutMs));
+  const admin = new Redis(url, adminRedisOptions());
+  const feed = new Redis(url, adminRedisOptions());
+  const clients = [hot, admin, feed];
+  for (const c of clients) {
+    // ioredis reconnects on its own; meanwhile commands fail fast and lookups pass as misses.
+    c.on("error", (err: Error) => opts.onError?.(err));
+    c.connect().catch(() => undefined);
+  }
+  return {
+    store: new RedisCacheStore(hot, admin, feed, opts),
+    clients,
+    close: async () => {
+      await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { catalog } from "@costwise/pricing";
+import { countChatTokens, createProviders, type Providers } from "@costwise/providers";
+import { topics } from "@costwise/schemas";
+import { createLogger, errorMessage, startService, StreamMetrics, type Closeable, type Logger, type RunningService, type ServiceSpec } from "@costwise/stream-runtime";
+import { ScopedAnnIndex } from "./ann.ts";
+import type { CacheConfig } from "./config.ts";
+import { batchingEmbedder, localEmbedder, openaiEmbedder, type Embedder } from "./embedding.ts";
+import { createCacheEngine, type CacheEngine } from "./engine.ts";
+import { CacheMetrics } from "./metrics.ts";
+import { loadPolicies } from "./policy.ts";
+import { createProcess } from "./process.ts";
+import { connectRedisStore, type RedisCacheStore } from "./redis-store.ts";
+import { IndexSync } from "./sync.ts";
+
+export interface CacheRuntime {
+  readonly engine: CacheEngine;
+  readonly store: RedisCacheStore;
+  readonly index: ScopedAnnIndex;
+  readonly embedder: Embedder | null;
+  readonly sync: IndexSync | null;
+  readonly resources: Closeable[];
+}
+
+/**
+ * The embedder the config asks for. A local model that cannot load is not fatal: the cache runs
+ * exact-only and says so (semantic hits come back with the next start once the model is there).
+ */
+export async function createEmbedder(config: CacheConfig, deps: { logger: Logger; providers?: Providers }): Promise<Embedder | null> {
+  if (config.CACHE_EMBEDDINGS === "off") return null;
+  if (config.CACHE_EMBEDDINGS === "openai") {
+    return batchingEmbedder(openaiEmbedder({ providers: deps.providers!, model: config.CACHE_OPENAI_EMBEDDING_MODEL, catalog }), 256);
+  }
+  try {
+    return batchingEmbedder(await localEmbedder({ modelDir: config.CACHE_EMBEDDING_MODEL_DIR, threads: config.CACHE_EMBEDDING_THREADS }));
+  } catch (err) {
+    deps.logger.error({ err: errorMessage(err) }, "embedding model unavailable: semantic caching is off, exact caching continues");
+    return null;
+  }
+}
+
+/** Store, index, embedder and engine, wired from config; the index follows Redis in the background. */
+export async function createCacheRuntime(config: CacheConfig, deps: { logger: Logger; metrics?: CacheMetrics; now?: () => number }): Promise<CacheRuntime> {
+  const now = deps.now ?? Date.now;
+  const policies = loadPolicies(config.CACHE_POLICY_FILE);
+  const resources: Closeable[] = [];
+  let providers: Providers | undefined;
+  if (config.CACHE_EMBEDDINGS === "openai") {
+    providers = createProviders(config, { catalog, logger: deps.logger });
+    resources.push({ name: "providers", close: () => providers!.close() });
+  }
+  const embedder = await createEmbedder(config, { logger: deps.logger, ...(providers ? { providers } : {}) });
+  if (embedder?.close) resources.push({ name: "embedder", close: () => embedder.close!() });
+
+  let warned = 0;
+  const redis = connectRedisStore(config.REDIS_URL, {
+    prefix: config.CACHE_KEY_PREFIX,
+    timeoutMs: config.CACHE_REDIS_TIMEOUT_MS,
+    onError: (err) => {
+      // One line per 10 s while Redis is away, not one per reconnect attempt.
+      if (now() - warned > 10_000) {
+        warned = now();
+        deps.logger.warn({ err: errorMessage(err) }, "redis unavailable: cache lookups pass as misses");
+      }
+    },
+  });
+  resources.push({ name: "redis", close: () => redis.close() });
+
+  const index = new ScopedAnnIndex({ dimensions: embedder?.dimensions ?? 384 });
+  const engine = createCacheEngine({
+    store: redis.store, index, embedder, policies, now, logger: deps.logger, candidates: config.CACHE_ANN_CANDIDATES,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
+  let sync: IndexSync | null = null;
+  if (embedder) {
+    sync = new IndexSync({ store: redis.store, index, embedder: embedder.name, logger: deps.logger, now, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
+    sync.start();
+    // Stopped before Redis closes (resources close last-opened-first).
+    resources.push({ name: "index-sync", close: () => sync!.stop() });
+  }
+  return { engine, store: redis.store, index, embedder, sync, resources };
+}
+
+/** The cache service: llm.requests and llm.responses in; llm.responses, llm.cost-records and llm.requests.uncached out. */
+export async function startCacheService(config: CacheConfig, opts: { logger?: Logger; transport?: ServiceSpec<unknown>["transport"] } = {}): Promise<RunningService> {
+  const logger = opts.logger ?? createLogger({ service: "cache", level: config.LOG_LEVEL });
+  const streamMetrics = new StreamMetrics("cache");
+  const metrics = new CacheMetrics(streamMetrics.registry);
+  const rt = await createCacheRuntime(config, { logger, metrics });
+  try {
+    return await startService({
+      name: "cache",
+      // One consumer group reads both: lookups and learning share the at-least-once loop, the
+      // offsets and the /metrics endpoint; learning is idempotent, so redelivery is harmless.
+      input: [topics.requests, topics.responses],
+      outputs: [topics.uncached, topics.responses, topics.costRecords],
+      process: createProcess({
+        engine: rt.engine, store: rt.store, catalog, countTokens: countChatTokens, defaultModel: config.CACHE_BASELINE_MODEL,
+        pendingTtlMs: config.CACHE_PENDING_TTL_S * 1000, now: Date.now, metrics,
+      }),
+      config,
+      logger,
+      metrics: streamMetrics,
+      resources: rt.resources,
+      ...(opts.transport ? { transport: opts.transport } : {}),
+    });
+  } catch (err) {
+    for (const r of [...rt.resources].reverse()) await Promise.resolve(r.close()).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,99 @@
+import { createHash } from "node:crypto";
+import type { SalientDetails } from "./guard.ts";
+
+/** The answer a cache entry serves, as the request that produced it was answered. */
+export interface CachedAnswer {
+  readonly content: string;
+  readonly model: string | null;
+  readonly provider: string | null;
+  readonly input_tokens: number;
+  readonly cached_input_tokens: number;
+  readonly output_tokens: number;
+}
+
+/** One cache entry as stored in Redis (JSON, with the use case's TTL). */
+export interface CacheEntry {
+  readonly v: 1;
+  readonly key: string;
+  readonly scope: string;
+  readonly tenant: string;
+  readonly use_case: string;
+  /** The query text the semantic guard compares with; never logged. */
+  readonly query: string;
+  readonly salient: SalientDetails & { readonly version: number };
+  /** Unit vector as base64 little-endian float32, or null for exact-only entries. */
+  readonly vector: string | null;
+  /** Which embedder made the vector; vectors of another embedder are not indexed. */
+  readonly embedder: string | null;
+  readonly answer: CachedAnswer;
+  readonly source_request_id: string;
+  readonly created_at: number;
+  readonly expires_at: number;
+}
+
+/** What a miss leaves behind so the response can be stored under the request's key (learning). */
+export interface PendingLookup {
+  readonly v: 1;
+  readonly request_id: string;
+  readonly tenant: string;
+  readonly use_case: string;
+  readonly key: string;
+  readonly scope: string;
+  readonly query: string;
+  /** Only semantic use cases get a vector (base64 float32); null when the embedder failed. */
+  readonly semantic: boolean;
+  readonly vector: string | null;
+  readonly embedder: string | null;
+  readonly ttl_seconds: number;
+  readonly created_at: number;
+}
+
+/** Change feed every replica applies to its vector index. */
+export type CacheEvent =
+  | { readonly op: "add"; readonly ref: string; readonly scope: string; readonly tenant: string; readonly use_case: string; readonly vector: string; readonly embedder: string; readonly expires_at: number }
+  | { readonly op: "invalidate"; readonly tenant: string; readonly use_case: string | null; readonly key: string | null };
+
+export interface InvalidateSelector {
+  readonly tenant: string;
+  readonly useCase?: string;
+  readonly key?: string;
+}
+
+/**
+ * The cache's storage port: Redis in production (redis-store.ts), a Map in unit tests and the
+ * offline evaluation (memory-store.ts). Every method may reject when the backend is down or slow;
+ * callers turn that into a miss.
+ */
+export interface CacheStore {
+  /** The storage reference of an entry (its Redis key). */
+  ref(tenant: string, useCase: string, key: string): string;
+  get(ref: string): Promise<CacheEntry | null>;
+  getMany(refs: readonly string[]): Promise<(CacheEntry | null)[]>;
+  putPending(pending: PendingLookup, ttlMs: number): Promise<void>;
+  getPending(requestId: string): Promise<PendingLookup | null>;
+  /**
+   * Store an entry unless one exists under its key, publish it to the change feed when it has a
+   * vector, and drop the pending record; refused when the tenant or use case was invalidated after
+   * `askedAt`. Atomic: a replayed response finds the entry and changes nothing.
+   */
+  learn(entry: CacheEntry, requestId: string, askedAt: number): Promise<"stored" | "exists" | "invalidated">;
+  invalidate(sel: InvalidateSelector, now: number): Promise<number>;
+  /** Every live entry with a vector, in batches (index rebuild). */
+  scanVectors(onBatch: (entries: CacheEntry[]) => void): Promise<void>;
+  /** Position of the change feed now: read events after it. */
+  feedPosition(): Promise<string>;
+  readFeed(after: string, count: number, blockMs?: number): Promise<{ id: string; event: CacheEvent }[]>;
+}
+
+/** Hashed name parts: glob-safe for SCAN patterns whatever characters tenant and use case names hold. */
+export const namePart = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
+
+export function encodeVector(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
+}
+
+export function decodeVector(s: string): Float32Array {
+  const buf = Buffer.from(s, "base64");
+  // Copy into an aligned buffer: a Buffer from the pool may start at an odd offset.
+  return new Float32Array(new Uint8Array(buf).buffer);
+}

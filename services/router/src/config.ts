@@ -1,0 +1,37 @@
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { providersConfigSchema } from "@costwise/providers";
+import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
+import { DEFAULT_DISTILL_SWITCH_KEY } from "./distilled.ts";
+
+/** The shipped policy, found relative to this package whatever the working directory. */
+export const DEFAULT_POLICY_FILE = fileURLToPath(new URL("../config/policy.yaml", import.meta.url));
+
+const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).extend({
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9404),
+  /** Routing policy (YAML or JSON); relative paths are resolved against the working directory. */
+  ROUTER_POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_FILE),
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:16379"),
+  ROUTER_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("cw:router"),
+  /** A Redis command slower than this fails: a shadow sample is dropped rather than the route delayed. */
+  ROUTER_REDIS_TIMEOUT_MS: z.coerce.number().int().positive().default(200),
+  /** How often the routing path re-reads which routes are in fallback. */
+  ROUTER_FALLBACK_REFRESH_MS: z.coerce.number().int().positive().default(1_000),
+  /** Run the shadow consumer of llm.responses in this process. */
+  ROUTER_SHADOW_ENABLED: flag.default("true"),
+  /** /metrics and /health of the shadow consumer (0 picks a free port). */
+  ROUTER_SHADOW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9405),
+  ROUTER_SHADOW_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** Redis hash of distilled-model switches written by `costwise distill switch` (services/distiller). */
+  ROUTER_DISTILL_SWITCH_KEY: z.string().min(1).default(DEFAULT_DISTILL_SWITCH_KEY),
+  /** How often the routing path re-reads the distilled-model switches. */
+  ROUTER_DISTILL_REFRESH_MS: z.coerce.number().int().positive().default(1_000),
+  CLICKHOUSE_URL: z.string().url().default("http://127.0.0.1:18123"),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("costwise"),
+  CLICKHOUSE_USER: z.string().default("default"),
+  CLICKHOUSE_PASSWORD: z.string().default(""),
+});
+export type RouterConfig = z.infer<typeof routerConfigSchema>;
+export const loadRouterConfig = (env: NodeJS.ProcessEnv = process.env): RouterConfig => parseConfig(routerConfigSchema, env);

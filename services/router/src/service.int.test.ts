@@ -1,0 +1,189 @@
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "@clickhouse/client";
+import { Partitioners, type Consumer, type Producer } from "kafkajs";
+import { sql, sqlIdentifier } from "@costwise/infra";
+import { stackEnv } from "@costwise/infra/testing";
+import { renderMessages } from "@costwise/executor";
+import { catalog, costOf, requireModel } from "@costwise/pricing";
+import { createProviders } from "@costwise/providers";
+import { newRequest, topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
+import { AvroSerde, ConfigError, confluentRegistry, createKafka, silentLogger } from "@costwise/stream-runtime";
+import { predict } from "./classifier.ts";
+import { loadRouterConfig } from "./config.ts";
+import { PolicyError } from "./errors.ts";
+import { routeInputOf } from "./input.ts";
+import { startRouter, type RouterService } from "./service.ts";
+import { llmRouterMessages } from "./strategies/llm.ts";
+import { policyOf, twoTiers } from "./testing/fixtures.ts";
+
+const run = `rtr-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+
+describe("router service on the real stack", () => {
+  const env = stackEnv();
+  const config = loadRouterConfig({
+    ...process.env, ...env, GROUP_ID: "costwise-router-int", METRICS_PORT: "0", ROUTER_SHADOW_METRICS_PORT: "0", LOG_LEVEL: "warn",
+    ROUTER_REDIS_PREFIX: `cw:router-int:${run}`, ROUTER_FALLBACK_REFRESH_MS: "200", PROVIDER_MAX_ATTEMPTS: "2",
+  });
+  const policy = policyOf({
+    version: 1,
+    defaults: { shadow: { sampleRate: 0, judge: "exact", similarity: 0.8, judgeModel: null, ttlSeconds: 600 } },
+    useCases: {
+      "it-rules": { strategy: "rules", tiers: twoTiers(0.35), baseScore: 0.2, rules: [{ name: "math", keywords: ["integral", "solve"], add: 0.4 }] },
+      "it-classifier": { strategy: "classifier", tiers: twoTiers(0.5), classifier: { model: "../models/router-classifier-v1.json" } },
+      "it-cascade": { strategy: "cascade", tiers: twoTiers() },
+      "it-llm": { strategy: "llm", tiers: [{ name: "nano", models: { openai: "gpt-4.1-nano" }, maxScore: 0.6 }, { name: "frontier", models: "caller" }], llm: { model: "gpt-4.1-nano", unparseableScore: 0 } },
+      "it-shadow": { strategy: "rules", tiers: twoTiers(), baseScore: 0, shadow: { sampleRate: 1, judge: "exact" }, quality: { floor: 0.5, window: 10, minSamples: 3, recoverMargin: 0.1 } },
+    },
+  });
+  const serde = new AvroSerde(confluentRegistry(env.SCHEMA_REGISTRY_URL!));
+  const kafka = createKafka({ brokers: env.KAFKA_BROKERS!.split(","), clientId: "costwise-router-int", logger: silentLogger });
+  const providers = createProviders(config, { catalog, logger: silentLogger });
+  const ch = createClient({ url: env.CLICKHOUSE_URL!, username: env.CLICKHOUSE_USER ?? "default", password: env.CLICKHOUSE_PASSWORD ?? "" });
+  const db = env.CLICKHOUSE_DATABASE ?? "costwise";
+  const routed = new Map<string, LlmRequest>();
+  let consumer: Consumer;
+  let producer: Producer;
+  let svc: RouterService;
+
+  const send = async (reqs: LlmRequest[]) =>
+    producer.send({ topic: topics.uncached.name, acks: -1, messages: reqs.map((r) => ({ key: r.request_id, value: serde.encode(topics.uncached, r) })) });
+  const answer = async (res: LlmResponse) =>
+    producer.send({ topic: topics.responses.name, acks: -1, messages: [{ key: res.request_id, value: serde.encode(topics.responses, res) }] });
+  const arrival = async (id: string): Promise<LlmRequest> => {
+    await expect.poll(() => routed.has(id), { timeout: 30_000, interval: 100 }).toBe(true);
+    return routed.get(id)!;
+  };
+  const req = (id: string, useCase: string, content: string, over: Partial<LlmRequest> = {}) =>
+    newRequest({ request_id: `${run}-${id}`, tenant: "int", use_case: useCase, model: "gpt-4o", max_tokens: 60, temperature: 0, messages: [{ role: "user", content }], ...over });
+
+  beforeAll(async () => {
+    await serde.init([topics.uncached, topics.routed, topics.responses]);
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    consumer = kafka.consumer({ groupId: `costwise-router-int-listen-${run}`, maxWaitTimeInMs: 50 });
+    await consumer.connect();
+    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+    await consumer.subscribe({ topics: [topics.routed.name], fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (!message.key?.toString().startsWith(run)) return;
+        const r = await serde.decode<LlmRequest>(topics.routed, message.value!);
+        routed.set(r.request_id, r);
+      },
+    });
+    await joined;
+    svc = await startRouter(config, { policy, logger: silentLogger });
+    const deadline = Date.now() + 60_000;
+    while (!svc.ready()) {
+      if (Date.now() > deadline) throw new Error("router did not join its consumer groups within 60 s");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  afterAll(async () => {
+    await svc?.stop();
+    await consumer?.disconnect().catch(() => undefined);
+    await producer?.disconnect();
+    await providers.close();
+    await ch.close();
+  });
+
+  it("routes real Kafka records with each strategy and annotates the pipeline", async () => {
+    const math = "Solve the integral of x^2 from 0 to 3.";
+    await send([
+      req("rules-easy", "it-rules", "What are your opening hours?", { pipeline: { stage_ms: { cache: 3 }, overhead_cost_nanousd: 0, overhead: {}, route: null, compression: null, cache_lookup: "miss" } }),
+      req("rules-hard", "it-rules", math),
+      req("classifier", "it-classifier", math),
+      req("cascade", "it-cascade", "Where is my card?", { model: "claude-sonnet-4-5" }),
+      req("passthrough", "not-configured", "Hello"),
+    ]);
+    const easy = await arrival(`${run}-rules-easy`);
+    expect(easy.pipeline!.route).toEqual({ tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: expect.closeTo(0.2, 9), reason: "rules (no rule matched) score 0.20 → small", shadow: false });
+    expect(easy.pipeline!.stage_ms).toMatchObject({ cache: 3, router: expect.any(Number) });
+    expect(easy.pipeline!.cache_lookup).toBe("miss");
+    expect(easy.messages).toEqual([{ role: "user", content: "What are your opening hours?" }]);
+
+    expect((await arrival(`${run}-rules-hard`)).pipeline!.route).toMatchObject({ tier: "frontier", model: "gpt-4o", score: expect.closeTo(0.6, 9) });
+
+    const cls = (await arrival(`${run}-classifier`)).pipeline!.route!;
+    const p = predict(policy.useCases.get("it-classifier")!.classifier!.model, routeInputOf(req("x", "it-classifier", math)));
+    expect(cls).toMatchObject({ strategy: "classifier", tier: p < 0.5 ? "small" : "frontier", score: expect.closeTo(p, 9) });
+
+    expect((await arrival(`${run}-cascade`)).pipeline!.route).toMatchObject({ tier: "small", model: "claude-haiku-4-5", provider: "anthropic", strategy: "cascade", score: null });
+    expect((await arrival(`${run}-passthrough`)).pipeline!.route).toMatchObject({ tier: "frontier", model: "gpt-4o", strategy: "passthrough" });
+  });
+
+  it("records the LLM-as-router's own cost in pipeline.overhead", async () => {
+    const r = req("llm", "it-llm", "Summarise this contact: my card has not arrived yet.", {
+      model: "gpt-4o-mini", pipeline: { stage_ms: {}, overhead_cost_nanousd: 700, overhead: { embedding: 700 }, route: null, compression: null, cache_lookup: "miss" },
+    });
+    await send([r]);
+    const out = await arrival(r.request_id);
+    // The emulator is deterministic: the same routing call made here costs exactly what the router paid.
+    const same = await providers.chat({ model: "gpt-4.1-nano", messages: llmRouterMessages(routeInputOf(r), 2000), maxTokens: 4, temperature: 0 });
+    const cost = costOf(requireModel(catalog, "gpt-4.1-nano"), same.usage).totalNanoUsd;
+    expect(cost).toBeGreaterThan(0);
+    expect(out.pipeline!.overhead).toEqual({ embedding: 700, router: cost });
+    expect(out.pipeline!.overhead_cost_nanousd).toBe(700 + cost);
+    // The emulator does not answer with a digit: the use case's unparseableScore (0) keeps it cheap.
+    expect(out.pipeline!.route).toMatchObject({ tier: "nano", model: "gpt-4.1-nano", strategy: "llm", score: 0 });
+  });
+
+  it("shadow samples land in ClickHouse, and the route falls back to the frontier when agreement drops", async () => {
+    const ids = ["s1", "s2", "s3"].map((s) => `${run}-${s}`);
+    await send(ids.map((id) => req(id.slice(run.length + 1), "it-shadow", `Question ${id}: when does my card arrive?`)));
+    for (const id of ids) {
+      const r = await arrival(id);
+      expect(r.pipeline!.route).toMatchObject({ tier: "small", model: "gpt-4o-mini", shadow: true });
+      // Play the executor: answer with the routed (cheap) model through the emulator.
+      const a = await providers.chat({ model: "gpt-4o-mini", messages: renderMessages(r), maxTokens: 60, temperature: 0 });
+      await answer({
+        request_id: id, tenant: "int", use_case: "it-shadow", status: "OK", content: a.content, error: null, error_code: null, model: "gpt-4o-mini", provider: "openai",
+        served_by: "REALTIME", input_tokens: a.usage.inputTokens, cached_input_tokens: 0, output_tokens: a.usage.outputTokens, cost_usd: 0, latency_ms: 5, cache_source_request_id: null, created_at: r.created_at,
+      });
+    }
+    const table = sqlIdentifier(`${db}.route_shadow`);
+    const rows = async () =>
+      (await (await ch.query({ query: sql`SELECT request_id, served_model, shadow_model, judge, agreed, decided, shadow_input_tokens, shadow_output_tokens, shadow_cost_nanousd FROM ${table} FINAL WHERE has(${ids}, request_id) ORDER BY request_id`, format: "JSONEachRow" })).json<Record<string, string | number>>());
+    await expect.poll(async () => (await rows()).length, { timeout: 40_000, interval: 250 }).toBe(3);
+    for (const row of await rows()) {
+      // The emulator's answers of two different models differ: the exact judge disagrees.
+      expect(row).toMatchObject({ served_model: "gpt-4o-mini", shadow_model: "gpt-4o", judge: "exact", agreed: 0, decided: 1 });
+      const usage = { inputTokens: Number(row.shadow_input_tokens), cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: Number(row.shadow_output_tokens) };
+      expect(Number(row.shadow_cost_nanousd)).toBe(costOf(requireModel(catalog, "gpt-4o"), usage).totalNanoUsd);
+      expect(Number(row.shadow_cost_nanousd)).toBeGreaterThan(0);
+    }
+
+    const events = sqlIdentifier(`${db}.route_fallback_events`);
+    await expect.poll(async () => (await (await ch.query({ query: sql`SELECT transition, samples FROM ${events} WHERE use_case = 'it-shadow' AND has(${ids}, request_id)`, format: "JSONEachRow" })).json()), { timeout: 20_000, interval: 250 }).toEqual([{ transition: "enter", samples: 3 }]);
+    expect(await svc.store.fallbacks()).toEqual(new Map([[JSON.stringify(["it-shadow", "small"]), expect.objectContaining({ agreement: 0, samples: 3, floor: 0.5 })]]));
+
+    // The next request of the use case goes to the frontier tier (the routing path re-reads the state every 200 ms).
+    await expect.poll(() => svc.fallbacks.get("it-shadow", "small"), { timeout: 5_000, interval: 100 }).not.toBeNull();
+    await send([req("after", "it-shadow", "When does my card arrive?")]);
+    const after = (await arrival(`${run}-after`)).pipeline!.route!;
+    expect(after).toMatchObject({ tier: "frontier", model: "gpt-4o", shadow: true });
+    expect(after.reason).toMatch(/^fallback: route small agreement 0\.00 < floor 0\.50 over 3 comparisons/);
+
+    // An operator reset returns the route to the cheap tier.
+    await svc.store.resetRoute({ useCase: "it-shadow", tier: "small" });
+    await expect.poll(() => svc.fallbacks.get("it-shadow", "small"), { timeout: 5_000, interval: 100 }).toBeNull();
+    await send([req("reset", "it-shadow", "Is my card on its way?")]);
+    expect((await arrival(`${run}-reset`)).pipeline!.route).toMatchObject({ tier: "small", model: "gpt-4o-mini" });
+  });
+
+  it("refuses to start on a bad policy or bad settings, saying what is wrong", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "router-policy-"));
+    const file = path.join(dir, "policy.yaml");
+    writeFileSync(file, "version: 1\nuseCases:\n  chat:\n    strategy: rules\n    tiers:\n      - { name: small, models: { openai: gpt-4o-mimi }, maxScore: 0.5 }\n      - { name: frontier, models: caller }\n");
+    const started = Date.now();
+    const err = await startRouter({ ...config, ROUTER_POLICY_FILE: file }, { logger: silentLogger }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PolicyError);
+    expect((err as Error).message).toBe(`invalid router policy ${file}:\n  useCases.chat.tiers[0].models.openai: model "gpt-4o-mimi" is not in price catalog ${catalog.version} (did you mean gpt-4o-mini?)`);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(() => loadRouterConfig({ ROUTER_SHADOW_ENABLED: "maybe", METRICS_PORT: "99999" })).toThrow(ConfigError);
+  });
+});

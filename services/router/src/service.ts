@@ -1,0 +1,131 @@
+import { createClient } from "@clickhouse/client";
+import { renderMessages } from "@costwise/executor";
+import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
+import { createProviders } from "@costwise/providers";
+import { topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
+import { createLogger, errorMessage, startService, StreamMetrics, type Logger, type RunningService } from "@costwise/stream-runtime";
+import type { RouterConfig } from "./config.ts";
+import { RouterMetrics } from "./metrics.ts";
+import { loadPolicy, type RouterPolicy } from "./policy.ts";
+import { createRouterProcess } from "./process.ts";
+import { clickhouseShadowWriter } from "./shadow/clickhouse.ts";
+import { createShadowProcess } from "./shadow/process.ts";
+import { FallbackView, redisRouteStore, routeId, type RouteStore } from "./store.ts";
+import { DistillSwitchView, redisDistillSwitchStore } from "./distilled.ts";
+import type { ChatPort } from "./strategies/llm.ts";
+
+export interface RouterService extends RunningService {
+  readonly policy: RouterPolicy;
+  readonly store: RouteStore;
+  readonly fallbacks: FallbackView;
+  /** The shadow consumer, when enabled. */
+  readonly shadow: RunningService | null;
+}
+
+export interface StartRouterOptions {
+  readonly logger?: Logger;
+  readonly catalog?: PriceCatalog;
+  /** Replace the provider layer (tests count calls); default: @costwise/providers from the config. */
+  readonly chat?: ChatPort;
+  readonly now?: () => number;
+  /** Use this compiled policy instead of loading ROUTER_POLICY_FILE. */
+  readonly policy?: RouterPolicy;
+}
+
+/**
+ * The router process: the routing loop (llm.requests.uncached → llm.requests.routed) and, unless
+ * disabled, the shadow consumer of llm.responses, each with its own consumer group and ops port.
+ * The policy is loaded and validated first: a bad policy throws PolicyError before anything connects.
+ */
+export async function startRouter(config: RouterConfig, opts: StartRouterOptions = {}): Promise<RouterService> {
+  const logger = opts.logger ?? createLogger({ service: "router", level: config.LOG_LEVEL });
+  const catalog = opts.catalog ?? defaultCatalog;
+  const now = opts.now ?? Date.now;
+  const policy = opts.policy ?? loadPolicy(config.ROUTER_POLICY_FILE, { catalog });
+  logger.info({ policy: policy.source, useCases: [...policy.useCases.keys()] }, "routing policy loaded");
+
+  const providers = opts.chat ? null : createProviders(config, { catalog, logger });
+  const chat: ChatPort = opts.chat ?? providers!;
+  let warnedAt = 0;
+  const store = redisRouteStore(config.REDIS_URL, {
+    prefix: config.ROUTER_REDIS_PREFIX,
+    timeoutMs: config.ROUTER_REDIS_TIMEOUT_MS,
+    onError: (err) => {
+      if (now() - warnedAt > 10_000) {
+        warnedAt = now();
+        logger.warn({ err: errorMessage(err) }, "redis unavailable: shadow sampling paused, fallback states frozen");
+      }
+    },
+  });
+  const streamMetrics = new StreamMetrics("router");
+  const metrics = new RouterMetrics(streamMetrics.registry);
+  const fallbacks = new FallbackView(store, {
+    refreshMs: config.ROUTER_FALLBACK_REFRESH_MS,
+    onError: (err) => logger.debug({ err: errorMessage(err) }, "fallback states not refreshed"),
+    onRefresh: (states) => {
+      metrics.fallbackActive.reset();
+      for (const [uc, spec] of policy.useCases) for (const t of spec.tiers.slice(0, -1)) metrics.fallbackActive.set({ use_case: uc, tier: t.name }, states.has(routeId({ useCase: uc, tier: t.name })) ? 1 : 0);
+    },
+  });
+  await fallbacks.start();
+  const switchStore = redisDistillSwitchStore(config.REDIS_URL, { key: config.ROUTER_DISTILL_SWITCH_KEY, timeoutMs: config.ROUTER_REDIS_TIMEOUT_MS, onError: (err) => logger.debug({ err: errorMessage(err) }, "distill switches not read") });
+  const distilled = new DistillSwitchView(switchStore, { refreshMs: config.ROUTER_DISTILL_REFRESH_MS, onError: (err) => logger.debug({ err: errorMessage(err) }, "distill switches not refreshed") });
+  await distilled.start();
+
+  const closeShared = [
+    { name: "fallback-view", close: () => fallbacks.close() },
+    { name: "distill-switches", close: async () => { distilled.close(); await switchStore.close(); } },
+    ...(providers ? [{ name: "providers", close: () => providers.close() }] : []),
+    { name: "redis", close: () => store.close() },
+  ];
+  let shadow: RunningService | null = null;
+  let routing: RunningService;
+  try {
+    if (config.ROUTER_SHADOW_ENABLED) {
+      const ch = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, request_timeout: 30_000 });
+      const shadowMetrics = new StreamMetrics("router-shadow");
+      const shadowRouterMetrics = new RouterMetrics(shadowMetrics.registry);
+      shadow = await startService<LlmResponse>({
+        name: "router-shadow",
+        input: topics.responses,
+        outputs: [],
+        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics }),
+        config: { ...config, GROUP_ID: `${config.GROUP_ID ?? "costwise-router"}-shadow`, METRICS_PORT: config.ROUTER_SHADOW_METRICS_PORT },
+        logger: logger.child({ loop: "shadow" }),
+        metrics: shadowMetrics,
+        resources: [{ name: "clickhouse", close: () => ch.close() }],
+      });
+    }
+    routing = await startService<LlmRequest>({
+      name: "router",
+      input: topics.uncached,
+      outputs: [topics.routed],
+      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc) }),
+      config,
+      logger,
+      metrics: streamMetrics,
+    });
+  } catch (err) {
+    await shadow?.stop().catch(() => undefined);
+    for (const r of closeShared) await Promise.resolve(r.close()).catch(() => undefined);
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name: "router",
+    opsUrl: routing.opsUrl,
+    metrics: routing.metrics,
+    policy,
+    store,
+    fallbacks,
+    shadow,
+    ready: () => routing.ready() && (shadow?.ready() ?? true),
+    stop: () =>
+      (stopping ??= (async () => {
+        await routing.stop();
+        await shadow?.stop();
+        for (const r of closeShared) await Promise.resolve(r.close()).catch((err: unknown) => logger.warn({ resource: r.name, err: errorMessage(err) }, "close failed"));
+      })()),
+  };
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { catalog, costOf, requireModel } from "@costwise/pricing";
+import type { LlmResponse } from "@costwise/schemas";
+import { silentLogger, type Envelope } from "@costwise/stream-runtime";
+import { Registry } from "prom-client";
+import { RouterMetrics } from "../metrics.ts";
+import type { PolicyFile } from "../policy.ts";
+import type { ShadowEntry } from "../route.ts";
+import { memoryRouteStore } from "../store.ts";
+import type { ChatPort } from "../strategies/llm.ts";
+import { policyOf, twoTiers } from "../testing/fixtures.ts";
+import type { ShadowWriter } from "./clickhouse.ts";
+import { createShadowProcess } from "./process.ts";
+import type { FallbackEventRow, ShadowRow } from "./rows.ts";
+
+const usage = { inputTokens: 50, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 20 };
+const policy = policyOf({
+  version: 1,
+  useCases: { chat: { strategy: "rules", tiers: twoTiers(), shadow: { sampleRate: 1, judge: "exact" }, quality: { floor: 0.5, window: 10, minSamples: 3, recoverMargin: 0.1 } } },
+} as PolicyFile);
+
+const entry = (id: string, fallback = false): ShadowEntry => ({
+  request_id: id, tenant: "acme", use_case: "chat", created_at: 1_700_000_000_000, strategy: "rules", score: 0.1, cheapTier: "small", frontierTier: "frontier",
+  cheapModel: "gpt-4o-mini", frontierModel: "gpt-4o", servedModel: fallback ? "gpt-4o" : "gpt-4o-mini", fallback,
+  messages: [{ role: "user", content: "Where is my card?" }], maxTokens: 50, temperature: 0,
+});
+
+const response = (id: string, content: string | null, model: string, status: "OK" | "ERROR" = "OK"): Envelope<LlmResponse> => ({
+  value: {
+    request_id: id, tenant: "acme", use_case: "chat", status, content, error: null, error_code: null, model, provider: "openai", served_by: "REALTIME",
+    input_tokens: 1, cached_input_tokens: 0, output_tokens: 1, cost_usd: 0, latency_ms: 5, cache_source_request_id: null, created_at: 1,
+  },
+  key: id, topic: "llm.responses", partition: 0, offset: "0", headers: {}, receivedAt: 0,
+});
+
+function harness(answers: Record<string, string>) {
+  const store = memoryRouteStore();
+  const rows: ShadowRow[] = [];
+  const events: FallbackEventRow[] = [];
+  const calls: { model: string; messages: readonly unknown[]; maxTokens?: number | null }[] = [];
+  const chat: ChatPort = { chat: async (r) => { calls.push(r); return { content: answers[r.model] ?? "", model: r.model, usage }; } };
+  const writer: ShadowWriter = { comparisons: async (r) => void rows.push(...r), fallbackEvents: async (e) => void events.push(...e) };
+  const metrics = new RouterMetrics(new Registry());
+  const process = createShadowProcess({ policy, store, chat, catalog, writer, now: () => 1_700_000_100_000, concurrency: 4, metrics });
+  const run = (batch: Envelope<LlmResponse>[]) => process(batch, { logger: silentLogger, signal: new AbortController().signal });
+  return { store, rows, events, calls, run, metrics };
+}
+
+describe("shadow consumer", () => {
+  it("compares a shadowed answer with the frontier's and lands the row with the shadow call's cost", async () => {
+    const h = harness({ "gpt-4o": "Your card arrives Tuesday." });
+    await h.store.rememberShadow(entry("s1"), 60);
+    const out = await h.run([response("s1", "your card arrives tuesday", "gpt-4o-mini"), response("other", "x", "gpt-4o")]);
+    expect(out).toEqual([{ outputs: [], skipped: "shadow agree" }, { outputs: [], skipped: "not shadowed" }]);
+    expect(h.calls).toEqual([expect.objectContaining({ model: "gpt-4o", messages: [{ role: "user", content: "Where is my card?" }], maxTokens: 50, temperature: 0, requestId: "s1" })]);
+    expect(h.rows).toEqual([expect.objectContaining({
+      request_id: "s1", use_case: "chat", ts: "2023-11-14 22:13:20", judged_at: "2023-11-14 22:15:00", cheap_tier: "small", served_model: "gpt-4o-mini", shadow_model: "gpt-4o",
+      judge: "exact", agreement: 1, agreed: 1, decided: 1, fallback_active: 0, shadow_input_tokens: 50, shadow_output_tokens: 20,
+      shadow_cost_nanousd: costOf(requireModel(catalog, "gpt-4o"), usage).totalNanoUsd, judge_cost_nanousd: 0, price_catalog_version: catalog.version,
+    })]);
+    expect(await h.store.window({ useCase: "chat", tier: "small" })).toEqual([1]);
+  });
+
+  it("falls back when agreement drops below the floor, and recovers when it climbs back", async () => {
+    const h = harness({ "gpt-4o": "frontier answer", "gpt-4o-mini": "cheap answer" });
+    for (const id of ["d1", "d2", "d3"]) await h.store.rememberShadow(entry(id), 60);
+    await h.run(["d1", "d2", "d3"].map((id) => response(id, "cheap answer", "gpt-4o-mini")));
+    expect(h.rows.map((r) => r.agreed)).toEqual([0, 0, 0]);
+    expect(await h.store.fallbacks()).toEqual(new Map([[JSON.stringify(["chat", "small"]), { since: 1_700_000_100_000, agreement: 0, samples: 3, floor: 0.5 }]]));
+    expect(h.events).toEqual([{ ts: "2023-11-14 22:15:00", use_case: "chat", tier: "small", transition: "enter", agreement: 0, samples: 3, floor: 0.5, request_id: "d3" }]);
+    expect((await h.metrics.fallbackTransitions.get()).values).toEqual([{ labels: { use_case: "chat", tier: "small", transition: "enter" }, value: 1 }]);
+
+    // In fallback the frontier serves; the shadow asks the cheap model, which now agrees.
+    h.calls.length = 0;
+    const ids = ["a1", "a2", "a3", "a4", "a5"];
+    for (const id of ids) await h.store.rememberShadow(entry(id, true), 60);
+    await h.run(ids.map((id) => response(id, "Cheap answer.", "gpt-4o")));
+    expect(h.calls.every((c) => c.model === "gpt-4o-mini")).toBe(true);
+    expect(h.rows.slice(3).every((r) => r.agreed === 1 && r.fallback_active === 1 && r.shadow_model === "gpt-4o-mini")).toBe(true);
+    // 5 of 8 agree = 0.625 ≥ floor 0.5 + margin 0.1.
+    expect((await h.store.fallbacks()).size).toBe(0);
+    expect(h.events.map((e) => [e.transition, e.samples])).toEqual([["enter", 3], ["recover", 8]]);
+  });
+
+  it("a redelivered answer is neither compared nor counted again", async () => {
+    const h = harness({ "gpt-4o": "a" });
+    await h.store.rememberShadow(entry("r1"), 60);
+    await h.run([response("r1", "a", "gpt-4o-mini"), response("r1", "a", "gpt-4o-mini")]);
+    await h.run([response("r1", "a", "gpt-4o-mini")]);
+    expect(h.calls).toHaveLength(1);
+    expect(await h.store.window({ useCase: "chat", tier: "small" })).toEqual([1]);
+  });
+
+  it("an error answer consumes the sample without a comparison", async () => {
+    const h = harness({ "gpt-4o": "a" });
+    await h.store.rememberShadow(entry("e1"), 60);
+    const out = await h.run([response("e1", null, "gpt-4o-mini", "ERROR")]);
+    expect(out[0]!.skipped).toBe("shadow served answer is an error");
+    expect(h.calls).toHaveLength(0);
+    expect(h.rows).toHaveLength(0);
+    expect(await h.store.pendingShadows(["e1"])).toEqual([null]);
+  });
+
+  it("a transient provider failure fails the batch (the runtime retries) and keeps the sample pending", async () => {
+    const store = memoryRouteStore();
+    await store.rememberShadow(entry("t1"), 60);
+    const process = createShadowProcess({
+      policy, store, catalog, now: () => 0, concurrency: 1,
+      chat: { chat: async () => { throw new Error("503 upstream"); } },
+      writer: { comparisons: async () => undefined, fallbackEvents: async () => undefined },
+    });
+    await expect(process([response("t1", "a", "gpt-4o-mini")], { logger: silentLogger, signal: new AbortController().signal })).rejects.toThrow("503 upstream");
+    expect((await store.pendingShadows(["t1"]))[0]).not.toBeNull();
+  });
+});

@@ -1,0 +1,153 @@
+import { costOf, findModel, type PriceCatalog } from "@costwise/pricing";
+import type { LlmResponse } from "@costwise/schemas";
+import { errorMessage, PoisonMessageError, skip, type BatchProcessFn, type Logger, type Outcome } from "@costwise/stream-runtime";
+import type { RouterMetrics } from "../metrics.ts";
+import type { RouterPolicy, UseCasePolicy } from "../policy.ts";
+import { nextFallback } from "../quality.ts";
+import type { FallbackInfo, ShadowEntry } from "../route.ts";
+import type { RouteStore } from "../store.ts";
+import { routeId } from "../store.ts";
+import type { ChatPort } from "../strategies/llm.ts";
+import type { ShadowWriter } from "./clickhouse.ts";
+import { judgeAnswers } from "./judge.ts";
+import { chDateTime, type FallbackEventRow, type ShadowRow } from "./rows.ts";
+
+export interface ShadowDeps {
+  readonly policy: RouterPolicy;
+  readonly store: RouteStore;
+  readonly chat: ChatPort;
+  readonly catalog: PriceCatalog;
+  readonly writer: ShadowWriter;
+  readonly now: () => number;
+  /** Shadow calls in flight at once per sub-batch. */
+  readonly concurrency: number;
+  readonly metrics?: RouterMetrics;
+}
+
+interface Compared {
+  readonly entry: ShadowEntry;
+  readonly uc: UseCasePolicy | undefined;
+  readonly row: ShadowRow | null;
+  readonly agreed: 0 | 1 | null;
+  readonly note: string;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * The shadow consumer (llm.responses): for each answer of a shadowed request, get the other
+ * tier's answer for the same messages, judge their agreement, land the comparison in
+ * ClickHouse, and move the route's rolling window — entering automatic fallback when agreement
+ * drops below the floor and leaving it when it recovers. Answers of requests that were not
+ * shadowed cost one Redis MGET per sub-batch.
+ *
+ * Order makes redelivery safe: rows are written (idempotent) before the pending entry is
+ * consumed, and consuming it is what counts the comparison, atomically, exactly once.
+ */
+export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmResponse> {
+  const compare = async (res: LlmResponse, entry: ShadowEntry, logger: Logger, signal: AbortSignal): Promise<Compared> => {
+    const uc = deps.policy.useCases.get(entry.use_case);
+    if (!uc) return { entry, uc, row: null, agreed: null, note: "use case no longer has a policy" };
+    if (res.status !== "OK" || res.content === null) return { entry, uc, row: null, agreed: null, note: "served answer is an error" };
+    const servedFrontier = entry.fallback;
+    const otherModel = servedFrontier ? entry.cheapModel : entry.frontierModel;
+    const base = {
+      request_id: entry.request_id, tenant: entry.tenant, use_case: entry.use_case, ts: chDateTime(entry.created_at), judged_at: chDateTime(deps.now()),
+      cheap_tier: entry.cheapTier, frontier_tier: entry.frontierTier, route_strategy: entry.strategy, route_score: entry.score ?? 0,
+      served_model: res.model ?? entry.servedModel, shadow_model: otherModel, cheap_model: entry.cheapModel, frontier_model: entry.frontierModel,
+      fallback_active: servedFrontier ? 1 : 0, judge: uc.shadow.judge, price_catalog_version: deps.catalog.version, version: deps.now(),
+    };
+    let other;
+    try {
+      other = await deps.chat.chat({ model: otherModel, messages: entry.messages, maxTokens: entry.maxTokens, temperature: entry.temperature, requestId: entry.request_id, signal });
+    } catch (err) {
+      if (!(err instanceof PoisonMessageError)) throw err;
+      logger.warn({ request_id: entry.request_id, model: otherModel, err: errorMessage(err) }, "shadow call refused: comparison dropped");
+      return { entry, uc, row: null, agreed: null, note: "shadow call refused" };
+    }
+    const shadowCost = costOf(findModel(deps.catalog, other.model) ?? findModel(deps.catalog, otherModel)!, other.usage).totalNanoUsd;
+    const cheap = servedFrontier ? other.content : res.content;
+    const frontier = servedFrontier ? res.content : other.content;
+    const request = entry.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
+    let judgement;
+    try {
+      judgement = await judgeAnswers(cheap, frontier, { method: uc.shadow.judge, similarity: uc.shadow.similarity, judgeModel: uc.shadow.judgeModel, chat: deps.chat, catalog: deps.catalog, request, requestId: entry.request_id, signal });
+    } catch (err) {
+      if (!(err instanceof PoisonMessageError)) throw err;
+      judgement = { agreement: null, agreed: null, costNanoUsd: 0, error: `judge call refused: ${errorMessage(err)}` };
+    }
+    const row: ShadowRow = {
+      ...base,
+      agreement: judgement.agreement ?? 0, agreed: judgement.agreed ? 1 : 0, decided: judgement.agreed === null ? 0 : 1, judge_error: judgement.error ?? "",
+      cheap_answer_chars: cheap.length, frontier_answer_chars: frontier.length,
+      shadow_input_tokens: other.usage.inputTokens, shadow_output_tokens: other.usage.outputTokens,
+      shadow_cost_nanousd: shadowCost, judge_cost_nanousd: judgement.costNanoUsd,
+    };
+    return { entry, uc, row, agreed: judgement.agreed === null ? null : judgement.agreed ? 1 : 0, note: judgement.agreed === null ? "undecided" : judgement.agreed ? "agree" : "disagree" };
+  };
+
+  return async (batch, ctx) => {
+    const entries = await deps.store.pendingShadows(batch.map((e) => e.value.request_id));
+    // A redelivered answer can sit twice in one sub-batch: compare it once.
+    const seen = new Set<string>();
+    const work = batch.flatMap((e, i) => (entries[i] && !seen.has(e.value.request_id) && seen.add(e.value.request_id) ? [{ res: e.value, entry: entries[i]! }] : []));
+    if (work.length === 0) return batch.map(() => skip("not shadowed"));
+
+    const compared = await mapLimit(work, deps.concurrency, (w) => compare(w.res, w.entry, ctx.logger, ctx.signal));
+    await deps.writer.comparisons(compared.flatMap((c) => (c.row ? [c.row] : [])));
+
+    const states = await deps.store.fallbacks();
+    const events: FallbackEventRow[] = [];
+    const m = deps.metrics;
+    for (const c of compared) {
+      const route = { useCase: c.entry.use_case, tier: c.entry.cheapTier };
+      const labels = { use_case: route.useCase, tier: route.tier };
+      const size = c.uc?.quality.window ?? 1;
+      const { window, counted } = await deps.store.completeShadow(c.entry.request_id, route, c.agreed, size);
+      if (c.row) {
+        m?.shadowResults.inc({ ...labels, result: c.note });
+        m?.shadowCostNanoUsd.inc({ use_case: route.useCase }, c.row.shadow_cost_nanousd + c.row.judge_cost_nanousd);
+      } else {
+        m?.shadowLost.inc({ reason: c.note });
+      }
+      if (!counted || !c.uc) continue;
+      const key = routeId(route);
+      const step = nextFallback(states.get(key) ?? null, window, c.uc.quality, deps.now());
+      if (step.rate !== null) m?.agreement.set(labels, step.rate);
+      // Several batches (partitions, router instances) judge the same route at once: the store
+      // decides which one made the transition, and only that one reports it.
+      let transitioned = false;
+      if (step.transition === "enter") {
+        transitioned = await deps.store.enterFallback(route, step.state!);
+        states.set(key, step.state!);
+      } else if (step.transition === "recover") {
+        transitioned = await deps.store.leaveFallback(route);
+        states.delete(key);
+      } else if (step.state) {
+        await deps.store.updateFallback(route, step.state);
+        states.set(key, step.state);
+      }
+      if (!transitioned || !step.transition) continue;
+      m?.fallbackActive.set(labels, step.transition === "enter" ? 1 : 0);
+      m?.fallbackTransitions.inc({ ...labels, transition: step.transition });
+      const fields = { ...labels, agreement: step.rate, samples: window.length, floor: c.uc.quality.floor };
+      if (step.transition === "enter") ctx.logger.warn(fields, "route agreement below its floor: falling back to the frontier tier");
+      else ctx.logger.info(fields, "route agreement recovered: leaving fallback");
+      events.push({ ts: chDateTime(deps.now()), use_case: route.useCase, tier: route.tier, transition: step.transition, agreement: step.rate ?? 0, samples: window.length, floor: c.uc.quality.floor, request_id: c.entry.request_id });
+    }
+    await deps.writer.fallbackEvents(events);
+    const done = new Map(compared.map((c) => [c.entry.request_id, c.note]));
+    return batch.map((e): Outcome => skip(done.has(e.value.request_id) ? `shadow ${done.get(e.value.request_id)}` : "not shadowed"));
+  };
+}
