@@ -1,5 +1,5 @@
 import { catalog as currentCatalog, findModel, type PriceCatalog } from "@costwise/pricing";
-import { NANO_PER_USD, type Nano } from "./money.ts";
+import { formatUsd, NANO_PER_USD, type Nano } from "./money.ts";
 import type { ModelUsageRow, UseCaseRow } from "./queries.ts";
 import type { StructureRow } from "./structure.ts";
 
@@ -114,7 +114,7 @@ export function advise(input: AdviseInput, catalog: PriceCatalog = currentCatalo
     const base = { tenant: u.tenant, useCase: u.useCase, unit: "nanousd" as const };
     candidates.caching.push({ ...base, monthly: month(u.cost), why: `model-call spend; cache hit rate ${pct(hitRate)}` });
     candidates.routing.push({ ...base, monthly: month(aboveSmall.get(key(u.tenant, u.useCase)) ?? 0n), why: "spend on frontier- and mid-tier models" });
-    if (s) candidates.compression.push({ ...base, monthly: month(s.inputCost + s.cacheWriteCost), why: `uncached input-token spend; compression saved ${u.savings.compression > 0n ? "some" : "nothing"} so far` });
+    if (s) candidates.compression.push({ ...base, monthly: month(s.inputCost + s.cacheWriteCost), why: `uncached input-token spend; compression saves ${formatUsd(month(u.savings.compression))}/month now` });
     if (s) candidates.batch.push({ ...base, monthly: month(s.realtimeCost), why: `real-time model spend; batch share ${pct(batchShare)}` });
     candidates.distillation.push({ tenant: u.tenant, useCase: u.useCase, unit: "calls", monthly: month(BigInt(u.calls)), why: "calls per month" });
   }

@@ -25,23 +25,26 @@ afterAll(async () => {
 
 describe("batch accumulator", () => {
   it("closes an OpenAI batch by count and answers every request at the batch price, matched by custom_id", async () => {
-    const reqs = Array.from({ length: 8 }, (_, i) => h.request(`count-${i}`, { messages: [{ role: "user", content: `Question number ${i} about invoices` }] }));
+    const reqs = Array.from({ length: 8 }, (_, i) => h.request(`count-${i}`, { model: "gpt-5-mini", messages: [{ role: "user", content: `Question number ${i} about invoices` }] }));
     await h.produce(reqs);
     await h.until("8 responses", () => reqs.every((r) => h.responses.has(r.request_id) && h.costRecords.has(r.request_id)));
 
-    const batches = h.openAiBatches().filter((b) => b.customIds.some((id) => id.includes("-count-")));
-    expect(batches.map((b) => b.customIds.length)).toEqual([4, 4]);
-    expect(new Set(batches.flatMap((b) => b.customIds))).toEqual(new Set(reqs.map((r) => r.request_id)));
+    const ours = new Set(reqs.map((r) => r.request_id));
+    const batches = h.openAiBatches().filter((b) => b.customIds.some((id) => ours.has(id)));
+    // Other suites may write to the shared input topic: only this test's lines are compared.
+    expect(batches).toHaveLength(2);
+    expect(batches.flatMap((b) => b.customIds.filter((id) => ours.has(id))).sort()).toEqual([...ours].sort());
+    for (const b of batches) expect(b.customIds).toHaveLength(4);
 
-    const price = requireModel(catalog, "gpt-4o-mini");
+    const price = requireModel(catalog, "gpt-5-mini");
     for (const [i, r] of reqs.entries()) {
       const res = h.responses.get(r.request_id)![0]!.value;
       const rec = h.costRecords.get(r.request_id)![0]!.value;
       // The emulator's reply quotes the question: results came back in random order yet each found its request.
-      expect(res).toMatchObject({ status: "OK", served_by: "BATCH", model: "gpt-4o-mini", provider: "openai" });
+      expect(res).toMatchObject({ status: "OK", served_by: "BATCH", model: "gpt-5-mini", provider: "openai" });
       expect(res.content).toContain(`question number ${i} about invoices`);
       const usage = { inputTokens: rec.input_tokens, cachedInputTokens: rec.cached_input_tokens, cacheWriteInputTokens: 0, outputTokens: rec.output_tokens };
-      expect(rec.input_tokens).toBe(countChatTokens(renderMessages(r), "gpt-4o-mini"));
+      expect(rec.input_tokens).toBe(countChatTokens(renderMessages(r), "gpt-5-mini"));
       expect(rec.cost_nanousd).toBe(costOf(price, usage, "batch").totalNanoUsd);
       expect(rec.cost_nanousd * 2).toBeLessThanOrEqual(costOf(price, usage, "realtime").totalNanoUsd + 1);
       expect(rec.saving_batch_nanousd).toBe(costOf(price, usage, "realtime").totalNanoUsd - rec.cost_nanousd);
@@ -53,7 +56,7 @@ describe("batch accumulator", () => {
   });
 
   it("closes an Anthropic batch by age", async () => {
-    const reqs = Array.from({ length: 3 }, (_, i) => h.request(`age-${i}`, { model: "claude-haiku-4-5" }));
+    const reqs = Array.from({ length: 3 }, (_, i) => h.request(`age-${i}`, { model: "claude-opus-4-1" }));
     const t0 = Date.now();
     await h.produce(reqs);
     await h.until("3 responses", () => reqs.every((r) => h.responses.has(r.request_id)));
@@ -62,7 +65,7 @@ describe("batch accumulator", () => {
     expect(list[0]!.request_counts.succeeded).toBe(3);
     // Three requests never fill a batch of four: only the age limit (2.5 s) can have closed it.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2_500);
-    for (const r of reqs) expect(h.responses.get(r.request_id)![0]!.value).toMatchObject({ status: "OK", served_by: "BATCH", provider: "anthropic", model: "claude-haiku-4-5" });
+    for (const r of reqs) expect(h.responses.get(r.request_id)![0]!.value).toMatchObject({ status: "OK", served_by: "BATCH", provider: "anthropic", model: "claude-opus-4-1" });
   });
 
   it("submits early enough for the earliest deadline inside, and sends a request no batch can serve in time to real time", async () => {
@@ -101,7 +104,7 @@ describe("batch accumulator", () => {
     };
     try {
       await h.until("earlier batches to be submitted", () => svc.batcher.held === 0, 10_000);
-      const r = h.request("held", { model: "gpt-4.1-nano" });
+      const r = h.request("held", { model: "o4-mini" });
       await h.produce([r]);
       await h.until("the request to be held", () => svc.batcher.held === 1, 10_000);
       const partition = [0, 1, 2, 3, 4, 5].find((p) => svc.batcher.watermark("llm.requests.batch", p) !== null)!;

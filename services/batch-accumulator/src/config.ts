@@ -22,11 +22,13 @@ export const batchAccumulatorConfigSchema = baseConfigSchema.merge(providersConf
   /** An open batch is submitted at the latest this long after its first request. */
   BATCH_MAX_AGE_MS: int().default(60_000),
   /**
-   * Budget from submission to results; requests whose deadline is nearer go real time. The providers
-   * promise 24 h but usually take far less; a batch still running when only REALTIME_BUDGET_MS is
-   * left before its earliest deadline is cancelled and its unfinished requests go real time.
+   * Budget from submission to results; requests whose deadline is nearer go real time. Keep it equal
+   * to compression's BATCH_MIN_DEADLINE_MS (same default, 1 h), which decides what is sent here. The
+   * providers promise 24 h but usually take far less; a batch still running when only
+   * REALTIME_BUDGET_MS is left before its earliest deadline is cancelled and its unfinished requests
+   * go real time, so deadlines hold even when a batch is slower than this budget.
    */
-  BATCH_TURNAROUND_MS: int().default(12 * 3_600_000),
+  BATCH_TURNAROUND_MS: int().default(3_600_000),
   /**
    * Time the real-time path needs (include the provider's cancellation time: minutes on OpenAI); a failed
    * line falls back to it only if its deadline leaves this much.

@@ -36,7 +36,7 @@ function endings(ids: readonly string[]) {
 describe("failed lines and batches", () => {
   it("retries failed lines in the next batch, then in real time, and answers each request once", async () => {
     await emulatorBatch({ lineErrorRate: 0.5, expire: false, inProgressMs: 300 });
-    const reqs = Array.from({ length: 12 }, (_, i) => h.request(`lines-${i}`, { model: "gpt-4o-mini", messages: [{ role: "user", content: `Line ${i}` }] }));
+    const reqs = Array.from({ length: 12 }, (_, i) => h.request(`lines-${i}`, { model: "gpt-5-nano", messages: [{ role: "user", content: `Line ${i}` }] }));
     await h.produce(reqs);
     const ids = reqs.map((r) => r.request_id);
     await h.until("an ending for every request", () => ids.every((id) => h.responses.has(id) || h.ready.has(id)), 30_000);
@@ -45,12 +45,13 @@ describe("failed lines and batches", () => {
     const batches = h.openAiBatches().filter((b) => b.customIds.some((id) => ids.includes(id))).reverse();
     expect(batches.length).toBe(2);
     const [first, second] = batches as [(typeof batches)[0], (typeof batches)[0]];
-    expect(first.customIds.sort()).toEqual([...ids].sort());
+    const ours = (b: { customIds: string[] }) => b.customIds.filter((c) => ids.includes(c)).sort();
+    expect(ours(first)).toEqual([...ids].sort());
     // The second batch holds exactly the lines that failed in the first, sent back with attempt 2.
     const failedOnce = ids.filter((id) => h.retried.has(id));
     expect(failedOnce.length).toBeGreaterThan(0);
     expect(failedOnce.length).toBeLessThan(12);
-    expect(second.customIds.sort()).toEqual([...failedOnce].sort());
+    expect(ours(second)).toEqual([...failedOnce].sort());
     for (const id of failedOnce) expect(h.retried.get(id)![0]!.headers[ATTEMPT_HEADER]).toBe("2");
     // Lines that failed twice went real time; everything else was answered by a batch.
     for (const e of endings(ids)) expect(e.responses + e.ready).toBe(1);
@@ -79,8 +80,8 @@ describe("failed lines and batches", () => {
   it("answers lines the provider rejected with an ERROR response and a dead letter, without retrying them", async () => {
     await emulatorBatch({ lineErrorRate: 0, expire: false, inProgressMs: 300 });
     // Anthropic accepts temperatures up to 1 only; costwise's validation (0..2, as OpenAI) lets this through.
-    const bad = h.request("rejected", { model: "claude-haiku-4-5", temperature: 1.5 });
-    const good = h.request("accepted", { model: "claude-haiku-4-5" });
+    const bad = h.request("rejected", { model: "claude-sonnet-4", temperature: 1.5 });
+    const good = h.request("accepted", { model: "claude-sonnet-4" });
     await h.produce([bad, good]);
     await h.until("both endings", () => h.responses.has(bad.request_id) && h.responses.has(good.request_id) && h.deadLetters.has(bad.request_id));
     expect(h.responses.get(bad.request_id)![0]!.value).toMatchObject({ status: "ERROR", error_code: "INVALID_PARAMETER", served_by: "BATCH" });
@@ -92,8 +93,8 @@ describe("failed lines and batches", () => {
 
   it("cancels a running batch on request: finished lines are answered, the rest go real time or fail, as asked", async () => {
     await emulatorBatch({ lineErrorRate: 0, expire: false, inProgressMs: 3_000 });
-    const toRealtime = Array.from({ length: 4 }, (_, i) => h.request(`cancel-rt-${i}`, { model: "gpt-4.1-nano" }));
-    const toError = Array.from({ length: 4 }, (_, i) => h.request(`cancel-err-${i}`, { model: "claude-sonnet-4-5" }));
+    const toRealtime = Array.from({ length: 4 }, (_, i) => h.request(`cancel-rt-${i}`, { model: "o4-mini" }));
+    const toError = Array.from({ length: 4 }, (_, i) => h.request(`cancel-err-${i}`, { model: "claude-opus-4-1" }));
     await h.produce([...toRealtime, ...toError]);
     const store = h.store();
     await h.until("both batches to be submitted", () => svc.batcher.held === 0 && svc.lifecycle.trackedCount >= 2, 10_000);

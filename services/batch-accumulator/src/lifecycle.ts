@@ -156,7 +156,7 @@ export class BatchLifecycle {
     try {
       await this.spawn(this.flushNow(c));
     } finally {
-      this.flushing.delete(c.id);
+      for (const id of [...this.flushing]) if (id === c.id || id.startsWith(`${c.id}.`)) this.flushing.delete(id);
     }
   }
 
@@ -170,28 +170,31 @@ export class BatchLifecycle {
       cancelRequestedAt: null, cancelDisposition: null, cancelSentAt: null, error: null, doneAt: null, results: null,
     };
     metrics.flushes.inc({ reason: c.reason });
-    if (!(await this.persist("create", c.id, () => store.create(rec)))) {
-      // Same requests, same id: a previous run stored this very batch, and recovery owns it.
-      metrics.duplicates.inc(c.entries.length);
-      logger.info({ batchId: c.id, count: c.entries.length }, "batch already stored by an earlier run; not submitting it again");
-      return;
+    // The same requests in the same order give the same id. If an earlier run stored that id (a
+    // restart re-accumulated them), a suffixed id is used: the claims below keep what the earlier
+    // batch holds out of this one, and only requests nobody holds are submitted here.
+    let id = c.id;
+    for (let n = 1; !(await this.persist("create", id, () => store.create({ ...rec, id }))); n++) {
+      id = `${c.id}.${n}`;
+      this.flushing.add(id);
     }
-    const claimed = await this.persist("claim", c.id, () =>
-      store.claim(c.id, c.entries.map((e) => ({ requestId: e.requestId, customId: e.customId, attempt: e.attempt, stored: e.stored }))),
+    if (id !== c.id) logger.info({ batchId: c.id, as: id }, "a batch with this id was stored by an earlier run; claiming under a new id");
+    const claimed = await this.persist("claim", id, () =>
+      store.claim(id, c.entries.map((e) => ({ requestId: e.requestId, customId: e.customId, attempt: e.attempt, stored: e.stored }))),
     );
     const kept = c.entries.filter((e) => claimed.has(e.customId));
     if (kept.length < c.entries.length) {
       metrics.duplicates.inc(c.entries.length - kept.length);
-      logger.info({ batchId: c.id, dropped: c.entries.length - kept.length }, "requests already claimed by another batch dropped");
+      logger.info({ batchId: id, dropped: c.entries.length - kept.length }, "requests already claimed by another batch dropped");
     }
     if (kept.length === 0) {
-      await this.persist("discard", c.id, () => store.discard(c.id));
+      await this.persist("discard", id, () => store.discard(id));
       return;
     }
     const bytes = batchBytes(kept.reduce((n, e) => n + e.lineBytes, 0), kept.length);
-    await this.persist("claimed", c.id, () => store.update(c.id, { status: "claimed", count: kept.length, bytes }));
+    await this.persist("claimed", id, () => store.update(id, { status: "claimed", count: kept.length, bytes }));
     for (const e of kept) metrics.queueDelaySeconds.observe(Math.max(0, now - e.acceptedAt) / 1000);
-    await this.submit({ ...rec, status: "claimed", count: kept.length, bytes }, kept.map((e) => e.line));
+    await this.submit({ ...rec, id, status: "claimed", count: kept.length, bytes }, kept.map((e) => e.line));
   }
 
   /** Create the provider batch once: before any retry, look for one an earlier attempt created. */
@@ -380,7 +383,15 @@ export class BatchLifecycle {
       }
       await store.update(rec.id, { cancelSentAt: this.deps.now() });
     }
-    const state = await api.retrieve(pid);
+    let state: ProviderBatchState;
+    try {
+      state = await api.retrieve(pid);
+    } catch (err) {
+      // 404 and the like: the provider no longer has the batch; its requests fall back from the stored copies.
+      if (!(err instanceof PoisonMessageError)) throw err;
+      await this.fail(rec.id, `the provider cannot find batch ${pid}: ${errorMessage(err)}`);
+      return;
+    }
     const now = this.deps.now();
     if (state.providerStatus !== rec.providerStatus) {
       await store.update(rec.id, { providerStatus: state.providerStatus });
@@ -411,19 +422,29 @@ export class BatchLifecycle {
     const ctx: BatchContext = { batchId: rec.id, providerBatchId: rec.providerBatchId, price, submittedAt: rec.submittedAt, cancelDisposition: rec.cancelDisposition };
     const counts: Record<DecisionKind, number> = { ok: 0, batch: 0, realtime: 0, error: 0 };
     let chunk: LineResult[] = [];
-    if (rec.providerBatchId) {
-      const state = polled ?? (await api.retrieve(rec.providerBatchId));
-      for await (const line of api.results(rec.providerBatchId, state)) {
-        chunk.push(line);
-        if (chunk.length >= settings.emitChunk) {
-          await this.emitChunk(rec, ctx, chunk, counts);
-          chunk = [];
+    let outcome = rec.outcome;
+    if (rec.providerBatchId && outcome !== "failed") {
+      const pid = rec.providerBatchId;
+      try {
+        const state = polled ?? (await api.retrieve(pid));
+        const onBadLine = (err: unknown) => logger.error({ batchId: rec.id, err: errorMessage(err) }, "unreadable result line skipped; its request is handled as missing");
+        for await (const line of api.results(pid, state, onBadLine)) {
+          chunk.push(line);
+          if (chunk.length >= settings.emitChunk) {
+            await this.emitChunk(rec, ctx, chunk, counts);
+            chunk = [];
+          }
         }
+        await this.emitChunk(rec, ctx, chunk, counts);
+      } catch (err) {
+        if (!(err instanceof PoisonMessageError)) throw err;
+        // The provider refuses to hand over results (gone, deleted): every request falls back.
+        logger.error({ batchId: rec.id, providerBatchId: pid, err: errorMessage(err) }, "batch results unavailable");
+        outcome = "failed";
       }
-      await this.emitChunk(rec, ctx, chunk, counts);
     }
     // Requests the results did not mention (a failed batch has none at all) still get their outcome.
-    const kind: FailureKind = FAILURE_OF_OUTCOME[rec.outcome ?? ""] ?? "missing";
+    const kind: FailureKind = FAILURE_OF_OUTCOME[outcome ?? ""] ?? "missing";
     const message = rec.error ?? (kind === "missing" ? "the batch results have no line for this request" : `the batch ${kind}`);
     for await (const ids of store.remaining(rec.id, settings.emitChunk)) {
       await this.emitChunk(rec, ctx, ids.map((customId) => ({ customId, ok: false as const, retryable: true, kind, code: `batch_${kind}`, message })), counts);

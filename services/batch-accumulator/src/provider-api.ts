@@ -5,7 +5,7 @@ import type { Provider, Usage } from "@costwise/pricing";
 import { mapSdkError, parseAnthropicMessage, parseOpenAIChat } from "@costwise/providers";
 import { toFile, type OpenAI } from "openai";
 import { OPENAI_BATCH_ENDPOINT } from "./lines.ts";
-import { parseAnthropicLine, parseOpenAiLine, type LineResult } from "./results.ts";
+import { parseAnthropicLine, parseOpenAiLine, ResultLineError, type LineResult } from "./results.ts";
 
 /** Metadata key under which our batch id travels with an OpenAI batch (finds it again after a crash). */
 export const METADATA_KEY = "costwise_batch_id";
@@ -43,7 +43,8 @@ export interface BatchApi {
    */
   find(input: { batchId: string; since: number; count: number; isKnown: (providerBatchId: string) => Promise<boolean> }): Promise<string | null>;
   retrieve(providerBatchId: string): Promise<ProviderBatchState>;
-  results(providerBatchId: string, state: ProviderBatchState): AsyncIterable<LineResult>;
+  /** Result lines in file order; a line that cannot be read is reported to `onBadLine` and skipped. */
+  results(providerBatchId: string, state: ProviderBatchState, onBadLine?: (err: unknown) => void): AsyncIterable<LineResult>;
   cancel(providerBatchId: string): Promise<void>;
   /** Content and usage of a successful line's body; throws when the body is unusable. */
   parse(body: unknown, model: string): { content: string; usage: Usage };
@@ -57,6 +58,16 @@ function mapped(provider: Provider, usingEmulator: boolean) {
       throw mapSdkError(err, { provider, model: what, usingEmulator, secrets: [] });
     }
   };
+}
+
+function readable(parse: () => LineResult, onBadLine: ((err: unknown) => void) | undefined): LineResult | null {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof ResultLineError)) throw err;
+    onBadLine?.(err);
+    return null;
+  }
 }
 
 async function* linesOf(res: Response): AsyncGenerator<string> {
@@ -108,11 +119,14 @@ export function openAiBatchApi(client: OpenAI, opts: { usingEmulator: boolean })
         error: b.errors?.data?.length ? b.errors.data.slice(0, 3).map((e) => `${e.code ?? "error"}: ${e.message ?? ""}${e.line ? ` (line ${e.line})` : ""}`).join("; ") : null,
       };
     },
-    async *results(_id, state) {
+    async *results(_id, state, onBadLine) {
       for (const fileId of [state.outputFileId, state.errorFileId]) {
         if (!fileId) continue;
         const res = await call("files.content", () => client.files.content(fileId));
-        for await (const line of linesOf(res)) yield parseOpenAiLine(line);
+        for await (const line of linesOf(res)) {
+          const parsed = readable(() => parseOpenAiLine(line), onBadLine);
+          if (parsed) yield parsed;
+        }
       }
     },
     async cancel(id) {
@@ -163,9 +177,12 @@ export function anthropicBatchApi(client: Anthropic, opts: { usingEmulator: bool
         error: null,
       };
     },
-    async *results(id) {
+    async *results(id, _state, onBadLine) {
       const decoder = await call("messages.batches.results", () => client.messages.batches.results(id));
-      for await (const line of decoder) yield parseAnthropicLine(line);
+      for await (const line of decoder) {
+        const parsed = readable(() => parseAnthropicLine(line), onBadLine);
+        if (parsed) yield parsed;
+      }
     },
     async cancel(id) {
       await call("messages.batches.cancel", () => client.messages.batches.cancel(id));

@@ -51,8 +51,8 @@ async function leftBehind(reqs: readonly LlmRequest[], model: string, status: Ba
   return { id, lines: lines.map((l) => l.text), now };
 }
 
-async function runServiceUntilAnswered(ids: readonly string[]) {
-  const svc = await startBatchAccumulator(h.config());
+async function runServiceUntilAnswered(ids: readonly string[], over: Record<string, string> = {}) {
+  const svc = await startBatchAccumulator(h.config(over));
   try {
     await h.until("every response", () => ids.every((id) => h.responses.has(id)), 30_000);
   } finally {
@@ -103,5 +103,33 @@ describe("recovery of interrupted submissions", () => {
     expect(await store.get(b.id)).toMatchObject({ status: "done", count: 2 });
     // The third request was never claimed: it is still free for its own message to be batched from Kafka.
     expect(await store.claimOf(partial[2]!.request_id)).toBeNull();
+  });
+
+  it("requests read again after a crash that cut claiming short form the same batch id: the unclaimed one is still submitted, once", async () => {
+    const reqs = [0, 1, 2].map((i) => h.request(`recut-${i}`, { model: "gpt-5-mini" }));
+    const ids = reqs.map((r) => r.request_id);
+    const { id } = await leftBehind(reqs, "gpt-5-mini", "claiming", 2);
+    await h.produce(reqs, { partition: 0 }); // Kafka delivers all three again, in order: their offsets were never committed
+    await runServiceUntilAnswered(ids, { BATCH_MAX_REQUESTS: "3", BATCH_MAX_AGE_MS: "60000" });
+    const batches = batchesHolding(ids);
+    expect(batches.flatMap((b) => b.customIds).sort()).toEqual([...ids].sort());
+    expect(batches.map((b) => b.metadata!["costwise_batch_id"]).sort()).toEqual([id, `${id}.1`]);
+    expect(batches.find((b) => b.metadata!["costwise_batch_id"] === `${id}.1`)!.customIds).toEqual([ids[2]]);
+  });
+
+  it("a stored batch the provider no longer knows falls back: its requests go real time from the stored copies", async () => {
+    const reqs = [0, 1].map((i) => h.request(`lost-${i}`, { model: "gpt-4o-mini" }));
+    const ids = reqs.map((r) => r.request_id);
+    const { id } = await leftBehind(reqs, "gpt-4o-mini", "claimed");
+    await store.submitted(id, "batch_does_not_exist", Date.now());
+    const svc = await startBatchAccumulator(h.config());
+    try {
+      await h.until("both requests sent real time", () => ids.every((r) => h.ready.has(r)), 20_000);
+    } finally {
+      await svc.stop();
+    }
+    expect(await store.get(id)).toMatchObject({ status: "done", outcome: "failed" });
+    expect(JSON.parse((await store.get(id))!.results!)).toEqual({ ok: 0, batch: 0, realtime: 2, error: 0 });
+    expect(ids.some((r) => h.responses.has(r))).toBe(false);
   });
 });

@@ -25,6 +25,8 @@ export const cacheConfigSchema = baseConfigSchema.merge(providersConfigSchema).e
   CACHE_PENDING_TTL_S: z.coerce.number().int().positive().default(3_600),
   /** The caller's model when a request names none: what a hit's saving is priced against. */
   CACHE_BASELINE_MODEL: z.string().min(1).default("gpt-4o"),
+  /** How long start-up waits for the vector index to be rebuilt from Redis before consuming anyway. */
+  CACHE_REBUILD_WAIT_MS: z.coerce.number().int().min(0).default(30_000),
   CACHE_ANN_CANDIDATES: z.coerce.number().int().positive().max(64).default(4),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9403),
 });

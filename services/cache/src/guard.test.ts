@@ -27,6 +27,9 @@ describe("salient-detail guard", () => {
     ["I want to cancel my subscription", "I don't want to cancel my subscription", "negation"],
     ["my card was not charged", "my card was charged", "negation with not"],
     ["I need two new cards", "I need three new cards", "counts in words"],
+    ["add milk to my shopping list", "remove milk from my shopping list", "opposite actions"],
+    ["turn on the kitchen lights", "turn off the kitchen lights", "on and off"],
+    ["what's on my shopping list", "put milk on my shopping list", "asking about a thing and changing it"],
   ])("refuses %j for cached %j (%s)", (query, cached) => {
     const v = verdict(query, cached);
     expect(v.ok).toBe(false);
@@ -41,6 +44,7 @@ describe("salient-detail guard", () => {
     ["I haven't received my card", "my card has not arrived"],
     ["what did I spend yesterday", "show yesterday's spending"],
     ["I need my card now", "I need my card"],
+    ["cancel my order please", "I'd like to cancel my order"],
   ])("lets %j share %j's answer", (query, cached) => {
     expect(verdict(query, cached)).toEqual({ ok: true });
   });

@@ -5,7 +5,8 @@ import nlp from "compromise";
  * The salient-detail guard. Sentence embeddings place "refund order 123" and "refund order 456"
  * (or "I want to cancel" and "I don't want to cancel") next to each other, so a semantic hit is
  * refused unless the details that change an answer agree: numbers, order/account ids, amounts and
- * currencies, dates and times, emails, URLs, named entities, and negation.
+ * currencies, dates and times, emails, URLs, named entities, negation, and the operation asked
+ * for (create/add/set versus remove/cancel/turn off).
  */
 export const SALIENT_KINDS = ["number", "id", "amount", "date", "email", "url", "entity", "negation", "action"] as const;
 export type SalientKind = (typeof SALIENT_KINDS)[number];

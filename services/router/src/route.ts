@@ -5,7 +5,7 @@ import { decideDistilled, type DistilledSwitch } from "./distilled.ts";
 import { percentBucket } from "./hash.ts";
 import { routeInputOf, type RouteInput } from "./input.ts";
 import type { RouterPolicy, Tier, UseCasePolicy } from "./policy.ts";
-import { difficultyScore, llmRouterMessages, parseDifficulty, type ChatPort } from "./strategies/llm.ts";
+import { callSignal, difficultyScore, llmRouterMessages, parseDifficulty, type ChatPort } from "./strategies/llm.ts";
 import { scoreRules } from "./strategies/rules.ts";
 
 /** A route whose measured agreement fell below its floor; requests for it go to the last tier. */
@@ -154,7 +154,7 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
       if (!deps.llm) return { score: null, index: last, forced: false, why: "llm router unavailable", overhead: 0, error: true };
       const model = uc.llm.model;
       try {
-        const res = await deps.llm.chat({ model: model.id, messages: llmRouterMessages(input, uc.llm.maxPromptChars), maxTokens: 4, temperature: 0, requestId: req.request_id, ...(signal ? { signal } : {}) });
+        const res = await deps.llm.chat({ model: model.id, messages: llmRouterMessages(input, uc.llm.maxPromptChars), maxTokens: 4, temperature: 0, requestId: req.request_id, ...(signal ? { signal: callSignal(signal)! } : {}) });
         // Priced at the model that answered (a provider fallback may have answered instead).
         const used = findModel(deps.catalog, res.model) ?? model;
         const overhead = costOf(used, res.usage ?? NO_USAGE).totalNanoUsd;

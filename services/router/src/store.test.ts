@@ -33,9 +33,22 @@ describe("memory route store", () => {
     expect(await s.pendingShadows(["u"])).toEqual([null]);
   });
 
+  it("a route enters fallback once, however many judges see the drop", async () => {
+    const s = memoryRouteStore();
+    const info = { since: 1, agreement: 0.1, samples: 5, floor: 0.5 };
+    expect(await s.enterFallback(route, info)).toBe(true);
+    expect(await s.enterFallback(route, { ...info, since: 2 })).toBe(false);
+    await s.updateFallback(route, { ...info, agreement: 0.3 });
+    expect((await s.fallbacks()).get(JSON.stringify(["chat", "small"]))).toEqual({ ...info, agreement: 0.3 });
+    expect(await s.leaveFallback(route)).toBe(true);
+    expect(await s.leaveFallback(route)).toBe(false);
+    await s.updateFallback(route, info);
+    expect((await s.fallbacks()).size).toBe(0);
+  });
+
   it("reset clears the fallback and the window", async () => {
     const s = memoryRouteStore();
-    await s.setFallback(route, { since: 1, agreement: 0.1, samples: 5, floor: 0.5 });
+    await s.enterFallback(route, { since: 1, agreement: 0.1, samples: 5, floor: 0.5 });
     await s.rememberShadow(entry("x"), 60);
     await s.completeShadow("x", route, 0, 5);
     await s.resetRoute(route);
@@ -47,7 +60,7 @@ describe("memory route store", () => {
 describe("fallback view", () => {
   it("serves the last states it read and keeps them when the store fails", async () => {
     const s = memoryRouteStore();
-    await s.setFallback(route, { since: 1, agreement: 0.1, samples: 5, floor: 0.5 });
+    await s.enterFallback(route, { since: 1, agreement: 0.1, samples: 5, floor: 0.5 });
     let fail = false;
     const errors: unknown[] = [];
     const view = new FallbackView({ fallbacks: () => (fail ? Promise.reject(new Error("down")) : s.fallbacks()) }, { refreshMs: 60_000, onError: (e) => errors.push(e) });
@@ -55,7 +68,7 @@ describe("fallback view", () => {
     expect(view.get("chat", "small")).toMatchObject({ agreement: 0.1 });
     expect(view.get("chat", "other")).toBeNull();
     fail = true;
-    await s.clearFallback(route);
+    await s.leaveFallback(route);
     await view.refresh();
     expect(view.get("chat", "small")).toMatchObject({ agreement: 0.1 });
     expect(errors).toHaveLength(1);

@@ -1,7 +1,8 @@
 /**
- * `costwise report|savings|advise` (npm run costwise -- report --since 7d). Reads CLICKHOUSE_URL,
+ * `costwise report|savings|advise|distill` (npm run costwise -- report --since 7d; `distill` comes from @costwise/distiller). Reads CLICKHOUSE_URL,
  * CLICKHOUSE_DATABASE, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD and ANALYTICS_SOURCE from the environment.
  */
+import { distillCliDepsFromEnv, registerDistillCommands } from "@costwise/distiller";
 import { analyticsClient } from "../clickhouse.ts";
 import { loadClickhouseConfig } from "../config.ts";
 import { clickhouseQuery } from "../queries.ts";
@@ -18,5 +19,5 @@ const code = await runCli(process.argv.slice(2), {
   now: () => new Date(),
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
-});
+}, (program) => void registerDistillCommands(program, distillCliDepsFromEnv({ out: (t) => process.stdout.write(t) })));
 process.exitCode = code;

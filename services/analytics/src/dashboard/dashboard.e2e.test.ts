@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
-import { sql, sqlIdentifier } from "@costwise/infra";
+import { migrate, sql, sqlIdentifier } from "@costwise/infra";
 import { silentLogger } from "@costwise/stream-runtime";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,12 +11,15 @@ import { generateCallsSql } from "../bench/generate.ts";
 import { loadBudgets } from "../budgets.ts";
 import { usdDecimal } from "../money.ts";
 import { clickhouseQuery } from "../queries.ts";
+import { runCli } from "../cli/program.ts";
 import { insertRecords, knownRecords } from "../testing/known-workload.ts";
 import { startDashboard } from "./service.ts";
 
-const DB = process.env.CLICKHOUSE_DATABASE ?? "costwise";
 const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+// A database of its own (every migration applied, dropped afterwards): the page's "all tenants"
+// lists exactly this test's tenants, and the busy synthetic tenant does not linger in costwise.
+const DB = `costwise_e2e_${run}`;
 // A small known workload per tenant, and a busier synthetic tenant that makes the screenshot readable.
 const small = `dash-a-${run}`;
 const other = `dash-b-${run}`;
@@ -49,6 +52,7 @@ const loaded = (query: string) => page.waitForSelector(`body[data-loaded-query="
 
 beforeAll(async () => {
   ch = createClient({ url: process.env.CLICKHOUSE_URL!, request_timeout: 60_000 });
+  await migrate(ch, { database: DB });
   const now = Date.now();
   await insertRecords(ch, DB, knownRecords(small, now), 1);
   await insertRecords(ch, DB, knownRecords(other, now), 1);
@@ -90,6 +94,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await dashboard?.stop();
+  await ch?.command({ query: `DROP DATABASE IF EXISTS ${sqlIdentifier(DB).text}` });
   await ch?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -100,7 +105,7 @@ describe("dashboard in a real browser", () => {
     page.on("request", (r) => requests.push(r.url()));
     await page.goto(`${dashboard.url}/?since=24h`);
     await loaded("since=24h");
-    expect(await page.locator("[data-testid=filter-tenant] option").allTextContents()).toEqual(expect.arrayContaining([small, other, busy]));
+    expect(await page.locator("[data-testid=filter-tenant] option").allTextContents()).toEqual(["all tenants", busy, small, other].sort((a, b) => (a === "all tenants" ? -1 : b === "all tenants" ? 1 : a.localeCompare(b))));
 
     await page.selectOption("[data-testid=filter-tenant]", small);
     await loaded(`since=24h&tenant=${small}`);
@@ -122,6 +127,26 @@ describe("dashboard in a real browser", () => {
     // Nothing was fetched from outside this machine (Chart.js comes from node_modules).
     expect(requests.every((u) => u.startsWith(dashboard.url))).toBe(true);
     expect(await page.evaluate("typeof window.Chart")).toBe("function");
+  });
+
+  it("serves the same report, savings and advice as the CLI prints for the same filters", async () => {
+    for (const command of ["report", "savings", "advise"]) {
+      let out = "";
+      const code = await runCli([command, "--since", "24h", "--tenant", small, "--format", "json"], {
+        connect: async () => ({ query: clickhouseQuery(ch), close: async () => undefined }),
+        database: DB,
+        defaultSource: "rollup",
+        now: () => new Date(),
+        out: (t) => (out += t),
+        err: () => undefined,
+      });
+      expect(code).toBe(0);
+      const api = (await (await fetch(`${dashboard.url}/api/${command}?since=24h&tenant=${small}`)).json()) as { window: { until?: string } };
+      const cli = JSON.parse(out) as { window: { until?: string } };
+      delete api.window.until;
+      delete cli.window.until;
+      expect(api).toEqual(cli);
+    }
   });
 
   it("narrows to a use case and to exact figures on click, matching ClickHouse", async () => {

@@ -97,6 +97,7 @@ interface RunResult {
   resultsSeconds: number | null;
   resultsPerSecond: number | null;
   outputs: number | null;
+  sizes: string;
 }
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -180,7 +181,10 @@ async function runOnce(name: string, n: number, maxPerBatch: number, emulatorUrl
   while (batcher.held > 0) await new Promise((r) => setTimeout(r, 10));
   const acceptSeconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
-  const submitted = (await store.active()).length;
+  // Batches of this run: still active, or already done (the emulator is fast enough to finish some meanwhile).
+  const active = [...(await store.active()), ...(await store.recentlyDone(10_000))];
+  const submitted = active.length;
+  const sizes = active.map((b) => `${b.model}:${b.count}(${b.reason})`).sort().join(" ");
   const redisSubmitted = await usedMemory(redis);
 
   let resultsSeconds: number | null = null;
@@ -209,7 +213,7 @@ async function runOnce(name: string, n: number, maxPerBatch: number, emulatorUrl
     bytesWrittenPerRequest: store.bytesWritten / n,
     redisBytesPerRequestSubmitted: (redisSubmitted - redisBefore) / n,
     redisBytesPerRequestAfter: redisAfter === null ? null : (redisAfter - redisBefore) / n,
-    resultsSeconds, resultsPerSecond: resultsSeconds ? n / resultsSeconds : null, outputs: complete ? outputs : null,
+    resultsSeconds, resultsPerSecond: resultsSeconds ? n / resultsSeconds : null, outputs: complete ? outputs : null, sizes,
   };
 }
 
@@ -231,6 +235,7 @@ async function main() {
       t.push([r.name, Math.round(r.acceptedPerSecond), r.intakeSeconds.toFixed(1), r.acceptSeconds.toFixed(1), r.batches, r.peakHeld, r.peakLiveHeapMb, r.peakHeapMb, r.peakRssMb, Math.round(r.bytesWrittenPerRequest), Math.round(r.redisBytesPerRequestSubmitted)]);
     }
     process.stdout.write(`${t.toString()}\n`);
+    for (const r of runs) process.stdout.write(`batches of "${r.name}": ${r.sizes}\n`);
     process.stdout.write(`peak live heap: ${runs.map((r) => `${r.name}: ${r.peakLiveHeapMb} MB`).join("; ")}\n`);
     process.stdout.write(`results of the ${N} run: ${main.outputs} outputs in ${main.resultsSeconds?.toFixed(1)} s (${Math.round(main.resultsPerSecond ?? 0)} requests/s); Redis kept ${Math.round(main.redisBytesPerRequestAfter ?? 0)} B/request afterwards (claims)\n`);
 

@@ -115,11 +115,15 @@ export class Harness {
     });
   }
 
-  async produce(requests: readonly LlmRequest[], headers?: Record<string, string>): Promise<void> {
+  /** Produce to llm.requests.batch, keyed by request_id; `partition` pins them all to one partition (keeps their order). */
+  async produce(requests: readonly LlmRequest[], opts: { headers?: Record<string, string>; partition?: number } = {}): Promise<void> {
     await this.producer.send({
       topic: topics.batch.name,
       acks: -1,
-      messages: requests.map((r) => ({ key: r.request_id, value: this.serde.encode(topics.batch, r), ...(headers ? { headers } : {}) })),
+      messages: requests.map((r) => ({
+        key: r.request_id, value: this.serde.encode(topics.batch, r),
+        ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
+      })),
     });
   }
 

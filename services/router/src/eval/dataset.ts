@@ -42,6 +42,8 @@ export interface EvalSet {
   readonly scoreType: string;
   readonly strongModel: string;
   readonly weakModel: string;
+  /** The file itself names the pair (the RouteLLM sets), rather than the caller choosing one. */
+  readonly pairNamed: boolean;
   readonly rows: readonly EvalRow[];
   /** Rows left out: contaminated (when asked) or without a score for one of the pair. */
   readonly dropped: { readonly contaminated: number; readonly unscored: number };
@@ -102,7 +104,7 @@ export function loadEvalSet(file: string, opts: LoadOptions = {}): EvalSet {
     });
   }
   if (rows.length === 0) throw new DatasetError(`${file}: no row has scores for both ${strongModel} and ${weakModel}`);
-  return { name: path.basename(path.dirname(file)) || path.basename(file), benchmark: first.benchmark, file, scoreType: first.score_type, strongModel, weakModel, rows, dropped: { contaminated, unscored } };
+  return { name: path.basename(path.dirname(file)) || path.basename(file), benchmark: first.benchmark, file, scoreType: first.score_type, strongModel, weakModel, pairNamed: Boolean(first.strong_model && first.weak_model), rows, dropped: { contaminated, unscored } };
 }
 
 /** The label a router learns: 1 when the strong model scored higher than the weak one. */

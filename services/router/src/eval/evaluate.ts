@@ -14,7 +14,7 @@ export interface StrategyResult {
   readonly metrics: RouterMetrics;
   readonly note?: string;
   /** Over fold seeds, for cross-validated strategies. */
-  readonly spread?: { readonly seeds: number; readonly apgr: Spread; readonly strongShareAt95: Spread | null };
+  readonly spread?: { readonly seeds: number; readonly apgr: Spread | null; readonly strongShareAt95: Spread | null };
 }
 
 export interface CascadeResult {
@@ -57,7 +57,7 @@ export function seededResult(set: EvalSet, name: string, scoresBySeed: readonly 
     ...(note ? { note } : {}),
     spread: {
       seeds: results.length,
-      apgr: spreadOf(results.map((r) => r.metrics.apgr)),
+      apgr: results.every((r) => r.metrics.apgr !== null) ? spreadOf(results.map((r) => r.metrics.apgr!)) : null,
       strongShareAt95: at95.every((x): x is number => x !== null) ? spreadOf(at95) : null,
     },
   };

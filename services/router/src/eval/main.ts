@@ -109,8 +109,8 @@ async function main(): Promise<void> {
         bar?.update({ set: set.name });
         const bySeed = Array.from({ length: o.seeds }, (_, seed) => classifierCvScores(set, { folds: o.folds, seed, onFold: () => bar?.increment() }));
         strategies.push(seededResult(set, `classifier (${o.folds}-fold CV)`, bySeed, "trained on the other folds of this dev set"));
-        const others = sets.filter((s) => s.file !== set.file && s.benchmark !== set.benchmark);
-        const uniqueOthers = others.filter((s, i) => others.findIndex((x) => x.file === s.file) === i);
+        // Other benchmarks whose files name their own pair: one consistent labelling (strong vs weak of that file).
+        const uniqueOthers = sets.filter((s) => s.file !== set.file && s.benchmark !== set.benchmark && s.pairNamed);
         if (uniqueOthers.length > 0) {
           strategies.push(strategyResult(set, "classifier (other benchmarks)", classifierTransferScores(set, uniqueOthers), `trained on ${uniqueOthers.map((s) => path.basename(path.dirname(s.file))).join(" + ")} only: no row of this benchmark seen`));
         }

@@ -68,4 +68,9 @@ describe("RouteLLM metrics on a hand-computed example", () => {
     expect(shareAtQuality(c, 0.9)).toBeNull();
     expect(shareAtQuality(c, 0.1)).toBe(0);
   });
+
+  it("has no APGR or CPT when the weak model is at least as good, and keeps everything on the cheap tier at 95%", () => {
+    const same = [{ score: 0.3, strong: 1, weak: 1 }, { score: 0.6, strong: 0, weak: 1 }];
+    expect(routerMetrics(routerCurve(same), modelQuality(same))).toEqual({ apgr: null, cpt50: null, cpt80: null, strongShareAt95: 0, cheapShareAt95: 1 });
+  });
 });

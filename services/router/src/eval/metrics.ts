@@ -110,7 +110,8 @@ export function cpt(curve: readonly CurvePoint[], q: { strong: number; weak: num
 }
 
 export interface RouterMetrics {
-  readonly apgr: number;
+  /** null when the weak model is at least as good as the strong one: there is no gap to recover. */
+  readonly apgr: number | null;
   readonly cpt50: number | null;
   readonly cpt80: number | null;
   /** Smallest strong-call share reaching 95% of the strong model's quality. */
@@ -121,5 +122,6 @@ export interface RouterMetrics {
 
 export function routerMetrics(curve: readonly CurvePoint[], q: { strong: number; weak: number }): RouterMetrics {
   const at95 = shareAtQuality(curve, 0.95 * q.strong);
-  return { apgr: apgr(curve, q), cpt50: cpt(curve, q, 0.5), cpt80: cpt(curve, q, 0.8), strongShareAt95: at95, cheapShareAt95: at95 === null ? null : 1 - at95 };
+  const gap = q.strong > q.weak;
+  return { apgr: gap ? apgr(curve, q) : null, cpt50: gap ? cpt(curve, q, 0.5) : null, cpt80: gap ? cpt(curve, q, 0.8) : null, strongShareAt95: at95, cheapShareAt95: at95 === null ? null : 1 - at95 };
 }

@@ -7,11 +7,16 @@ export const CURVE_SHARES = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 const pct = (x: number | null) => (x === null ? "never" : `${(x * 100).toFixed(1)}%`);
 const q3 = (x: number, scoreType: string) => (scoreType === "binary_correct" ? `${(x * 100).toFixed(1)}%` : x.toFixed(2));
 const spreadText = (r: StrategyResult) =>
-  r.spread ? `APGR ${r.spread.apgr.min.toFixed(3)}–${r.spread.apgr.max.toFixed(3)} (mean ${r.spread.apgr.mean.toFixed(3)}), strong@95% ${r.spread.strongShareAt95 ? `${pct(r.spread.strongShareAt95.min)}–${pct(r.spread.strongShareAt95.max)}` : "n/a"} over ${r.spread.seeds} fold seeds` : "";
+  r.spread
+    ? `over ${r.spread.seeds} fold seeds: APGR ${r.spread.apgr ? `${r.spread.apgr.min.toFixed(3)}–${r.spread.apgr.max.toFixed(3)} (mean ${r.spread.apgr.mean.toFixed(3)})` : "n/a"}, strong calls at 95% ${r.spread.strongShareAt95 ? `${pct(r.spread.strongShareAt95.min)}–${pct(r.spread.strongShareAt95.max)} (mean ${pct(r.spread.strongShareAt95.mean)})` : "n/a"}`
+    : "";
+const apgrText = (x: number | null) => (x === null ? "n/a" : x.toFixed(3));
+const cptText = (x: number | null, gap: boolean) => (gap ? pct(x) : "n/a");
 
 function metricRows(res: SetResult): string[][] {
   const all = [res.random, res.oracle, ...res.strategies];
-  return all.map((r) => [r.name, r.metrics.apgr.toFixed(3), pct(r.metrics.cpt50), pct(r.metrics.cpt80), pct(r.metrics.strongShareAt95), pct(r.metrics.cheapShareAt95)]);
+  const gap = res.quality.strong > res.quality.weak;
+  return all.map((r) => [r.name, apgrText(r.metrics.apgr), cptText(r.metrics.cpt50, gap), cptText(r.metrics.cpt80, gap), pct(r.metrics.strongShareAt95), pct(r.metrics.cheapShareAt95)]);
 }
 
 const METRIC_HEAD = ["router", "APGR", "CPT(50%)", "CPT(80%)", "strong calls at 95% quality", "cheap-tier share at 95%"];
@@ -29,8 +34,9 @@ function curveRows(res: SetResult, ratio: number): { head: string[]; rows: strin
 }
 
 function header(res: SetResult): string {
+  const noGap = res.quality.strong > res.quality.weak ? "" : " — the weak model is at least as good as the strong one here, so APGR and CPT are undefined (n/a): every call can go to the cheap tier";
   const dropped = res.set.dropped.contaminated + res.set.dropped.unscored > 0 ? ` (dropped: ${res.set.dropped.contaminated} contaminated, ${res.set.dropped.unscored} unscored)` : "";
-  return `${res.set.name}: ${res.rows} rows in ${res.groups} groups${dropped}; strong ${res.set.strongModel} = ${q3(res.quality.strong, res.set.scoreType)}, weak ${res.set.weakModel} = ${q3(res.quality.weak, res.set.scoreType)} (${res.set.scoreType})`;
+  return `${res.set.name}: ${res.rows} rows in ${res.groups} groups${dropped}; strong ${res.set.strongModel} = ${q3(res.quality.strong, res.set.scoreType)}, weak ${res.set.weakModel} = ${q3(res.quality.weak, res.set.scoreType)} (${res.set.scoreType})${noGap}`;
 }
 
 export function renderConsole(res: SetResult, priceRatio: number): string {

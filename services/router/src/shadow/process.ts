@@ -7,7 +7,7 @@ import { nextFallback } from "../quality.ts";
 import type { FallbackInfo, ShadowEntry } from "../route.ts";
 import type { RouteStore } from "../store.ts";
 import { routeId } from "../store.ts";
-import type { ChatPort } from "../strategies/llm.ts";
+import { callSignal, type ChatPort } from "../strategies/llm.ts";
 import type { ShadowWriter } from "./clickhouse.ts";
 import { judgeAnswers } from "./judge.ts";
 import { chDateTime, type FallbackEventRow, type ShadowRow } from "./rows.ts";
@@ -70,7 +70,7 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
     };
     let other;
     try {
-      other = await deps.chat.chat({ model: otherModel, messages: entry.messages, maxTokens: entry.maxTokens, temperature: entry.temperature, requestId: entry.request_id, signal });
+      other = await deps.chat.chat({ model: otherModel, messages: entry.messages, maxTokens: entry.maxTokens, temperature: entry.temperature, requestId: entry.request_id, signal: callSignal(signal)! });
     } catch (err) {
       if (!(err instanceof PoisonMessageError)) throw err;
       logger.warn({ request_id: entry.request_id, model: otherModel, err: errorMessage(err) }, "shadow call refused: comparison dropped");
@@ -82,7 +82,7 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
     const request = entry.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
     let judgement;
     try {
-      judgement = await judgeAnswers(cheap, frontier, { method: uc.shadow.judge, similarity: uc.shadow.similarity, judgeModel: uc.shadow.judgeModel, chat: deps.chat, catalog: deps.catalog, request, requestId: entry.request_id, signal });
+      judgement = await judgeAnswers(cheap, frontier, { method: uc.shadow.judge, similarity: uc.shadow.similarity, judgeModel: uc.shadow.judgeModel, chat: deps.chat, catalog: deps.catalog, request, requestId: entry.request_id, signal: callSignal(signal)! });
     } catch (err) {
       if (!(err instanceof PoisonMessageError)) throw err;
       judgement = { agreement: null, agreed: null, costNanoUsd: 0, error: `judge call refused: ${errorMessage(err)}` };

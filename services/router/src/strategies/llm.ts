@@ -40,3 +40,13 @@ export function parseDifficulty(answer: string): number | null {
 
 /** Difficulty 1..5 → score 0..1. */
 export const difficultyScore = (d: number) => (d - 1) / 4;
+
+/**
+ * A per-call child of a long-lived signal (the runtime's shutdown signal). The provider SDKs add
+ * an abort listener to the signal they get and do not remove it, so passing the shared signal
+ * leaks one listener per call; the child is dropped with the call, and aborting the parent still
+ * aborts it.
+ */
+export function callSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+  return signal ? AbortSignal.any([signal]) : undefined;
+}

@@ -1,0 +1,51 @@
+import { readFileSync } from "node:fs";
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { sqlLiteral } from "@costwise/infra";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertRecords, knownRecords } from "./testing/known-workload.ts";
+
+interface Panel { title: string; targets: { rawSql: string }[] }
+const dashboard = JSON.parse(readFileSync(new URL("../grafana/costwise-dashboard.json", import.meta.url), "utf8")) as { panels: Panel[]; templating: { list: { name: string; query: string }[] } };
+const DB = process.env.CLICKHOUSE_DATABASE ?? "costwise";
+const tenant = `grafana-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+const records = knownRecords(tenant, Date.now());
+let ch: ClickHouseClient;
+
+/** What Grafana's ClickHouse data source sends for the last 7 days and this tenant, all use cases. */
+function expand(sqlText: string): string {
+  const from = `toDateTime(${Math.floor(Date.now() / 1000) - 7 * 86_400})`;
+  const to = `toDateTime(${Math.floor(Date.now() / 1000) + 60})`;
+  return sqlText
+    .replace(/\$__timeFilter\((\w+)\)/g, (_m, c: string) => `${c} >= ${from} AND ${c} <= ${to}`)
+    .replaceAll("$__fromTime", from)
+    .replaceAll("$__toTime", to)
+    .replaceAll("${tenant:singlequote}", sqlLiteral(tenant))
+    .replaceAll("${use_case:singlequote}", "'support-chat', 'weekly-digest'")
+    .replaceAll("costwise.", `${DB}.`);
+}
+const run = async <T>(sqlText: string) => (await ch.query({ query: expand(sqlText), format: "JSONEachRow" })).json<T>();
+
+beforeAll(async () => {
+  ch = createClient({ url: process.env.CLICKHOUSE_URL!, request_timeout: 60_000 });
+  await insertRecords(ch, DB, records, 1);
+});
+afterAll(async () => {
+  await ch?.close();
+});
+
+describe("Grafana dashboard JSON", () => {
+  it("every panel and variable query runs on this ClickHouse", async () => {
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
+    for (const p of dashboard.panels) for (const t of p.targets) await expect(run(t.rawSql), p.title).resolves.toBeInstanceOf(Array);
+    for (const v of dashboard.templating.list.filter((x) => x.name !== "datasource")) await expect(run(v.query), v.name).resolves.toBeInstanceOf(Array);
+  });
+
+  it("its spend and savings panels show the known workload's figures", async () => {
+    const panel = (title: string) => dashboard.panels.find((p) => p.title === title)!.targets[0]!.rawSql;
+    const [spend] = await run<{ spend: number }>(panel("Spend"));
+    expect(spend!.spend).toBeCloseTo(records.reduce((a, r) => a + r.cost_nanousd + r.overhead_cost_nanousd, 0) / 1e9, 12);
+    const saved = await run<{ technique: string; saved: number }>(panel("Savings by technique (USD)"));
+    expect(saved.map((s) => s.technique)).toEqual(["cache", "routing", "compression", "batch"]);
+    expect(saved[0]!.saved).toBeCloseTo(records.reduce((a, r) => a + r.saving_cache_nanousd, 0) / 1e9, 12);
+  });
+});

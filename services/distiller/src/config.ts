@@ -1,0 +1,44 @@
+import path from "node:path";
+import { z } from "zod";
+import { repoRoot } from "@costwise/infra";
+import { providersConfigSchema } from "@costwise/providers";
+import { DEFAULT_DISTILL_SWITCH_KEY } from "@costwise/router";
+import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
+import { DEFAULT_DISTILL_POLICY_FILE } from "./policy.ts";
+
+const clickhouse = {
+  CLICKHOUSE_URL: z.string().url().default("http://127.0.0.1:18123"),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("costwise"),
+  CLICKHOUSE_USER: z.string().default("default"),
+  CLICKHOUSE_PASSWORD: z.string().default(""),
+};
+
+const redis = {
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:16379"),
+  /** Distillation policy (YAML or JSON). */
+  DISTILL_POLICY_FILE: z.string().min(1).default(DEFAULT_DISTILL_POLICY_FILE),
+  /** The router's hash of distilled-model switches (ROUTER_DISTILL_SWITCH_KEY of the router). */
+  DISTILL_SWITCH_KEY: z.string().min(1).default(DEFAULT_DISTILL_SWITCH_KEY),
+  /** The router's Redis prefix (ROUTER_REDIS_PREFIX), to read whether a distilled route is in fallback. */
+  ROUTER_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("cw:router"),
+};
+
+export const distillerConfigSchema = baseConfigSchema.merge(providersConfigSchema).extend({
+  ...clickhouse,
+  ...redis,
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9408),
+  DISTILL_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("costwise:distill"),
+  DISTILL_REDIS_TIMEOUT_MS: z.coerce.number().int().positive().default(1_000),
+  /** How long a remembered prompt waits for its answer (batch answers can take hours: raise it for batch use cases). */
+  DISTILL_JOIN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
+  DISTILL_SHADOW_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** The local sentence-embedding model, for use cases scored "semantic" (fetched by npm run stack:up). */
+  DISTILL_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
+});
+export type DistillerConfig = z.infer<typeof distillerConfigSchema>;
+export const loadDistillerConfig = (env: NodeJS.ProcessEnv = process.env): DistillerConfig => parseConfig(distillerConfigSchema, env);
+
+/** What `costwise distill …` needs: ClickHouse, Redis and the policy. */
+export const distillCliConfigSchema = z.object({ ...clickhouse, ...redis });
+export type DistillCliConfig = z.infer<typeof distillCliConfigSchema>;
+export const loadDistillCliConfig = (env: NodeJS.ProcessEnv = process.env): DistillCliConfig => parseConfig(distillCliConfigSchema, env);

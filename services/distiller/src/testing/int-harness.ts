@@ -1,0 +1,149 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { Partitioners, type Producer } from "kafkajs";
+import { stackEnv } from "@costwise/infra/testing";
+import { createProcess as createExecutorProcess, loadExecutorConfig } from "@costwise/executor";
+import { catalog } from "@costwise/pricing";
+import { countChatTokens, createProviders } from "@costwise/providers";
+import type { TopicSpec } from "@costwise/schemas";
+import { clickhouseWriter, createSinkProcess, loadSinkConfig } from "@costwise/sink";
+import { AvroSerde, confluentRegistry, createKafka, silentLogger, startService, type RunningService } from "@costwise/stream-runtime";
+import type { QueryFn } from "../export.ts";
+
+/** The real stack, for one integration test file: unique ids per run, consumers that start at the end of their topics. */
+export class IntStack {
+  readonly env = stackEnv();
+  readonly run = `dst-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  readonly ch: ClickHouseClient;
+  readonly database = process.env.CLICKHOUSE_DATABASE ?? "costwise";
+  readonly kafka;
+  readonly serde: AvroSerde;
+  private producer: Producer | null = null;
+  private readonly services: RunningService[] = [];
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  constructor() {
+    this.ch = createClient({ url: this.env.CLICKHOUSE_URL!, request_timeout: 30_000 });
+    this.kafka = createKafka({ brokers: this.env.KAFKA_BROKERS!.split(","), clientId: `costwise-${this.run}`, logger: silentLogger });
+    this.serde = new AvroSerde(confluentRegistry(this.env.SCHEMA_REGISTRY_URL!));
+  }
+
+  /** Environment for a service config: the stack plus a unique consumer group. */
+  config(group: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return { ...process.env, ...this.env, GROUP_ID: `${this.run}-${group}`, METRICS_PORT: "0", LOG_LEVEL: "warn", SESSION_TIMEOUT_MS: "6000", ...extra };
+  }
+
+  /** Commit the end of each topic for the group, so the service reads only this run's messages. */
+  async startAtEnd(group: string, topicList: readonly TopicSpec[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      for (const t of topicList) {
+        const offsets = await admin.fetchTopicOffsets(t.name);
+        await admin.setOffsets({ groupId: `${this.run}-${group}`, topic: t.name, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  track<T extends RunningService>(svc: T): T {
+    this.services.push(svc);
+    return svc;
+  }
+
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /** The executor, in process, reading `input` (the tests skip the stages before it). */
+  async startExecutor(input: TopicSpec, topicsOut: readonly TopicSpec[]): Promise<void> {
+    const config = loadExecutorConfig(this.config("executor"));
+    await this.startAtEnd("executor", [input]);
+    const providers = createProviders(config, { catalog, logger: silentLogger });
+    this.track(
+      await startService({
+        name: "executor", input, outputs: topicsOut, config, logger: silentLogger,
+        process: createExecutorProcess({ providers, catalog, countTokens: countChatTokens, defaultModel: "gpt-4o", now: Date.now }),
+        resources: [{ name: "providers", close: () => providers.close() }],
+      }),
+    );
+  }
+
+  /** The sink, in process, landing `inputs` in ClickHouse. */
+  async startSink(inputs: readonly TopicSpec[]): Promise<void> {
+    const config = loadSinkConfig(this.config("sink", { RETRY_ATTEMPTS: "20" }));
+    await this.startAtEnd("sink", inputs);
+    const client = createClient({ url: this.env.CLICKHOUSE_URL!, request_timeout: 30_000 });
+    this.track(
+      await startService({
+        name: "sink", input: inputs, outputs: [], config, logger: silentLogger,
+        processBatch: createSinkProcess({ writer: clickhouseWriter(client, this.database), now: Date.now }),
+        resources: [{ name: "clickhouse", close: () => client.close() }],
+      }),
+    );
+  }
+
+  async produce<T extends object>(topic: TopicSpec, values: readonly (T & { request_id: string })[]): Promise<void> {
+    if (!this.producer) {
+      await this.serde.init([topic]);
+      this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await this.producer.connect();
+    }
+    await this.serde.init([topic]);
+    await this.producer.send({ topic: topic.name, acks: -1, messages: values.map((v) => ({ key: v.request_id, value: this.serde.encode(topic, v) })) });
+  }
+
+  /** Collect this run's records of a topic (keys contain the run id), from the moment this returns. */
+  async listen<T>(topic: TopicSpec): Promise<Map<string, T>> {
+    await this.serde.init([topic]);
+    const got = new Map<string, T>();
+    const consumer = this.kafka.consumer({ groupId: `${this.run}-listen-${topic.name}`, maxWaitTimeInMs: 50 });
+    await consumer.connect();
+    this.onClose(() => consumer.disconnect());
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.subscribe({ topics: [topic.name], fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const key = message.key?.toString() ?? "";
+        if (key.includes(this.run)) got.set(key, await this.serde.decode<T>(topic, message.value!));
+      },
+    });
+    await joined;
+    return got;
+  }
+
+  query: QueryFn = async <T>(q: string) => (await this.ch.query({ query: q, format: "JSONEachRow" })).json<T>();
+
+  /** Poll until `check` returns a value (not undefined), or fail with what was last seen. */
+  async until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+      try {
+        const v = await check();
+        if (v !== undefined) return v;
+      } catch (err) {
+        last = err;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** A file in a fresh temporary directory. */
+  tempFile(name: string, text: string): string {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), `${this.run}-`)), name);
+    writeFileSync(file, text);
+    return file;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.services.reverse()) await s.stop().catch(() => undefined);
+    for (const c of this.closers.reverse()) await c().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.ch.close();
+  }
+}
