@@ -3,6 +3,13 @@ import type { Provider } from "@costwise/pricing";
 import type { Accumulator, AddStatus, ClosedBatch, Pending } from "./accumulator.ts";
 import type { BatchMetrics } from "./metrics.ts";
 
+export class BatcherClosedError extends Error {
+  constructor() {
+    super("the batcher is closed: intake has stopped");
+    this.name = new.target.name;
+  }
+}
+
 export interface BatcherOptions {
   /** Requests kept in memory at most (open batches plus closed ones not yet submitted); intake waits beyond it. */
   readonly maxHeld: number;
@@ -47,6 +54,7 @@ export class Batcher {
 
   async offer(p: Pending, signal: AbortSignal): Promise<AddStatus> {
     while (this.acc.size >= this.opts.maxHeld) {
+      if (this.closed) throw new BatcherClosedError();
       const largest = this.acc.closeLargest(this.opts.now());
       if (largest) this.dispatch(largest);
       await this.room(signal);

@@ -18,7 +18,7 @@ export const batchAccumulatorConfigSchema = baseConfigSchema.merge(providersConf
   BATCH_DEFAULT_MODEL: z.string().min(1).default("gpt-4o"),
   /** Caps per batch, lowered to the provider's own limits when higher. */
   BATCH_MAX_REQUESTS: int().default(50_000),
-  BATCH_MAX_BYTES: int(1024).default(200 * 1024 * 1024),
+  BATCH_MAX_BYTES: int(1024).default(200_000_000),
   /** An open batch is submitted at the latest this long after its first request. */
   BATCH_MAX_AGE_MS: int().default(60_000),
   /**
@@ -45,8 +45,11 @@ export const batchAccumulatorConfigSchema = baseConfigSchema.merge(providersConf
   BATCH_LEASE_MS: int().default(60_000),
   BATCH_RECOVER_EVERY_MS: int().default(10_000),
   BATCH_EMIT_CHUNK: int().default(500),
-  /** A request stays claimed this long after its batch: later duplicates from upstream are dropped. */
-  BATCH_CLAIM_TTL_S: int().default(7 * 86_400),
+  /**
+   * A request stays claimed this long from its batch's creation: redeliveries and upstream duplicates
+   * are dropped meanwhile. Must outlast a batch (24 h completion window) plus polling.
+   */
+  BATCH_CLAIM_TTL_S: int().default(2 * 86_400),
   /** Finished batch records are kept this long (for `cli list`). */
   BATCH_RETENTION_S: int().default(7 * 86_400),
 });

@@ -2,7 +2,7 @@ export { batchAccumulatorConfigSchema, loadBatchAccumulatorConfig, type BatchAcc
 export { startBatchAccumulator, policyOf, storeOf, SERVICE_NAME, type RunningBatchAccumulator, type StartOptions } from "./service.ts";
 export { createProcess, type IntakeDeps, type IntakePort } from "./process.ts";
 export { Accumulator, batchIdOf, batchBytes, type AccumulatorSettings, type AddStatus, type ClosedBatch, type FlushReason, type Pending } from "./accumulator.ts";
-export { Batcher, type BatcherOptions } from "./batcher.ts";
+export { Batcher, BatcherClosedError, type BatcherOptions } from "./batcher.ts";
 export { BatchLifecycle, LifecycleStoppedError, encodeOutputs, type LifecycleDeps, type LifecycleSettings } from "./lifecycle.ts";
 export { BatchStore, type BatchRecord, type BatchStatus, type CancelDisposition, type ClaimEntry, type StoreOptions } from "./store.ts";
 export { openAiBatchApi, anthropicBatchApi, METADATA_KEY, type BatchApi, type BatchOutcome, type ProviderBatchState } from "./provider-api.ts";

@@ -6,8 +6,9 @@ import type { Provider } from "@costwise/pricing";
  * as the provider receives them: JSONL lines plus newlines, or the JSON body of the create call.
  */
 export const PROVIDER_BATCH_LIMITS: Readonly<Record<Provider, { readonly maxRequests: number; readonly maxBytes: number }>> = {
-  openai: { maxRequests: 50_000, maxBytes: 200 * 1024 * 1024 },
-  anthropic: { maxRequests: 100_000, maxBytes: 256 * 1024 * 1024 },
+  // Decimal megabytes: the smaller reading of "MB", so a full batch is accepted whichever the provider means.
+  openai: { maxRequests: 50_000, maxBytes: 200_000_000 },
+  anthropic: { maxRequests: 100_000, maxBytes: 256_000_000 },
 };
 
 /** Room kept for the create call's JSON envelope (`{"requests":[...]}`) around the lines. */

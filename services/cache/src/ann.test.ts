@@ -27,12 +27,19 @@ describe("scoped ANN index", () => {
     expect(idx.size).toBe(1);
   });
 
-  it("grows past its initial capacity and reuses the slots of removed vectors", () => {
-    const idx = new ScopedAnnIndex({ dimensions: 2, initialCapacity: 2 });
+  it.each([
+    ["searched exactly", 1_000],
+    ["given an HNSW graph once they grow past the exact-scan limit", 8],
+  ])("finds the same neighbours in scopes %s, and reuses the room of removed vectors", (_name, exactScanLimit) => {
+    const idx = new ScopedAnnIndex({ dimensions: 2, exactScanLimit });
     for (let i = 0; i < 50; i++) idx.add("s", entry(`e${i}`), unit(Math.cos(i / 10), Math.sin(i / 10)));
     expect(idx.size).toBe(50);
-    expect(idx.search("s", unit(Math.cos(2.5), Math.sin(2.5)), 1, 0)[0]!.entry.ref).toBe("e25");
+    expect(idx.graphCount).toBe(exactScanLimit < 50 ? 1 : 0);
+    const near = idx.search("s", unit(Math.cos(2.5), Math.sin(2.5)), 3, 0).map((n) => n.entry.ref);
+    expect(near[0]).toBe("e25");
+    expect(near.slice(1).sort()).toEqual(["e24", "e26"]);
     idx.remove("e25");
+    expect(idx.search("s", unit(Math.cos(2.5), Math.sin(2.5)), 1, 0)[0]!.entry.ref).not.toBe("e25");
     idx.add("s", entry("new"), unit(Math.cos(2.5), Math.sin(2.5)));
     expect(idx.search("s", unit(Math.cos(2.5), Math.sin(2.5)), 1, 0)[0]!.entry.ref).toBe("new");
     expect(idx.size).toBe(50);

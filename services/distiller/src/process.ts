@@ -22,6 +22,8 @@ export interface DistillerDeps extends ShadowDeps {
 
 type Input = LlmRequest | LlmResponse;
 
+const JOIN_CONCURRENCY = 32;
+
 interface Work {
   readonly index: number;
   readonly prompt: PendingPrompt;
@@ -60,13 +62,13 @@ export function createDistillerProcess(deps: DistillerDeps): BatchProcessFn<Inpu
   return async (batch, ctx) => {
     const notes = new Array<string>(batch.length).fill("");
     const joined: Work[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const e = batch[i]!;
+    // The Redis round trips of a sub-batch overlap; which side of a join arrives first does not matter.
+    await mapLimit(batch.map((e, i) => ({ e, i })), JOIN_CONCURRENCY, async ({ e, i }) => {
       if (e.topic === topics.responses.name) {
         const res = e.value as LlmResponse;
         if (!answerWanted(res, deps.policy)) {
           notes[i] = "not sampled";
-          continue;
+          return;
         }
         const prompt = await deps.store.offerAnswer(res, deps.joinTtlSeconds);
         if (prompt) joined.push({ index: i, prompt, answer: res });
@@ -75,13 +77,14 @@ export function createDistillerProcess(deps: DistillerDeps): BatchProcessFn<Inpu
         const plan = planFor(e.value as LlmRequest, deps.policy, deps.render);
         if (!plan) {
           notes[i] = "not sampled";
-          continue;
+          return;
         }
         const answer = await deps.store.offerPrompt(plan, deps.joinTtlSeconds);
         if (answer) joined.push({ index: i, prompt: plan, answer });
         else notes[i] = "prompt remembered";
       }
-    }
+    });
+    joined.sort((a, b) => a.index - b.index);
 
     const outputs = new Map<number, Output>();
     const shadowWork: Work[] = [];

@@ -62,6 +62,15 @@ export function resolveFallbacks(fallbacks: Readonly<Record<string, string>>, ca
   return out;
 }
 
+/**
+ * Callers pass long-lived signals (a service's shutdown signal); the SDKs and retry sleeps attach
+ * listeners to whatever signal they get. A per-call signal that follows the caller's keeps those
+ * listeners from piling up on the long-lived one.
+ */
+function perCallSignal<T extends { signal?: AbortSignal }>(req: T): T {
+  return req.signal ? { ...req, signal: AbortSignal.any([req.signal]) } : req;
+}
+
 /** The signal's reason when the caller aborted, so an abort never looks like a provider failure. */
 function abortedOr(signal: AbortSignal | undefined, err: unknown): unknown {
   return signal?.aborted ? signal.reason : err;
@@ -167,7 +176,8 @@ export function createProviders(config: ProvidersConfig, deps: ProvidersDeps): P
     return price;
   }
 
-  async function chat(req: ChatRequest): Promise<ChatResult> {
+  async function chat(callerReq: ChatRequest): Promise<ChatResult> {
+    const req = perCallSignal(callerReq);
     const started = performance.now();
     const price = requireChatModel(req.model);
     const finish = (parsed: ParsedChat, model: string, p: ModelPrice, attempts: number, fellBackFrom: string | null): ChatResult => ({
@@ -205,7 +215,8 @@ export function createProviders(config: ProvidersConfig, deps: ProvidersDeps): P
     throw abortedOr(req.signal, secondary.error);
   }
 
-  async function embed(req: EmbedRequest): Promise<EmbedResult> {
+  async function embed(callerReq: EmbedRequest): Promise<EmbedResult> {
+    const req = perCallSignal(callerReq);
     const started = performance.now();
     const price = requireModel(catalog, req.model);
     if (price.kind !== "embedding" || price.provider !== "openai") {

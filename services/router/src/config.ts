@@ -22,7 +22,7 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
   /** Run the shadow consumer of llm.responses in this process. */
   ROUTER_SHADOW_ENABLED: flag.default("true"),
   /** /metrics and /health of the shadow consumer (0 picks a free port). */
-  ROUTER_SHADOW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9405),
+  ROUTER_SHADOW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9414),
   ROUTER_SHADOW_CONCURRENCY: z.coerce.number().int().positive().default(8),
   /** Redis hash of distilled-model switches written by `costwise distill switch` (services/distiller). */
   ROUTER_DISTILL_SWITCH_KEY: z.string().min(1).default(DEFAULT_DISTILL_SWITCH_KEY),

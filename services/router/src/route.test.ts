@@ -7,7 +7,6 @@ import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { DENSE_FEATURES, FEATURE_VERSION } from "./features.ts";
 import { percentBucket } from "./hash.ts";
 import type { ClassifierModel } from "./classifier.ts";
-import type { PolicyFile } from "./policy.ts";
 import { decideRoute, type FallbackInfo, type RouteDeps } from "./route.ts";
 import type { ChatPort } from "./strategies/llm.ts";
 import { policyOf, request, twoTiers } from "./testing/fixtures.ts";

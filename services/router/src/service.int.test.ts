@@ -84,6 +84,7 @@ describe("router service on the real stack", () => {
   });
 
   afterAll(async () => {
+    await svc?.store.resetRoute({ useCase: "it-shadow", tier: "small" }).catch(() => undefined);
     await svc?.stop();
     await consumer?.disconnect().catch(() => undefined);
     await producer?.disconnect();

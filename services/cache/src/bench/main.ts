@@ -90,6 +90,7 @@ async function main() {
       await store.putPending(pending, 60_000);
       await engine.learn({ request_id: r.request_id, tenant: r.tenant, use_case: r.use_case, status: "OK", content: "cached answer ".repeat(20), error: null, error_code: null, model: "gpt-4o-mini", provider: "openai", served_by: "REALTIME", input_tokens: 30, cached_input_tokens: 0, output_tokens: 60, cost_usd: 0, latency_ms: 0, cache_source_request_id: null, created_at: 0 });
     }
+    progress(`taught ${index.size} fixture queries; padding the scope to ${INDEX_SIZE} vectors`);
     // Pad that scope with random vectors to INDEX_SIZE, so the ANN search runs at scale.
     const scope = canonicalize(req(0, "x"), policyFor(policies, "bench")).scope;
     const t0 = performance.now();
@@ -101,7 +102,6 @@ async function main() {
     const memoryRows = [[`index memory: ${INDEX_SIZE.toLocaleString("en")} vectors in one scope (HNSW), per 100k`, "", "", `${(mb(memAfter.rss - memBefore.rss) * scale).toFixed(0)} MB RSS (${(mb(memAfter.heapUsed - memBefore.heapUsed) * scale).toFixed(0)} MB JS heap)`, "≤ 300 MB / 100k"]];
     progress(`indexed ${INDEX_SIZE} vectors in ${buildSeconds.toFixed(1)} s; measuring lookups`);
 
-    progress(`taught ${index.size} fixture queries; padding the scope to ${INDEX_SIZE} vectors`);
     // Warm-up: JIT, model session, connections.
     for (let i = 0; i < 50; i++) await engine.lookup(req(i, asked[i % asked.length]!));
 
