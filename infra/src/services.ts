@@ -5,10 +5,20 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** Every pipeline service `npm start` runs, in start order (consumers of a topic after its producers do not matter: Kafka buffers). */
+/**
+ * Every pipeline service `npm start` runs, in pipeline order (start order does not matter for
+ * correctness: Kafka buffers between stages). Each is its own process with its own /metrics port.
+ */
 export const pipelineServices = [
+  { name: "cache", entry: "services/cache/src/main.ts", metricsPort: 9403 },
+  { name: "router", entry: "services/router/src/main.ts", metricsPort: 9404 },
+  { name: "compression", entry: "services/compression/src/main.ts", metricsPort: 9405 },
   { name: "executor", entry: "services/executor/src/main.ts", metricsPort: 9401 },
+  { name: "batch-accumulator", entry: "services/batch-accumulator/src/main.ts", metricsPort: 9406 },
+  { name: "distiller", entry: "services/distiller/src/main.ts", metricsPort: 9408 },
   { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402 },
+  { name: "alerts", entry: "services/analytics/src/alerts/main.ts", metricsPort: 9407 },
+  { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480 },
 ] as const;
 
 export type PipelineServiceName = (typeof pipelineServices)[number]["name"];

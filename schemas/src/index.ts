@@ -1,3 +1,4 @@
 export * from "./types.ts";
 export * from "./topics.ts";
 export { avroSchemas, avroHistory, avroType } from "./avro.ts";
+export { renderMessages, renderContext } from "./prompt.ts";

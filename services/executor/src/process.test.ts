@@ -3,7 +3,7 @@ import { newRequest, topics, type CostRecord, type LlmRequest, type LlmResponse 
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { PoisonMessageError, silentLogger, TransientError, type Outcome, type ProcessContext } from "@costwise/stream-runtime";
 import { createProcess, type ChatPort } from "./process.ts";
-import { renderMessages } from "./prompt.ts";
+import { renderMessages } from "@costwise/schemas";
 
 const ctx = { logger: silentLogger, signal: new AbortController().signal } as unknown as ProcessContext;
 const usage = { inputTokens: 120, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 40 };
@@ -14,7 +14,7 @@ function chatting(impl?: ChatPort["chat"]): ChatPort & { calls: Parameters<ChatP
     calls,
     chat: async (req) => {
       calls.push(req);
-      return impl ? impl(req) : { content: "an answer", model: req.model, usage, attempts: 1, latencyMs: 5, fellBackFrom: null };
+      return impl ? impl(req) : { content: "an answer", model: req.model, usage, finishReason: "stop", attempts: 1, latencyMs: 5, fellBackFrom: null };
     },
   };
 }
@@ -84,6 +84,31 @@ describe("executor process", () => {
     const refused = await make(chatting(async () => { throw new PoisonMessageError("400 bad temperature"); }))(req(), ctx);
     expect(pick<LlmResponse>(refused, topics.responses)[0]).toMatchObject({ status: "ERROR", error: "provider rejected the request: 400 bad temperature" });
     await expect(make(chatting(async () => { throw new TransientError("503"); }))(req(), ctx)).rejects.toThrow("503");
+  });
+
+  it("cascade: a cheap answer that fails the check is escalated, the cheap attempt charged to routing", async () => {
+    const p = chatting(async (r) => ({ content: r.model === "gpt-4o-mini" ? "I'm not sure." : "A confident answer.", model: r.model, usage, finishReason: "stop", attempts: 1, latencyMs: 1, fellBackFrom: null }));
+    const route = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "cascade", score: null, reason: "cheap first", shadow: false };
+    const frontier = { ...route, tier: "frontier", model: "gpt-4o", reason: "escalated" };
+    const escalations: string[] = [];
+    const proc = createProcess({
+      providers: p, catalog, countTokens: () => 100, defaultModel: "gpt-4o", now: () => 2_000,
+      cascade: { escalation: (_r, answer) => { escalations.push(answer.content); return /not sure/.test(answer.content) ? frontier : null; } },
+    });
+    const out = await proc(req({ model: "gpt-4o", pipeline: { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, route } }), ctx);
+    const [res] = pick<LlmResponse>(out, topics.responses);
+    const [rec] = pick<CostRecord>(out, topics.costRecords);
+    expect(p.calls.map((c) => c.model)).toEqual(["gpt-4o-mini", "gpt-4o"]);
+    expect(escalations).toEqual(["I'm not sure."]);
+    expect(res).toMatchObject({ content: "A confident answer.", model: "gpt-4o" });
+    const cheapCost = costOf(requireModel(catalog, "gpt-4o-mini"), usage).totalNanoUsd;
+    expect(rec).toMatchObject({ route_tier: "frontier", overhead_cost_nanousd: cheapCost, cost_nanousd: costOf(requireModel(catalog, "gpt-4o"), usage).totalNanoUsd });
+    expect(rec!.saving_routing_nanousd).toBe(-cheapCost);
+    // a confident cheap answer is kept: one call
+    const q = chatting();
+    const kept = await createProcess({ providers: q, catalog, countTokens: () => 100, defaultModel: "gpt-4o", now: () => 2_000, cascade: { escalation: () => null } })(req({ model: "gpt-4o", pipeline: { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, route } }), ctx);
+    expect(q.calls).toHaveLength(1);
+    expect(pick<CostRecord>(kept, topics.costRecords)[0]!.route_tier).toBe("small");
   });
 
   it("renders retrieved context with chunk ids in front of the question", () => {

@@ -1,7 +1,7 @@
-import { topics, type LlmRequest, type LlmResponse, type Message } from "@costwise/schemas";
-import { baselineUsageOf, buildCostRecord, findModel, nanoUsdToUsd, NO_USAGE, type ModelPrice, type PriceCatalog, type Usage } from "@costwise/pricing";
+import { emptyPipelineState, topics, type LlmRequest, type LlmResponse, type Message, type RouteDecision } from "@costwise/schemas";
+import { baselineUsageOf, buildCostRecord, costOf, findModel, nanoUsdToUsd, NO_USAGE, type ModelPrice, type PriceCatalog, type Usage } from "@costwise/pricing";
 import { deadLetter, emit, output, PoisonMessageError, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
-import { renderMessages } from "./prompt.ts";
+import { renderMessages } from "@costwise/schemas";
 import { validateRequest, type Rejection } from "./validate.ts";
 
 /** The one provider call the executor needs (see @costwise/providers). */
@@ -10,6 +10,7 @@ export interface ChatPort {
     content: string;
     model: string;
     usage: Usage;
+    finishReason: string;
     attempts: number;
     latencyMs: number;
     fellBackFrom: string | null;
@@ -23,6 +24,12 @@ export interface ExecutorDeps {
   /** Used when neither the router nor the caller names a model. */
   readonly defaultModel: string | null;
   readonly now: () => number;
+  /** Cascade routes: after the cheap answer, the route to escalate to, or null to keep the answer. */
+  readonly cascade?: CascadePort;
+}
+
+export interface CascadePort {
+  escalation(req: LlmRequest, answer: { content: string; finishReason: string }): RouteDecision | null;
 }
 
 function responseBase(req: LlmRequest) {
@@ -50,16 +57,28 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     return deadLetter(`${r.code}: ${r.reason}`, output(topics.responses, response), output(topics.costRecords, record));
   };
 
-  return async (req, ctx) => {
+  return async (input, ctx) => {
+    let req = input;
     const model = req.pipeline?.route?.model ?? req.model ?? deps.defaultModel;
     const messages = renderMessages(req);
     const checked = validateRequest({ request: req, model, catalog: deps.catalog, promptTokens: (p) => deps.countTokens(messages, p.id) });
     if (!checked.ok) return reject(req, checked.rejection, model);
 
     const started = deps.now();
+    const call = (m: string) => deps.providers.chat({ model: m, messages, maxTokens: req.max_tokens, temperature: req.temperature, requestId: req.request_id, signal: ctx.signal });
     let result;
     try {
-      result = await deps.providers.chat({ model: checked.price.id, messages, maxTokens: req.max_tokens, temperature: req.temperature, requestId: req.request_id, signal: ctx.signal });
+      result = await call(checked.price.id);
+      const escalate = req.pipeline?.route?.strategy === "cascade" ? deps.cascade?.escalation(req, result) : null;
+      if (escalate) {
+        // The cheap attempt was paid for; it counts against the routing saving, as the router's own cost.
+        const cheap = findModel(deps.catalog, result.model) ?? checked.price;
+        const cheapCost = costOf(cheap, result.usage, "realtime", deps.catalog.version).totalNanoUsd;
+        const p = req.pipeline ?? emptyPipelineState();
+        req = { ...req, pipeline: { ...p, route: escalate, overhead: { ...p.overhead, router: (p.overhead.router ?? 0) + cheapCost }, overhead_cost_nanousd: p.overhead_cost_nanousd + cheapCost } };
+        ctx.logger.info({ from: cheap.id, to: escalate.model }, "cascade escalated");
+        result = await call(escalate.model);
+      }
     } catch (err) {
       // The provider refused the request itself (bad parameter, unknown model, credentials): final.
       if (err instanceof PoisonMessageError) return reject(req, { code: "INVALID_PARAMETER", reason: `provider rejected the request: ${err.message}` }, checked.price.id);

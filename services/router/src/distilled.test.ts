@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { catalog } from "@costwise/pricing";
 import { DistillSwitchView, memoryDistillSwitchStore, type DistilledSwitch } from "./distilled.ts";
 import { percentBucket } from "./hash.ts";

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { DENSE_FEATURES, FEATURE_VERSION } from "./features.ts";
 import { percentBucket } from "./hash.ts";

@@ -6,7 +6,7 @@ import { createClient } from "@clickhouse/client";
 import { Partitioners, type Consumer, type Producer } from "kafkajs";
 import { sql, sqlIdentifier } from "@costwise/infra";
 import { stackEnv } from "@costwise/infra/testing";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
 import { newRequest, topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";

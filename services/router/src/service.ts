@@ -1,5 +1,5 @@
 import { createClient } from "@clickhouse/client";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
 import { topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";

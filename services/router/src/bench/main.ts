@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import Table from "cli-table3";
 import { parse as parseYaml } from "yaml";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { catalog } from "@costwise/pricing";
 import { createProviders, providersConfigSchema } from "@costwise/providers";
 import type { LlmRequest } from "@costwise/schemas";

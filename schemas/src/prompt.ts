@@ -1,4 +1,4 @@
-import type { ContextChunk, LlmRequest, Message } from "@costwise/schemas";
+import type { ContextChunk, LlmRequest, Message } from "./types.ts";
 
 /**
  * The messages actually sent to the model: retrieved context chunks are rendered, with their ids
