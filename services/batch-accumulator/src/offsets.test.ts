@@ -46,4 +46,15 @@ describe("HeldOffsets", () => {
     h.add(20_000);
     expect(h.size).toBe(2);
   });
+
+  it("frees released offsets as it goes, whether or not anyone asks for the minimum", () => {
+    const h = new HeldOffsets();
+    for (let i = 0; i < 50_000; i++) {
+      h.add(i);
+      h.release(i);
+    }
+    expect(h.size).toBe(0);
+    expect((h as unknown as { released: Map<number, number> }).released.size).toBe(0);
+    expect((h as unknown as { offsets: number[] }).offsets.length).toBeLessThan(8_200);
+  });
 });

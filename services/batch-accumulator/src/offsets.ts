@@ -32,6 +32,8 @@ export class HeldOffsets {
   release(offset: number): void {
     this.released.set(offset, (this.released.get(offset) ?? 0) + 1);
     this.live--;
+    // Sweep now rather than on the next min(): memory must not depend on anyone asking for the watermark.
+    this.min();
   }
 
   get size(): number {

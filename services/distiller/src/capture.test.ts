@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderMessages } from "@costwise/executor";
-import { emptyPipelineState } from "@costwise/schemas";
+import { emptyPipelineState, renderMessages } from "@costwise/schemas";
 import { answerWanted, buildSample, captureSampled, isFrontierAnswer, planFor, promptHash } from "./capture.ts";
 import { createRedactor } from "./redact.ts";
 import { request, response, triagePolicy } from "./testing/fixtures.ts";

@@ -47,7 +47,7 @@ function qualityOf(req: Pick<LlmRequest, "tags">, tag: string | undefined): numb
 
 /**
  * The pending entry for a request, or null when neither capture nor shadow wants it.
- * `render` is renderMessages from @costwise/executor: the messages the model really got.
+ * `render` is renderMessages from @costwise/schemas: the messages the model really got.
  */
 export function planFor(req: LlmRequest, policy: DistillPolicy, render: (req: LlmRequest) => Message[]): PendingPrompt | null {
   const uc = policy.useCases.get(req.use_case);

@@ -11,7 +11,7 @@ export interface DistillerDeps extends ShadowDeps {
   readonly policy: DistillPolicy;
   readonly store: JoinStore;
   readonly writer: ShadowWriter;
-  /** renderMessages from @costwise/executor: the messages the model was really sent. */
+  /** renderMessages from @costwise/schemas: the messages the model was really sent. */
   readonly render: (req: LlmRequest) => Message[];
   /** How long a prompt (or an early answer) waits for the other half of the join. */
   readonly joinTtlSeconds: number;

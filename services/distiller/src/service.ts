@@ -1,9 +1,8 @@
 import { createClient } from "@clickhouse/client";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages, topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
 import type { ChatPort } from "@costwise/router";
-import { topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, StreamMetrics, type Closeable, type Logger, type RunningService } from "@costwise/stream-runtime";
 import type { DistillerConfig } from "./config.ts";
 import { DistillerMetrics } from "./metrics.ts";
