@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
   try {
     for (const s of pipelineServices) {
-      const svc = spawnService(s.name, { ...env, LOG_LEVEL: "info" }, { logFile: path.join(repoRoot, ".costwise/logs", `demo-${s.name}.log`) });
+      // Short batch windows so the demo's BATCH use case comes back within the demo (defaults: 60 s, 5 s).
+      const svc = spawnService(s.name, { ...env, LOG_LEVEL: "info", BATCH_MAX_AGE_MS: "5000", BATCH_POLL_INITIAL_MS: "1000", BATCH_POLL_MAX_MS: "3000" }, { logFile: path.join(repoRoot, ".costwise/logs", `demo-${s.name}.log`) });
       running.push(svc);
     }
     await Promise.all(running.map((s) => waitHealthy(s)));

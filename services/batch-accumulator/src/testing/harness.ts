@@ -61,7 +61,8 @@ export class Harness {
 
   /** The service's configuration for this run: emulator, unique group and key prefix, fast polling. */
   config(over: Record<string, string> = {}): BatchAccumulatorConfig {
-    return loadBatchAccumulatorConfig(this.childEnv(over));
+    // In-process services log into the test output: only what would crash them.
+    return loadBatchAccumulatorConfig(this.childEnv({ LOG_LEVEL: "fatal", ...over }));
   }
 
   childEnv(over: Record<string, string> = {}): Record<string, string> {
