@@ -19,6 +19,11 @@ async function main(): Promise<void> {
   console.log("costwise demo\n\n1/5 local stack (Kafka, schema registry, Redis, ClickHouse, provider emulator)");
   await ensureStack({ log: (line: string) => console.log(`    ${line}`) });
   const env = loadStackEnv();
+  if (env.EMULATOR_URL) {
+    // Real models agree on most routine requests; let the emulated ones too, so shadow checks of the
+    // cheap routes measure something like real agreement instead of pinning every route to the frontier.
+    await fetch(`${env.EMULATOR_URL}/_emulator/config`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ modelAgreement: 0.9 }) });
+  }
 
   console.log(`2/5 pipeline services: ${pipelineServices.map((s) => s.name).join(", ")} (logs in .costwise/logs/demo-*.log)`);
   const running: SpawnedService[] = [];

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { anthropicMaxOutputTokens, anthropicMinCacheableTokens } from "./config.ts";
 import { anthropicError } from "./errors.ts";
-import { randomId, seedOf, stableStringify } from "./hash.ts";
+import { agreedSeed, randomId, seedOf, stableStringify } from "./hash.ts";
 import type { AnthropicPromptCache, CacheBreakpoint, CacheTtl } from "./prompt-cache.ts";
 import type { StreamEvent } from "./stream.ts";
 import { generateReply, streamDeltas } from "./text.ts";
@@ -219,6 +219,8 @@ export interface MessageDeps {
   promptCache: AnthropicPromptCache | null;
   now: number;
   serviceTier: "standard" | "batch";
+  /** See RuntimeConfig.modelAgreement. */
+  modelAgreement?: number;
 }
 
 export function createMessage(request: MessageRequest, deps: MessageDeps): AnthropicMessage {
@@ -228,7 +230,7 @@ export function createMessage(request: MessageRequest, deps: MessageDeps): Anthr
     : { inputTokens: prompt.tokens, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, ephemeral5mInputTokens: 0, ephemeral1hInputTokens: 0 };
   const lastUser = [...request.messages].reverse().find((m) => m.role === "user");
   const reply = generateReply(
-    { seed: messageSeed(request), question: lastUser ? messageText(lastUser) : "", maxTokens: request.max_tokens, stopSequences: request.stop_sequences },
+    { seed: agreedSeed([...systemTexts(request.system), ...request.messages.map(messageText)], deps.modelAgreement ?? 0, messageSeed(request)), question: lastUser ? messageText(lastUser) : "", maxTokens: request.max_tokens, stopSequences: request.stop_sequences },
     deps.tokenizer,
   );
   return {
@@ -292,4 +294,13 @@ export function messageStream(message: AnthropicMessage): StreamEvent[] {
   });
   events.push({ event: "message_stop", data: { type: "message_stop" }, progress: 1 });
   return events;
+}
+
+function systemTexts(system: MessageRequest["system"]): string[] {
+  if (system === undefined || system === null) return [];
+  if (typeof system === "string") return [system];
+  return [system.map((b) => {
+    const text = (b as Record<string, unknown>)["text"];
+    return typeof text === "string" ? text : "";
+  }).join(" ")];
 }

@@ -64,6 +64,11 @@ export const RuntimeConfigSchema = z.object({
   /** How long a "timeout" fault holds a request before answering 504. */
   timeoutMs: nonNegativeMs.default(60_000),
   batch: BatchTimingSchema.default({}),
+  /**
+   * Share of prompts (0..1, chosen by a hash of the prompt) that every model answers identically,
+   * as models agree on routine requests; the rest get model-specific answers. 0 = models never agree.
+   */
+  modelAgreement: z.number().min(0).max(1).default(0),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
@@ -74,6 +79,7 @@ export const RuntimeConfigPatchSchema = z
     perOutputTokenMs: z.number().nonnegative(),
     timeoutMs: nonNegativeMs,
     batch: BatchTimingSchema.partial().strict(),
+    modelAgreement: z.number().min(0).max(1),
   })
   .partial()
   .strict();
@@ -85,6 +91,7 @@ export function applyConfigPatch(config: RuntimeConfig, patch: RuntimeConfigPatc
     perOutputTokenMs: patch.perOutputTokenMs ?? config.perOutputTokenMs,
     timeoutMs: patch.timeoutMs ?? config.timeoutMs,
     batch: { ...config.batch, ...stripUndefined(patch.batch ?? {}) },
+    modelAgreement: patch.modelAgreement ?? config.modelAgreement,
   };
 }
 
@@ -102,6 +109,7 @@ export const EmulatorOptionsSchema = z.object({
   perOutputTokenMs: z.number().nonnegative().default(0),
   timeoutMs: nonNegativeMs.default(60_000),
   batch: BatchTimingSchema.default({}),
+  modelAgreement: z.number().min(0).max(1).default(0),
   /** Seed for every random choice (fault rates, batch result order, injected line errors). */
   seed: z.number().int().default(0x5eed),
   limits: z
@@ -130,6 +138,7 @@ export function runtimeConfigFromOptions(options: ParsedEmulatorOptions): Runtim
     perOutputTokenMs: options.perOutputTokenMs,
     timeoutMs: options.timeoutMs,
     batch: { ...options.batch },
+    modelAgreement: options.modelAgreement,
   };
 }
 

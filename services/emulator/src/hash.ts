@@ -83,3 +83,13 @@ export function permutation(n: number, rng: () => number): Uint32Array {
   }
   return order;
 }
+
+/**
+ * The reply seed: model-specific, except for the share `agreement` of prompts (by a hash of the
+ * prompt's texts alone) on which every model, of either provider, gives the same answer.
+ */
+export function agreedSeed(promptTexts: readonly string[], agreement: number, modelSpecific: number): number {
+  if (agreement <= 0) return modelSpecific;
+  const shared = seedOf(promptTexts.join("\u0000"));
+  return (shared % 10_000) / 10_000 < agreement ? shared : modelSpecific;
+}

@@ -14,6 +14,7 @@ const EnvSchema = z.object({
   EMULATOR_BATCH_IN_PROGRESS_MS: optionalInt,
   EMULATOR_BATCH_FINALIZING_MS: optionalInt,
   EMULATOR_SEED: z.coerce.number().int().optional(),
+  EMULATOR_MODEL_AGREEMENT: z.coerce.number().min(0).max(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -27,7 +28,7 @@ const emulator = createEmulator({
   logger,
   host: env.EMULATOR_HOST,
   port: env.EMULATOR_PORT,
-  ...definedOnly({ ttftMs: env.EMULATOR_TTFT_MS, perOutputTokenMs: env.EMULATOR_PER_OUTPUT_TOKEN_MS, timeoutMs: env.EMULATOR_TIMEOUT_MS, seed: env.EMULATOR_SEED }),
+  ...definedOnly({ ttftMs: env.EMULATOR_TTFT_MS, perOutputTokenMs: env.EMULATOR_PER_OUTPUT_TOKEN_MS, timeoutMs: env.EMULATOR_TIMEOUT_MS, seed: env.EMULATOR_SEED, modelAgreement: env.EMULATOR_MODEL_AGREEMENT }),
   batch: definedOnly({
     validatingMs: env.EMULATOR_BATCH_VALIDATING_MS,
     inProgressMs: env.EMULATOR_BATCH_IN_PROGRESS_MS,

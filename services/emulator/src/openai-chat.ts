@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isOpenAiReasoningModel, openAiContextWindow } from "./config.ts";
 import { openAiError } from "./errors.ts";
-import { fnv1a32, randomId, seedOf, stableStringify } from "./hash.ts";
+import { agreedSeed, fnv1a32, randomId, seedOf, stableStringify } from "./hash.ts";
 import type { OpenAiPrefixCache } from "./prompt-cache.ts";
 import type { StreamEvent } from "./stream.ts";
 import { generateReply, streamDeltas } from "./text.ts";
@@ -227,6 +227,8 @@ export interface ChatDeps {
   /** Null disables prompt-cache emulation (batch requests). */
   promptCache: OpenAiPrefixCache | null;
   now: number;
+  /** See RuntimeConfig.modelAgreement. */
+  modelAgreement?: number;
 }
 
 export function createChatCompletion(request: ChatRequest, deps: ChatDeps): ChatCompletion {
@@ -244,7 +246,7 @@ export function createChatCompletion(request: ChatRequest, deps: ChatDeps): Chat
   const lastUser = [...request.messages].reverse().find((m) => m.role === "user") ?? request.messages[request.messages.length - 1];
   const question = lastUser ? messageText(lastUser) : "";
   const stop = typeof request.stop === "string" ? [request.stop] : (request.stop ?? undefined);
-  const seed = chatSeed(request);
+  const seed = agreedSeed(request.messages.map(messageText), deps.modelAgreement ?? 0, chatSeed(request));
   const choices: ChatCompletionChoice[] = [];
   let completionTokens = 0;
   const n = request.n ?? 1;

@@ -217,7 +217,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   // ---------------------------------------------------------------- OpenAI
   app.post("/v1/chat/completions", { config: { category: "chat" } }, async (request, reply) => {
     const chat = parseChatRequest(request.body, state.openAiModels);
-    const completion = createChatCompletion(chat, { tokenizer: state.tokenizer, promptCache: state.openAiCache, now: state.now() });
+    const completion = createChatCompletion(chat, { tokenizer: state.tokenizer, promptCache: state.openAiCache, now: state.now(), modelAgreement: state.config.modelAgreement });
     const usage = completion.usage;
     state.stats.recordUsage(chat.model, {
       inputTokens: usage.prompt_tokens,
@@ -324,7 +324,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   // ------------------------------------------------------------- Anthropic
   app.post("/v1/messages", { config: { category: "messages" } }, async (request, reply) => {
     const messageRequest = parseMessageRequest(request.body, state.anthropicModels);
-    const message = createMessage(messageRequest, { tokenizer: state.tokenizer, promptCache: state.anthropicCache, now: state.now(), serviceTier: "standard" });
+    const message = createMessage(messageRequest, { tokenizer: state.tokenizer, promptCache: state.anthropicCache, now: state.now(), serviceTier: "standard", modelAgreement: state.config.modelAgreement });
     const usage = message.usage;
     state.stats.recordUsage(messageRequest.model, {
       inputTokens: usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens,

@@ -61,3 +61,15 @@ describe("streamDeltas", () => {
     expect(deltas.length).toBe(9);
   });
 });
+
+describe("model agreement", () => {
+  it("gives every model the same reply seed on the agreed share of prompts, and model-specific ones elsewhere", async () => {
+    const { agreedSeed } = await import("./hash.ts");
+    const prompts = Array.from({ length: 2_000 }, (_, i) => [`system ${i % 3}`, `question number ${i}`]);
+    expect(prompts.every((p) => agreedSeed(p, 0, 11) === 11)).toBe(true);
+    const agreed = prompts.filter((p) => agreedSeed(p, 0.8, 11) === agreedSeed(p, 0.8, 22)).length / prompts.length;
+    expect(agreed).toBeGreaterThan(0.75);
+    expect(agreed).toBeLessThan(0.85);
+    expect(prompts.every((p) => agreedSeed(p, 1, 11) !== 11 || agreedSeed(p, 1, 22) !== 22)).toBe(true);
+  });
+});
