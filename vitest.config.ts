@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 // Two projects: fast unit tests (pure logic, in-memory transport) and integration/end-to-end
 // tests against the real local stack (Kafka, schema registry, Redis, ClickHouse, emulator).
 // The integration project's global setup checks the stack and fails naming what is missing.
+// `npm test` runs the integration files one at a time (--no-file-parallelism): they share one
+// broker, one ClickHouse and one provider emulator (whose fault injection is global).
 export default defineConfig({
   test: {
     projects: [
@@ -22,9 +24,6 @@ export default defineConfig({
           globalSetup: ["./infra/src/testing/global-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          // Integration suites share one broker and one ClickHouse; running them one file at a
-          // time keeps a 2-core machine responsive and their timings meaningful.
-          fileParallelism: false,
         },
       },
     ],

@@ -47,7 +47,8 @@ describe("the pipeline end to end on the real stack", () => {
   });
 
   it("200 requests in → exactly 200 responses and 200 llm_calls rows whose costs match the catalog", async () => {
-    const reqs = sampleWorkload(200, runId("e2e200"));
+    // The digests skip the cache so that the batch path is exercised on every run, however warm the cache is.
+    const reqs = sampleWorkload(200, runId("e2e200")).map((r) => (r.latency_class === "BATCH" ? uncached([r])[0]! : r));
     const ids = reqs.map((r) => r.request_id);
     await client.produce(reqs);
     await PipelineClient.waitFor(ids, responses.got, 120_000);
@@ -74,7 +75,9 @@ describe("the pipeline end to end on the real stack", () => {
     }
     // Every technique is on the path: the BATCH use case went through a provider batch at half price,
     // the kb-answers context was compressed, and routes were decided.
-    expect(rows.filter((r) => r.request_id.includes("weekly-digest")).every((r) => r.served_by === "BATCH" && r.batch_id !== "")).toBe(true);
+    const digests = rows.filter((r) => r.request_id.includes("weekly-digest") && !r.served_by.startsWith("CACHE"));
+    expect(digests.length).toBeGreaterThan(0);
+    expect(digests.every((r) => r.served_by === "BATCH" && r.batch_id !== "")).toBe(true);
     expect(rows.filter((r) => !r.served_by.startsWith("CACHE")).every((r) => r.route_tier !== "")).toBe(true);
     const byCase = await queryRows<{ use_case: string; n: string }>(ch, `SELECT use_case, count() AS n FROM ${DB}.llm_calls FINAL WHERE request_id IN (${ids.map((i) => `'${i}'`).join(",")}) GROUP BY use_case ORDER BY use_case`);
     expect(byCase.map((r) => r.use_case)).toEqual(["intent-triage", "kb-answers", "support-chat", "weekly-digest"]);

@@ -28,6 +28,7 @@ export interface CacheRuntime {
 export async function createEmbedder(config: CacheConfig, deps: { logger: Logger; providers?: Providers }): Promise<Embedder | null> {
   if (config.CACHE_EMBEDDINGS === "off") return null;
   if (config.CACHE_EMBEDDINGS === "openai") {
+    // One HTTP call per 256 texts: the API bills per token, not per call, and latency is per call.
     return batchingEmbedder(openaiEmbedder({ providers: deps.providers!, model: config.CACHE_OPENAI_EMBEDDING_MODEL, catalog }), 256);
   }
   try {

@@ -142,11 +142,9 @@ async function main() {
     ...rss.map((r) => `| ${r.name} | ${r.mb ?? "?"} | < 200 MB |`),
     "",
   ].join("\n");
-  const file = path.join(repoRoot, "docs/benchmarks.md");
-  const { existsSync, readFileSync } = await import("node:fs");
-  const rest = existsSync(file) ? readFileSync(file, "utf8").split("\n## Notes")[1] : undefined;
-  writeFileSync(file, rest ? `${md}\n## Notes${rest}` : md);
-  console.log(`\nwritten to docs/benchmarks.md`);
+  const file = path.join(repoRoot, "docs/benchmarks/pipeline.md");
+  writeFileSync(file, md.replace("# Benchmarks", "# Pipeline: executor + sink"));
+  console.log(`\nwritten to docs/benchmarks/pipeline.md`);
 }
 
 async function waitAll(ids: string[], timings: Map<string, Timing>, timeoutMs: number, progress?: (n: number) => void) {

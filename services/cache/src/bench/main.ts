@@ -83,10 +83,12 @@ async function main() {
     const engine: CacheEngine = createCacheEngine({ store, index, embedder, policies, now: Date.now });
     const taught = texts.filter((_, i) => i % 2 === 0);
     const asked = texts.filter((_, i) => i % 2 === 1);
+    const stored: string[] = [];
     for (const [i, t] of taught.entries()) {
       const r = req(i, t);
       const pending = engine.pendingFor(r, await engine.lookup(r));
       if (!pending) continue; // already served by an earlier row
+      stored.push(t);
       await store.putPending(pending, 60_000);
       await engine.learn({ request_id: r.request_id, tenant: r.tenant, use_case: r.use_case, status: "OK", content: "cached answer ".repeat(20), error: null, error_code: null, model: "gpt-4o-mini", provider: "openai", served_by: "REALTIME", input_tokens: 30, cached_input_tokens: 0, output_tokens: 60, cost_usd: 0, latency_ms: 0, cache_source_request_id: null, created_at: 0 });
     }
@@ -105,9 +107,9 @@ async function main() {
     // Warm-up: JIT, model session, connections.
     for (let i = 0; i < 50; i++) await engine.lookup(req(i, asked[i % asked.length]!));
 
-    const exact = await timed(N_LOOKUPS, 1, (i) => engine.lookup(req(i, taught[i % taught.length]!)));
+    const exact = await timed(N_LOOKUPS, 1, (i) => engine.lookup(req(i, stored[i % stored.length]!)));
     const semantic = await timed(Math.min(N_LOOKUPS, 1_000), 1, (i) => engine.lookup(req(i, `${asked[i % asked.length]!}${i >= asked.length ? ` (${i})` : ""}`)));
-    const exactTput = await timed(N_LOOKUPS * 5, 64, (i) => engine.lookup(req(i, taught[i % taught.length]!)));
+    const exactTput = await timed(N_LOOKUPS * 5, 64, (i) => engine.lookup(req(i, stored[i % stored.length]!)));
     const semanticTput = await timed(1_000, 64, (i) => engine.lookup(req(i, `${asked[i % asked.length]!} (${i})`)));
     let hits = 0;
     for (const t of asked) if ((await engine.lookup(req(0, t))).status === "HIT_SEMANTIC") hits++;

@@ -92,23 +92,34 @@ async function main() {
     throw new Error(`--store must be memory or redis, not ${opts.store}`);
   }
 
-  const bars = new cliProgress.MultiBar({ format: "  {name} |{bar}| {value}/{total}", clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  // Bars on a terminal; one line per step in logs (cli-progress draws nothing useful without a TTY).
+  const bars = process.stderr.isTTY
+    ? new cliProgress.MultiBar({ format: "  {name} |{bar}| {value}/{total}", clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : null;
+  const track = (name: string, total: number) => {
+    if (!bars) {
+      process.stderr.write(`  ${name} (${total} queries)\n`);
+      return { update: (_n: number) => undefined, done: () => undefined };
+    }
+    const bar = bars.create(total, 0, { name });
+    return { update: (n: number) => bar.update(n), done: () => bars.remove(bar) };
+  };
   const results: DatasetResult[] = [];
   try {
     for (const file of opts.data) {
       const name = path.basename(path.dirname(file)) || path.basename(file);
       const rows = readRows(file).slice(0, opts.limit ?? Infinity);
       const texts = rows.map((r) => normalizeText(r.text));
-      const bar = bars.create(rows.length, 0, { name: `${name}: embedding` });
-      const queries = await embedQueries(texts, embedder, (n) => bar.update(n));
-      bars.remove(bar);
+      const bar = track(`${name}: embedding`, rows.length);
+      const queries = await embedQueries(texts, embedder, bar.update);
+      bar.done();
       const embedTimes = [...queries.embedMs.values()];
       const passes: PassResult[] = [];
       for (const guard of guards) {
         for (const threshold of opts.thresholds) {
-          const b = bars.create(rows.length, 0, { name: `${name} t=${threshold} guard=${guard.name}` });
-          passes.push(await evaluatePass({ rows, threshold, guard, store, embedder, queries, tenant: `${name}-${threshold}-${guard.name}-${Date.now()}`, onProgress: (n) => b.update(n) }));
-          bars.remove(b);
+          const b = track(`${name} t=${threshold} guard=${guard.name}`, rows.length);
+          passes.push(await evaluatePass({ rows, threshold, guard, store, embedder, queries, tenant: `${name}-${threshold}-${guard.name}-${Date.now()}`, onProgress: b.update }));
+          b.done();
         }
       }
       const d: DatasetResult = { name, rows: rows.length, embedP50: percentile(embedTimes, 50), embedP99: percentile(embedTimes, 99), passes };
@@ -116,7 +127,7 @@ async function main() {
       process.stdout.write(`\n${name}: ${rows.length} queries; embedding (${embedder.name}, one query per call) p50 ${ms(d.embedP50)} ms, p99 ${ms(d.embedP99)} ms; store ${opts.store}\n${table(d).text}\n`);
     }
   } finally {
-    bars.stop();
+    bars?.stop();
     await close();
     await embedder.close?.();
   }

@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: every benchmark in turn — the pipeline (throughput, overhead, memory), then each
+ * service's own — each printing its tables and writing docs/benchmarks/<name>.md; then
+ * docs/benchmarks.md is assembled from those files. `npm run bench -- router cache` runs a subset.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { repoRoot } from "@costwise/infra";
+
+const suites: { name: string; entry: string }[] = [
+  { name: "pipeline", entry: "test/src/bench/main.ts" },
+  ...["cache", "router", "compression", "batch-accumulator", "distiller", "analytics"].map((s) => ({ name: s, entry: `services/${s}/src/bench/main.ts` })),
+];
+
+const only = process.argv.slice(2);
+const failed: string[] = [];
+for (const suite of suites) {
+  if (only.length > 0 && !only.includes(suite.name)) continue;
+  if (!existsSync(path.join(repoRoot, suite.entry))) continue;
+  console.log(`\n=== ${suite.name} (${suite.entry})`);
+  const run = spawnSync(process.execPath, ["--import", "tsx", suite.entry], { cwd: repoRoot, stdio: "inherit" });
+  if (run.status !== 0) failed.push(suite.name);
+}
+
+const dir = path.join(repoRoot, "docs/benchmarks");
+const order = suites.map((s) => `${s.name}.md`);
+const files = readdirSync(dir).filter((f) => f.endsWith(".md")).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+const body = files.map((f) => readFileSync(path.join(dir, f), "utf8").trim().replace(/^# /, "## ").replace(/\n## /g, "\n### ")).join("\n\n");
+writeFileSync(
+  path.join(repoRoot, "docs/benchmarks.md"),
+  `# Benchmarks\n\nAssembled by \`npm run bench\` from docs/benchmarks/*.md; each section says when and how it was measured.\nTargets are stated next to the figures; missed targets are marked as such.\n\n${body}\n`,
+);
+console.log(`\ndocs/benchmarks.md assembled from ${files.length} files${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
+if (failed.length) process.exit(1);
