@@ -63,8 +63,12 @@ export async function waitHealthy(svc: SpawnedService, timeoutMs = 60_000): Prom
     if (exit !== undefined) throw new Error(`${svc.name} exited (${String(exit)}) before becoming healthy`);
     try {
       const res = await fetch(`${svc.metricsUrl}/health`);
+      const body = (await res.json().catch(() => ({}))) as { pid?: number };
+      // Another process answering on the port (a leftover instance) is not this service being healthy.
+      if (body.pid !== undefined && body.pid !== svc.child.pid) throw new Error(`port of ${svc.name} is held by another process (pid ${body.pid}): ${svc.metricsUrl}`);
       if (res.ok) return;
-    } catch {
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith("port of")) throw err;
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -21,7 +21,7 @@ export class PipelineClient {
 
   static async connect(env: PipelineEndpoints, logger: Logger = silentLogger): Promise<PipelineClient> {
     const serde = new AvroSerde(confluentRegistry(env.SCHEMA_REGISTRY_URL));
-    await serde.init([topics.requests, topics.responses, topics.costRecords]);
+    await serde.init([topics.requests, topics.ready, topics.responses, topics.costRecords]);
     const kafka = createKafka({ brokers: env.KAFKA_BROKERS.split(","), clientId: "costwise-client", logger });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -29,10 +29,10 @@ export class PipelineClient {
   }
 
   /** Produce requests (keyed by request_id), in chunks, awaiting acks. */
-  async produce(requests: readonly LlmRequest[], chunk = 500): Promise<void> {
+  async produce(requests: readonly LlmRequest[], chunk = 500, topic: TopicSpec = topics.requests): Promise<void> {
     for (let i = 0; i < requests.length; i += chunk) {
       const part = requests.slice(i, i + chunk);
-      await this.producer.send({ topic: topics.requests.name, acks: -1, messages: part.map((r) => ({ key: r.request_id, value: this.serde.encode(topics.requests, r) })) });
+      await this.producer.send({ topic: topic.name, acks: -1, messages: part.map((r) => ({ key: r.request_id, value: this.serde.encode(topic, r) })) });
     }
   }
 

@@ -194,7 +194,7 @@ export class RedisCacheStore implements CacheStore {
 export function connectRedisStore(
   url: string,
   opts: RedisStoreOptions & { timeoutMs: number; onError?: (err: Error) => void },
-): { store: RedisCacheStore; clients: Redis[]; close(): Promise<void> } {
+): { store: RedisCacheStore; clients: Redis[]; ready(waitMs: number): Promise<boolean>; close(): Promise<void> } {
   const hot = new Redis(url, hotRedisOptions(opts.timeoutMs));
   const admin = new Redis(url, adminRedisOptions());
   const feed = new Redis(url, adminRedisOptions());
@@ -207,6 +207,18 @@ export function connectRedisStore(
   return {
     store: new RedisCacheStore(hot, admin, feed, opts),
     clients,
+    /** Whether the request-path connection is up within `waitMs` (without an offline queue, commands sent earlier fail). */
+    ready: (waitMs) =>
+      hot.status === "ready"
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => {
+            const t = setTimeout(() => resolve(false), waitMs);
+            t.unref();
+            hot.once("ready", () => {
+              clearTimeout(t);
+              resolve(true);
+            });
+          }),
     close: async () => {
       await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
     },

@@ -65,6 +65,7 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
     },
   });
   resources.push({ name: "redis", close: () => redis.close() });
+  if (!(await redis.ready(2_000))) deps.logger.warn({}, "redis not reachable at start: lookups pass as misses until it is");
 
   const index = new ScopedAnnIndex({ dimensions: embedder?.dimensions ?? 384 });
   const engine = createCacheEngine({

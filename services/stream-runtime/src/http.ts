@@ -16,7 +16,8 @@ export async function startOpsServer(opts: { port: number; registry: Registry; r
   app.get("/health", async (_req, reply) => {
     const ok = opts.ready();
     reply.code(ok ? 200 : 503);
-    return { service: opts.service, status: ok ? "ok" : "starting" };
+    // The pid lets a supervisor tell its own child from another instance already on the port.
+    return { service: opts.service, status: ok ? "ok" : "starting", pid: process.pid };
   });
   const url = await app.listen({ port: opts.port, host: "127.0.0.1" });
   return { url, close: () => app.close() };
