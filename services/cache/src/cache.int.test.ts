@@ -65,10 +65,10 @@ describe("cache service on the real stack", () => {
     expect(await h.ask(h.request("Can I open a joint account with my partner?", { tenant: "acme" }))).toMatchObject({ kind: "hit", response: { cache_source_request_id: acme.request_id } });
   });
 
-  it("passes requests flagged tags.cache = off, and sampled requests, without a lookup", async () => {
+  it("passes requests flagged tags.cache = off, and sampled requests where the use case does not allow them, without a lookup", async () => {
     await h.teach(h.request("Do you charge for paper statements?"));
     expect(await h.ask(h.request("Do you charge for paper statements?", { tags: { cache: "off" } }))).toMatchObject({ kind: "uncached", request: { pipeline: { cache_lookup: "BYPASS" } } });
-    expect(await h.ask(h.request("Do you charge for paper statements?", { temperature: 0.8 }))).toMatchObject({ kind: "uncached", request: { pipeline: { cache_lookup: "BYPASS" } } });
+    expect(await h.ask(h.request("Do you charge for paper statements?", { use_case: "strict", temperature: 0.8 }))).toMatchObject({ kind: "uncached", request: { pipeline: { cache_lookup: "BYPASS" } } });
   });
 
   it("expires entries after their use case's TTL", async () => {

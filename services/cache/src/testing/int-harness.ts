@@ -11,14 +11,20 @@ import { stringify } from "yaml";
 import { loadCacheConfig } from "../config.ts";
 import { startCacheService } from "../service.ts";
 
-/** The test policy: short TTLs, a low-ish threshold the paraphrases below clear. */
+/**
+ * The test policy: short TTLs, a threshold the paraphrases below clear. Test requests are sent
+ * with temperature 0.3 and these use cases allow sampling: a cache service of a pipeline running
+ * beside the tests (npm start) bypasses such requests under its own policy, so it neither answers
+ * nor learns them and only the service under test does.
+ */
+export const TEST_TEMPERATURE = 0.3;
 const POLICY = {
   version: 1,
-  default: { mode: "exact", ttl_seconds: 600 },
+  default: { mode: "exact", ttl_seconds: 600, allow_sampling: true },
   use_cases: {
-    faq: { mode: "semantic", threshold: 0.85, ttl_seconds: 600 },
-    short: { mode: "semantic", threshold: 0.85, ttl_seconds: 2 },
-    rag: { mode: "exact", ttl_seconds: 600, allow_sampling: true },
+    faq: { mode: "semantic", threshold: 0.85, ttl_seconds: 600, allow_sampling: true },
+    short: { mode: "semantic", threshold: 0.85, ttl_seconds: 2, allow_sampling: true },
+    strict: { mode: "exact", ttl_seconds: 600 },
   },
 };
 
@@ -92,6 +98,8 @@ export class CacheHarness {
     await sub(topics.uncached, async (v) => {
       const req = v as LlmRequest;
       if (!req.request_id.startsWith(this.runId)) return;
+      // Another pipeline's cache passing our request on (see POLICY) is not the service under test.
+      if (req.pipeline?.cache_lookup === "BYPASS" && req.tags.cache !== "off" && req.use_case !== "strict") return;
       this.uncached.set(req.request_id, req);
       if (!this.unanswered.has(req.request_id)) await this.respond(answerTo(req));
     });
@@ -125,7 +133,7 @@ export class CacheHarness {
 
   request(text: string, over: Partial<LlmRequest> = {}): LlmRequest {
     return newRequest({
-      request_id: this.id("q"), tenant: "acme", use_case: "faq", model: "gpt-4o-mini", temperature: 0, max_tokens: 100,
+      request_id: this.id("q"), tenant: "acme", use_case: "faq", model: "gpt-4o-mini", temperature: TEST_TEMPERATURE, max_tokens: 100,
       messages: [{ role: "system", content: "You are the support assistant of a bank." }, { role: "user", content: text }],
       ...over,
     });
