@@ -47,8 +47,11 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** COSTWISE_HOME, as the stack uses it, else `<repo>/.costwise`. */
+const defaultHome = () => process.env.COSTWISE_HOME?.trim() || path.join(REPO_ROOT, ".costwise");
+
 /** The model directory `ensureEmbeddingModel` fills (an absolute path transformers.js loads as is). */
-export function embeddingModelDir(home = path.join(REPO_ROOT, ".costwise")): string {
+export function embeddingModelDir(home = defaultHome()): string {
   return path.join(home, "models", EMBEDDING_MODEL.name);
 }
 
@@ -59,7 +62,7 @@ export function embeddingModelDir(home = path.join(REPO_ROOT, ".costwise")): str
  * temporary directory and renames it into place, so a crash never leaves a half-written model.
  * Idempotent: a complete directory from the same artifact is returned as it is.
  */
-export async function ensureEmbeddingModel(home = path.join(REPO_ROOT, ".costwise"), opts: { mvn?: string } = {}): Promise<string> {
+export async function ensureEmbeddingModel(home = defaultHome(), opts: { mvn?: string } = {}): Promise<string> {
   const dir = embeddingModelDir(home);
   const marker = path.join(dir, MARKER);
   if (existsSync(marker)) {

@@ -31,6 +31,13 @@ export const cacheConfigSchema = baseConfigSchema.merge(providersConfigSchema).e
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9403),
 });
 export type CacheConfig = z.infer<typeof cacheConfigSchema>;
-/** The baseline follows the executor's default model unless CACHE_BASELINE_MODEL says otherwise. */
+/**
+ * The baseline follows the executor's default model unless CACHE_BASELINE_MODEL says otherwise;
+ * the model directory follows COSTWISE_HOME (where `ensureEmbeddingModel` puts it) unless set.
+ */
 export const loadCacheConfig = (env: NodeJS.ProcessEnv = process.env): CacheConfig =>
-  parseConfig(cacheConfigSchema, { CACHE_BASELINE_MODEL: env.EXECUTOR_DEFAULT_MODEL, ...env });
+  parseConfig(cacheConfigSchema, {
+    CACHE_BASELINE_MODEL: env.EXECUTOR_DEFAULT_MODEL,
+    CACHE_EMBEDDING_MODEL_DIR: env.COSTWISE_HOME?.trim() ? path.join(env.COSTWISE_HOME.trim(), "models", "all-MiniLM-L6-v2") : undefined,
+    ...env,
+  });

@@ -8,11 +8,13 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { repoRoot } from "@costwise/infra";
 
-const suites: { name: string; entry: string; env?: Record<string, string> }[] = [
+const suites: { name: string; entry: string; env?: Record<string, string>; nodeFlags?: string[] }[] = [
   { name: "pipeline-executor", entry: "test/src/bench/main.ts", env: { BENCH_PATH: "executor" } },
   { name: "pipeline", entry: "test/src/bench/main.ts" },
   ...["cache", "router", "compression", "batch-accumulator", "distiller", "analytics"].map((s) => ({ name: s, entry: `services/${s}/src/bench/main.ts` })),
-];
+]
+  // The cache bench measures index memory after forced collections.
+  .map((s) => (s.name === "cache" ? { ...s, nodeFlags: ["--expose-gc"] } : s));
 
 const only = process.argv.slice(2);
 const failed: string[] = [];
@@ -20,7 +22,7 @@ for (const suite of suites) {
   if (only.length > 0 && !only.includes(suite.name)) continue;
   if (!existsSync(path.join(repoRoot, suite.entry))) continue;
   console.log(`\n=== ${suite.name} (${suite.entry})`);
-  const run = spawnSync(process.execPath, ["--import", "tsx", suite.entry], { cwd: repoRoot, stdio: "inherit", env: { ...process.env, ...suite.env } });
+  const run = spawnSync(process.execPath, [...(suite.nodeFlags ?? []), "--import", "tsx", suite.entry], { cwd: repoRoot, stdio: "inherit", env: { ...process.env, ...suite.env } });
   if (run.status !== 0) failed.push(suite.name);
 }
 

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { catalog, costOf, requireModel } from "@costwise/pricing";
+import { batchingEmbedder, openaiEmbedder, type EmbedPort } from "./embedding.ts";
+import { bagOfWordsEmbedder } from "./testing/fakes.ts";
+
+const usage = (inputTokens: number) => ({ inputTokens, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 0 });
+
+describe("OpenAI embeddings as the cache's embedder", () => {
+  it("normalises vectors and splits the call's cost over its texts, adding up to the bill exactly", async () => {
+    const calls: unknown[] = [];
+    const port: EmbedPort = {
+      embed: async (req) => {
+        calls.push(req);
+        return { vectors: req.input.map((_, i) => [3 * (i + 1), 4 * (i + 1)]), usage: usage(1_000_003) };
+      },
+    };
+    const e = openaiEmbedder({ providers: port, model: "text-embedding-3-small", catalog, dimensions: 2 });
+    const out = await e.embed(["a", "b", "c"]);
+    expect(e.name).toBe("openai:text-embedding-3-small:2");
+    expect(Array.from(out[1]!.vector)).toEqual([expect.closeTo(0.6, 6), expect.closeTo(0.8, 6)]);
+    const bill = costOf(requireModel(catalog, "text-embedding-3-small"), usage(1_000_003)).totalNanoUsd;
+    expect(bill).toBeGreaterThan(0);
+    expect(out.reduce((s, x) => s + x.costNanoUsd, 0)).toBe(bill);
+    expect(calls).toEqual([{ model: "text-embedding-3-small", input: ["a", "b", "c"], dimensions: 2 }]);
+  });
+
+  it("refuses vectors of the wrong size and an unknown model", async () => {
+    const port: EmbedPort = { embed: async (req) => ({ vectors: req.input.map(() => [1, 0, 0]), usage: usage(3) }) };
+    await expect(openaiEmbedder({ providers: port, model: "text-embedding-3-small", catalog, dimensions: 2 }).embed(["a"])).rejects.toThrow(/returned 3 dimensions, expected 2/);
+    expect(() => openaiEmbedder({ providers: port, model: "no-such-embedding", catalog })).toThrow();
+  });
+});
+
+describe("batching embedder", () => {
+  it("runs texts asked for together in shared model calls of at most maxBatch, answering each caller with its own vector", async () => {
+    const inner = bagOfWordsEmbedder();
+    const b = batchingEmbedder(inner, 4);
+    const texts = ["a b", "c d", "e f", "g h", "i j", "k l"];
+    const out = await Promise.all(texts.map((t) => b.embedOne(t)));
+    expect(inner.calls.map((c) => c.length)).toEqual([4, 2]);
+    const direct = await inner.embed(texts);
+    expect(out.map((o) => Array.from(o.vector))).toEqual(direct.map((d) => Array.from(d.vector)));
+  });
+});
