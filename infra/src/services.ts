@@ -21,6 +21,9 @@ export const pipelineServices = [
   { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480 },
 ] as const;
 
+/** Default V8 old-space limit per service, in MB. */
+export const DEFAULT_HEAP_MB = 0;
+
 export type PipelineServiceName = (typeof pipelineServices)[number]["name"];
 
 export interface SpawnedService {
@@ -39,7 +42,11 @@ export function spawnService(name: PipelineServiceName, env: Record<string, stri
   const spec = pipelineServices.find((s) => s.name === name);
   if (!spec) throw new Error(`unknown service ${name}`);
   const port = opts.metricsPort ?? spec.metricsPort;
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, spec.entry)], {
+  // A bounded V8 heap makes the collector keep each service's memory near its working set instead of
+  // growing towards the machine's size (SERVICE_HEAP_MB; 0 leaves Node's default).
+  const heapMb = Number(env.SERVICE_HEAP_MB ?? process.env.SERVICE_HEAP_MB ?? DEFAULT_HEAP_MB);
+  const flags = heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [];
+  const child = spawn(process.execPath, [...flags, "--import", "tsx", path.join(repoRoot, spec.entry)], {
     cwd: repoRoot,
     env: { ...process.env, ...env, METRICS_PORT: String(port) },
     stdio: opts.logFile ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],

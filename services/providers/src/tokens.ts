@@ -1,4 +1,4 @@
-import { countTokens as countCl100k } from "gpt-tokenizer/encoding/cl100k_base";
+import { createRequire } from "node:module";
 import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
 import { ANTHROPIC_SYSTEM_SEPARATOR } from "./anthropic-chat.ts";
 import type { ChatMessage } from "./types.ts";
@@ -16,6 +16,14 @@ export const TOKENS_PER_REPLY = 3;
 // (Anthropic's own count_tokens endpoint is the exact answer when one is needed).
 const CL100K_MODELS = /^(text-embedding-|gpt-3\.5|gpt-4(-|$))/i;
 const CLAUDE_MODELS = /^claude-/i;
+
+// cl100k's rank table costs ~30 MB of heap and current chat models never need it: load it on first use.
+type Count = typeof countO200k;
+let cl100k: Count | undefined;
+const countCl100k: Count = (text, opts) => {
+  cl100k ??= (createRequire(import.meta.url)("gpt-tokenizer/cjs/encoding/cl100k_base") as { countTokens: Count }).countTokens;
+  return cl100k(text, opts);
+};
 
 function counterFor(model: string | undefined): (text: string) => number {
   const counter = model !== undefined && CL100K_MODELS.test(model.trim()) ? countCl100k : countO200k;
