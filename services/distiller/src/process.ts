@@ -1,5 +1,5 @@
 import { topics, type LlmRequest, type LlmResponse, type Message } from "@costwise/schemas";
-import { emit, errorMessage, output, skip, type BatchProcessFn, type Envelope, type Outcome, type Output } from "@costwise/stream-runtime";
+import { emit, errorMessage, mapLimit, output, skip, type BatchProcessFn, type Envelope, type Outcome, type Output } from "@costwise/stream-runtime";
 import { answerWanted, buildSample, isFrontierAnswer, planFor, type PendingPrompt } from "./capture.ts";
 import type { DistillerMetrics } from "./metrics.ts";
 import type { DistillPolicy, UseCaseDistillPolicy } from "./policy.ts";
@@ -30,18 +30,6 @@ interface Work {
   readonly answer: LlmResponse;
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
-}
 
 /**
  * The distiller's loop over llm.requests.ready, llm.requests.batch and llm.responses. Requests of

@@ -8,7 +8,7 @@ export { withRetry, backoffDelay, defaultRetryPolicy, isRetryable, sleep, type R
 export { AvroSerde, confluentRegistry, wireEncode, wireDecode, type Serde, type RegistryPort } from "./serde.ts";
 export { StreamMetrics } from "./metrics.ts";
 export { DLQ_HEADERS, deadLetterRecord } from "./dead-letter.ts";
-export { createBatchHandler, type LoopOptions } from "./run-stream.ts";
+export { createBatchHandler, mapLimit, type LoopOptions } from "./run-stream.ts";
 export { WatermarkCommits, type CommitWatermark } from "./watermark.ts";
 export { createKafka, kafkaConsumer, kafkaProducer } from "./kafka-transport.ts";
 export { startService, runMain, type ServiceSpec, type RunningService, type Closeable } from "./service.ts";

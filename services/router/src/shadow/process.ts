@@ -1,6 +1,6 @@
 import { costOf, findModel, type PriceCatalog } from "@costwise/pricing";
 import type { LlmResponse } from "@costwise/schemas";
-import { errorMessage, PoisonMessageError, skip, type BatchProcessFn, type Logger, type Outcome } from "@costwise/stream-runtime";
+import { errorMessage, mapLimit, PoisonMessageError, skip, type BatchProcessFn, type Logger, type Outcome } from "@costwise/stream-runtime";
 import type { RouterMetrics } from "../metrics.ts";
 import type { RouterPolicy, UseCasePolicy } from "../policy.ts";
 import { nextFallback } from "../quality.ts";
@@ -32,18 +32,6 @@ interface Compared {
   readonly note: string;
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /**
  * The shadow consumer (llm.responses): for each answer of a shadowed request, get the other
