@@ -33,6 +33,15 @@ export interface PipelineState {
   route: RouteDecision | null;
   compression: CompressionInfo | null;
   cache_lookup: string | null;
+  /** The query's embedding as the cache computed it, so later stages never embed twice. */
+  embedding: QueryEmbedding | null;
+}
+
+export interface QueryEmbedding {
+  /** The embedder's name; vectors of different models are never compared. */
+  model: string;
+  /** float32 little-endian (see encodeVector in @costwise/embeddings). */
+  vector: Buffer;
 }
 
 export interface LlmRequest {
@@ -179,5 +188,5 @@ export function newRequest(
 }
 
 export function emptyPipelineState(): PipelineState {
-  return { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, route: null, compression: null, cache_lookup: null };
+  return { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, route: null, compression: null, cache_lookup: null, embedding: null };
 }

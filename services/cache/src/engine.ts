@@ -2,7 +2,7 @@ import type { LlmRequest, LlmResponse } from "@costwise/schemas";
 import type { Logger } from "@costwise/stream-runtime";
 import { errorMessage } from "@costwise/stream-runtime";
 import type { ScopedAnnIndex } from "./ann.ts";
-import type { Embedder } from "./embedding.ts";
+import type { Embedder } from "@costwise/embeddings";
 import { compareSalient, SALIENT_VERSION, salientDetails, type SalientDetails } from "./guard.ts";
 import { canonicalize, eligibility, type CanonicalRequest } from "./key.ts";
 import type { CacheMetrics } from "./metrics.ts";

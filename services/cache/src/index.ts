@@ -4,7 +4,6 @@ export { canonicalize, eligibility, normalizeText, contextFingerprint, KEY_VERSI
 export { salientDetails, compareSalient, SALIENT_KINDS, SALIENT_VERSION, type SalientDetails, type SalientKind, type GuardVerdict } from "./guard.ts";
 export { loadPolicies, parsePolicies, policyFor, FALLBACK_POLICY, DEFAULT_POLICY_FILE, PolicyError, useCasePolicySchema, policyFileSchema, type CachePolicies, type UseCasePolicy } from "./policy.ts";
 export { ScopedAnnIndex, type AnnOptions, type IndexedEntry, type Neighbour } from "./ann.ts";
-export { localEmbedder, openaiEmbedder, batchingEmbedder, EmbeddingError, type Embedder, type Embedding, type EmbedPort } from "./embedding.ts";
 export { RedisCacheStore, connectRedisStore, hotRedisOptions, adminRedisOptions, type RedisStoreOptions } from "./redis-store.ts";
 export { MemoryCacheStore } from "./memory-store.ts";
 export { encodeVector, decodeVector, namePart, type CacheStore, type CacheEntry, type CachedAnswer, type PendingLookup, type CacheEvent, type InvalidateSelector } from "./store.ts";

@@ -117,7 +117,7 @@ describe("cache process", () => {
 
   it("adds its overhead to what earlier stages recorded", async () => {
     const s = setup({ embeddingCost: 5 });
-    const req = request({ pipeline: { stage_ms: { gateway: 2 }, overhead_cost_nanousd: 7, overhead: { embedding: 7 }, route: null, compression: null, cache_lookup: null } });
+    const req = request({ pipeline: { stage_ms: { gateway: 2 }, overhead_cost_nanousd: 7, overhead: { embedding: 7 }, route: null, compression: null, cache_lookup: null, embedding: null } });
     const [fwd] = pick<LlmRequest>(await s.process(req, onRequests), topics.uncached);
     expect(fwd!.pipeline).toMatchObject({ overhead: { embedding: 12 }, overhead_cost_nanousd: 12, stage_ms: { gateway: 2 } });
   });

@@ -4,7 +4,7 @@ import { topics } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, StreamMetrics, type Closeable, type Logger, type RunningService, type ServiceSpec } from "@costwise/stream-runtime";
 import { ScopedAnnIndex } from "./ann.ts";
 import type { CacheConfig } from "./config.ts";
-import { batchingEmbedder, localEmbedder, openaiEmbedder, type Embedder } from "./embedding.ts";
+import { batchingEmbedder, localEmbedder, openaiEmbedder, type Embedder } from "@costwise/embeddings";
 import { createCacheEngine, type CacheEngine } from "./engine.ts";
 import { CacheMetrics } from "./metrics.ts";
 import { loadPolicies } from "./policy.ts";

@@ -72,7 +72,7 @@ describe("compression process", () => {
 
   it("keeps what earlier stages put on the pipeline", async () => {
     const route = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false };
-    const req = kb({ pipeline: { stage_ms: { cache: 2, router: 1 }, overhead_cost_nanousd: 50, overhead: { embedding: 50 }, route, compression: null, cache_lookup: "MISS" } });
+    const req = kb({ pipeline: { stage_ms: { cache: 2, router: 1 }, overhead_cost_nanousd: 50, overhead: { embedding: 50 }, route, compression: null, cache_lookup: "MISS", embedding: null } });
     const [sent] = only<LlmRequest>(await make().process(req, ctx), topics.ready);
     expect(sent!.pipeline).toMatchObject({ stage_ms: { cache: 2, router: 1, compression: 3 }, overhead_cost_nanousd: 50, overhead: { embedding: 50 }, route, cache_lookup: "MISS" });
   });
@@ -86,7 +86,7 @@ describe("compression process", () => {
   it("passes a request without context through with compression null", async () => {
     const req = newRequest({ request_id: "n1", tenant: "t", use_case: "kb-answers", messages: [{ role: "user", content: "hi" }], created_at: 1 });
     const [sent] = only<LlmRequest>(await make().process(req, ctx), topics.ready);
-    expect(sent).toEqual({ ...req, pipeline: { stage_ms: { compression: 3 }, overhead_cost_nanousd: 0, overhead: {}, route: null, compression: null, cache_lookup: null } });
+    expect(sent).toEqual({ ...req, pipeline: { stage_ms: { compression: 3 }, overhead_cost_nanousd: 0, overhead: {}, route: null, compression: null, cache_lookup: null, embedding: null } });
   });
 
   it("passes a use case without a policy through with tokens before = after and strategy none", async () => {
@@ -120,7 +120,7 @@ describe("compression process", () => {
 
   it("records the summariser's spend on the request", async () => {
     const compress: Compressor = async (i) => ({ chunks: i.chunks.slice(0, 1), info: { strategy: "summarise", context_tokens_before: 900, context_tokens_after: 300, per_strategy_tokens: { summarise: 300 } }, overheadNanoUsd: 4_321, refused: [] });
-    const req = kb({ pipeline: { stage_ms: {}, overhead_cost_nanousd: 100, overhead: { router: 100 }, route: null, compression: null, cache_lookup: null } });
+    const req = kb({ pipeline: { stage_ms: {}, overhead_cost_nanousd: 100, overhead: { router: 100 }, route: null, compression: null, cache_lookup: null, embedding: null } });
     const [sent] = only<LlmRequest>(await make(compress).process(req, ctx), topics.ready);
     expect(sent!.pipeline).toMatchObject({ overhead: { router: 100, summariser: 4_321 }, overhead_cost_nanousd: 4_421 });
   });

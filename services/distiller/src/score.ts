@@ -2,7 +2,7 @@ import type { PriceCatalog } from "@costwise/pricing";
 import { judgeAnswers, type ChatPort, type Judgement } from "@costwise/router";
 import type { UseCaseDistillPolicy } from "./policy.ts";
 
-/** Unit vectors for texts; the local all-MiniLM-L6-v2 embedder of @costwise/cache fits. */
+/** Unit vectors for texts; the local all-MiniLM-L6-v2 embedder of @costwise/embeddings fits. */
 export interface SemanticEmbedder {
   embed(texts: readonly string[]): Promise<readonly { readonly vector: Float32Array }[]>;
 }

@@ -43,7 +43,7 @@ export async function startDistiller(config: DistillerConfig, opts: StartDistill
   let embedder = opts.embedder ?? null;
   if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.candidate && u.shadow.scorer === "semantic")) {
     // Loaded only when a use case scores "semantic": the model and onnxruntime are heavy.
-    const { localEmbedder } = await import("@costwise/cache");
+    const { localEmbedder } = await import("@costwise/embeddings");
     embedder = await localEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1 });
   }
   let warnedAt = 0;

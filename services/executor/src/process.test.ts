@@ -45,7 +45,7 @@ describe("executor process", () => {
 
   it("uses the router's model when the request was routed, and prices the baseline at the caller's model", async () => {
     const p = chatting();
-    const routed = req({ model: "gpt-4o", pipeline: { stage_ms: { router: 1 }, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false } } });
+    const routed = req({ model: "gpt-4o", pipeline: { stage_ms: { router: 1 }, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false } } });
     const out = await make(p)(routed, ctx);
     const [rec] = pick<CostRecord>(out, topics.costRecords);
     expect(p.calls[0]!.model).toBe("gpt-4o-mini");
@@ -95,7 +95,7 @@ describe("executor process", () => {
       providers: p, catalog, countTokens: () => 100, defaultModel: "gpt-4o", now: () => 2_000,
       cascade: { escalation: (_r, answer) => { escalations.push(answer.content); return /not sure/.test(answer.content) ? frontier : null; } },
     });
-    const out = await proc(req({ model: "gpt-4o", pipeline: { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, route } }), ctx);
+    const out = await proc(req({ model: "gpt-4o", pipeline: { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route } }), ctx);
     const [res] = pick<LlmResponse>(out, topics.responses);
     const [rec] = pick<CostRecord>(out, topics.costRecords);
     expect(p.calls.map((c) => c.model)).toEqual(["gpt-4o-mini", "gpt-4o"]);
@@ -106,7 +106,7 @@ describe("executor process", () => {
     expect(rec!.saving_routing_nanousd).toBe(-cheapCost);
     // a confident cheap answer is kept: one call
     const q = chatting();
-    const kept = await createProcess({ providers: q, catalog, countTokens: () => 100, defaultModel: "gpt-4o", now: () => 2_000, cascade: { escalation: () => null } })(req({ model: "gpt-4o", pipeline: { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, route } }), ctx);
+    const kept = await createProcess({ providers: q, catalog, countTokens: () => 100, defaultModel: "gpt-4o", now: () => 2_000, cascade: { escalation: () => null } })(req({ model: "gpt-4o", pipeline: { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route } }), ctx);
     expect(q.calls).toHaveLength(1);
     expect(pick<CostRecord>(kept, topics.costRecords)[0]!.route_tier).toBe("small");
   });

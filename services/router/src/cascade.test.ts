@@ -57,7 +57,7 @@ describe("cascade check", () => {
 describe("executor-side helpers", () => {
   const routed = request({
     use_case: "text", model: "gpt-4o",
-    pipeline: { stage_ms: { router: 1 }, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "cascade", score: null, reason: "cascade", shadow: false } },
+    pipeline: { stage_ms: { router: 1 }, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "cascade", score: null, reason: "cascade", shadow: false } },
   });
 
   it("cascadeDecision tells the executor whether to escalate, and why", () => {

@@ -36,7 +36,7 @@ function make(over: { failStore?: boolean; clock?: number[] } = {}) {
 describe("router process", () => {
   it("emits the request to llm.requests.routed with the route, the router's stage time and its cost added to the overhead", async () => {
     const { process, metrics } = make();
-    const req = request({ pipeline: { stage_ms: { cache: 4 }, overhead_cost_nanousd: 500, overhead: { embedding: 500 }, route: null, compression: null, cache_lookup: "miss" } });
+    const req = request({ pipeline: { stage_ms: { cache: 4 }, overhead_cost_nanousd: 500, overhead: { embedding: 500 }, route: null, compression: null, cache_lookup: "miss", embedding: null } });
     const out = await process(req, ctx);
     expect(out.outputs).toHaveLength(1);
     expect(out.outputs[0]!.topic).toBe(topics.routed);
@@ -49,6 +49,7 @@ describe("router process", () => {
       route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "llm", score: 0, reason: "llm gpt-4o-mini rated 1/5 → small", shadow: true },
       compression: null,
       cache_lookup: "miss",
+      embedding: null,
     });
     expect({ ...routed, pipeline: null }).toEqual({ ...req, pipeline: null });
     const decisions = await metrics.decisions.get();

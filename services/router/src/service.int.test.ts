@@ -95,7 +95,7 @@ describe("router service on the real stack", () => {
   it("routes real Kafka records with each strategy and annotates the pipeline", async () => {
     const math = "Solve the integral of x^2 from 0 to 3.";
     await send([
-      req("rules-easy", "it-rules", "What are your opening hours?", { pipeline: { stage_ms: { cache: 3 }, overhead_cost_nanousd: 0, overhead: {}, route: null, compression: null, cache_lookup: "miss" } }),
+      req("rules-easy", "it-rules", "What are your opening hours?", { pipeline: { stage_ms: { cache: 3 }, overhead_cost_nanousd: 0, overhead: {}, route: null, compression: null, cache_lookup: "miss", embedding: null } }),
       req("rules-hard", "it-rules", math),
       req("classifier", "it-classifier", math),
       req("cascade", "it-cascade", "Where is my card?", { model: "claude-sonnet-4-5" }),
@@ -119,7 +119,7 @@ describe("router service on the real stack", () => {
 
   it("records the LLM-as-router's own cost in pipeline.overhead", async () => {
     const r = req("llm", "it-llm", "Summarise this contact: my card has not arrived yet.", {
-      model: "gpt-4o-mini", pipeline: { stage_ms: {}, overhead_cost_nanousd: 700, overhead: { embedding: 700 }, route: null, compression: null, cache_lookup: "miss" },
+      model: "gpt-4o-mini", pipeline: { stage_ms: {}, overhead_cost_nanousd: 700, overhead: { embedding: 700 }, route: null, compression: null, cache_lookup: "miss", embedding: null },
     });
     await send([r]);
     const out = await arrival(r.request_id);

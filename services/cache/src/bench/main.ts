@@ -12,7 +12,7 @@ import { newRequest, type LlmRequest } from "@costwise/schemas";
 import Table from "cli-table3";
 import { Redis } from "ioredis";
 import { ScopedAnnIndex } from "../ann.ts";
-import { batchingEmbedder, localEmbedder } from "../embedding.ts";
+import { batchingEmbedder, localEmbedder } from "@costwise/embeddings";
 import { createCacheEngine, type CacheEngine } from "../engine.ts";
 import { salientDetails, SALIENT_VERSION } from "../guard.ts";
 import { canonicalize } from "../key.ts";

@@ -12,7 +12,7 @@ import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { Command, InvalidArgumentError } from "commander";
 import { Redis } from "ioredis";
-import { localEmbedder } from "../embedding.ts";
+import { localEmbedder } from "@costwise/embeddings";
 import { normalizeText } from "../key.ts";
 import { MemoryCacheStore } from "../memory-store.ts";
 import { adminRedisOptions, RedisCacheStore } from "../redis-store.ts";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { newRequest, type LlmRequest } from "@costwise/schemas";
 import { z } from "zod";
 import { ScopedAnnIndex } from "../ann.ts";
-import type { Embedder } from "../embedding.ts";
+import type { Embedder } from "@costwise/embeddings";
 import { createCacheEngine } from "../engine.ts";
 import { SALIENT_KINDS, type SalientKind } from "../guard.ts";
 import { canonicalize } from "../key.ts";

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
-import { batchingEmbedder, openaiEmbedder, type EmbedPort } from "./embedding.ts";
-import { bagOfWordsEmbedder } from "./testing/fakes.ts";
+import { batchingEmbedder, openaiEmbedder, type EmbedPort } from "./embedder.ts";
+import { bagOfWordsEmbedder } from "./testing/bag-of-words.ts";
 
 const usage = (inputTokens: number) => ({ inputTokens, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 0 });
 
-describe("OpenAI embeddings as the cache's embedder", () => {
+describe("OpenAI embeddings as an embedder", () => {
   it("normalises vectors and splits the call's cost over its texts, adding up to the bill exactly", async () => {
     const calls: unknown[] = [];
     const port: EmbedPort = {

@@ -1,0 +1,1 @@
+export { bagOfWordsEmbedder } from "./bag-of-words.ts";
