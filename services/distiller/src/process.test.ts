@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderMessages, topics, type DistillSample, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { catalog } from "@costwise/pricing";
-import type { ChatPort } from "@costwise/router";
+import type { ChatPort } from "@costwise/judging";
 import { PoisonMessageError, silentLogger, TransientError, type Envelope } from "@costwise/stream-runtime";
 import { createDistillerProcess, type DistillerDeps } from "./process.ts";
 import type { DistillShadowRow } from "./shadow.ts";

@@ -1,5 +1,5 @@
 import type { PriceCatalog } from "@costwise/pricing";
-import { judgeAnswers, type ChatPort, type Judgement } from "@costwise/router";
+import { judgeAnswers, type ChatPort, type Judgement } from "@costwise/judging";
 import type { UseCaseDistillPolicy } from "./policy.ts";
 
 /** Unit vectors for texts; the local all-MiniLM-L6-v2 embedder of @costwise/embeddings fits. */

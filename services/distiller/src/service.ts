@@ -2,7 +2,7 @@ import { createClient } from "@clickhouse/client";
 import { renderMessages, topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
-import type { ChatPort } from "@costwise/router";
+import type { ChatPort } from "@costwise/judging";
 import { createLogger, errorMessage, startService, StreamMetrics, type Closeable, type Logger, type RunningService } from "@costwise/stream-runtime";
 import type { DistillerConfig } from "./config.ts";
 import { DistillerMetrics } from "./metrics.ts";

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { costOf, type PriceCatalog } from "@costwise/pricing";
-import type { ChatPort } from "@costwise/router";
+import type { ChatPort } from "@costwise/judging";
 import type { LlmResponse } from "@costwise/schemas";
 import { PoisonMessageError, TransientError } from "@costwise/stream-runtime";
 import type { PendingPrompt } from "./capture.ts";

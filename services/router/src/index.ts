@@ -9,7 +9,6 @@ export { decideRoute, frontierModelOf, tierForScore, type RouteDeps, type RouteO
 export { createRouterProcess, type RouterProcessDeps } from "./process.ts";
 export { cascadeCheck, cascadeDecision, escalatedRoute, addOverhead, isCascade, type CascadeAnswer, type CascadeCheck } from "./cascade.ts";
 export { createShadowProcess, type ShadowDeps } from "./shadow/process.ts";
-export { judgeAnswers, exactAgreement, structuredAgreement, embeddingSimilarity, parseVerdict, type Judgement, type JudgeOptions } from "./shadow/judge.ts";
 export { clickhouseShadowWriter, type ShadowWriter } from "./shadow/clickhouse.ts";
 export { SHADOW_TABLES, type ShadowRow, type FallbackEventRow } from "./shadow/rows.ts";
 export { agreementRate, nextFallback, type FallbackStep } from "./quality.ts";

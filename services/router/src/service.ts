@@ -13,6 +13,7 @@ import { createShadowProcess } from "./shadow/process.ts";
 import { FallbackView, redisRouteStore, routeId, type RouteStore } from "./store.ts";
 import { DistillSwitchView, redisDistillSwitchStore } from "./distilled.ts";
 import type { ChatPort } from "./strategies/llm.ts";
+import type { TextEmbedder } from "@costwise/judging";
 
 export interface RouterService extends RunningService {
   readonly policy: RouterPolicy;
@@ -30,6 +31,8 @@ export interface StartRouterOptions {
   readonly now?: () => number;
   /** Use this compiled policy instead of loading ROUTER_POLICY_FILE. */
   readonly policy?: RouterPolicy;
+  /** The shadow's "embedding" judge model; default: the local sentence model, loaded when a route uses that judge. */
+  readonly embedder?: TextEmbedder | null;
 }
 
 /**
@@ -85,11 +88,18 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       const ch = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, request_timeout: 30_000 });
       const shadowMetrics = new StreamMetrics("router-shadow");
       const shadowRouterMetrics = new RouterMetrics(shadowMetrics.registry);
+      let embedder = opts.embedder ?? null;
+      if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.shadow.sampleRate > 0 && u.shadow.judge === "embedding")) {
+        const { batchingEmbedder, localEmbedder } = await import("@costwise/embeddings");
+        const local = batchingEmbedder(await localEmbedder({ modelDir: config.ROUTER_SHADOW_EMBEDDING_MODEL_DIR, threads: 1 }));
+        closeShared.push({ name: "shadow-embedder", close: () => local.close?.() });
+        embedder = local;
+      }
       shadow = await startService<LlmResponse>({
         name: "router-shadow",
         input: topics.responses,
         outputs: [],
-        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics }),
+        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), embedder, now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics }),
         config: { ...config, GROUP_ID: `${config.GROUP_ID ?? "costwise-router"}-shadow`, METRICS_PORT: config.ROUTER_SHADOW_METRICS_PORT },
         logger: logger.child({ loop: "shadow" }),
         metrics: shadowMetrics,

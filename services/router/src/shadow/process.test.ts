@@ -7,7 +7,7 @@ import { RouterMetrics } from "../metrics.ts";
 import type { PolicyFile } from "../policy.ts";
 import type { ShadowEntry } from "../route.ts";
 import { memoryRouteStore } from "../store.ts";
-import type { ChatPort } from "../strategies/llm.ts";
+import type { ChatPort } from "@costwise/judging";
 import { policyOf, twoTiers } from "../testing/fixtures.ts";
 import type { ShadowWriter } from "./clickhouse.ts";
 import { createShadowProcess } from "./process.ts";

@@ -1,3 +1,4 @@
+import { judgeAnswers, type ChatPort, type TextEmbedder } from "@costwise/judging";
 import { costOf, findModel, type PriceCatalog } from "@costwise/pricing";
 import type { LlmResponse } from "@costwise/schemas";
 import { errorMessage, mapLimit, PoisonMessageError, skip, type BatchProcessFn, type Logger, type Outcome } from "@costwise/stream-runtime";
@@ -7,9 +8,8 @@ import { nextFallback } from "../quality.ts";
 import type { FallbackInfo, ShadowEntry } from "../route.ts";
 import type { RouteStore } from "../store.ts";
 import { routeId } from "../store.ts";
-import { callSignal, type ChatPort } from "../strategies/llm.ts";
+import { callSignal } from "../strategies/llm.ts";
 import type { ShadowWriter } from "./clickhouse.ts";
-import { judgeAnswers } from "./judge.ts";
 import { chDateTime, type FallbackEventRow, type ShadowRow } from "./rows.ts";
 
 export interface ShadowDeps {
@@ -18,6 +18,8 @@ export interface ShadowDeps {
   readonly chat: ChatPort;
   readonly catalog: PriceCatalog;
   readonly writer: ShadowWriter;
+  /** The sentence model of the "embedding" judge (the cache's local all-MiniLM-L6-v2); null when no route uses it. */
+  readonly embedder?: TextEmbedder | null;
   readonly now: () => number;
   /** Shadow calls in flight at once per sub-batch. */
   readonly concurrency: number;
@@ -70,7 +72,7 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
     const request = entry.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
     let judgement;
     try {
-      judgement = await judgeAnswers(cheap, frontier, { method: uc.shadow.judge, similarity: uc.shadow.similarity, judgeModel: uc.shadow.judgeModel, chat: deps.chat, catalog: deps.catalog, request, requestId: entry.request_id, signal: callSignal(signal)! });
+      judgement = await judgeAnswers(cheap, frontier, { method: uc.shadow.judge, similarity: uc.shadow.similarity, judgeModel: uc.shadow.judgeModel, chat: deps.chat, catalog: deps.catalog, embedder: deps.embedder ?? null, request, requestId: entry.request_id, signal: callSignal(signal)! });
     } catch (err) {
       if (!(err instanceof PoisonMessageError)) throw err;
       judgement = { agreement: null, agreed: null, costNanoUsd: 0, error: `judge call refused: ${errorMessage(err)}` };

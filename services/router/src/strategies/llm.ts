@@ -1,17 +1,7 @@
-import type { Usage } from "@costwise/pricing";
 import type { RouteInput } from "../input.ts";
 
-/** The one provider call the LLM-as-router and the shadow judge need (see @costwise/providers `chat`). */
-export interface ChatPort {
-  chat(req: {
-    model: string;
-    messages: readonly { role: string; content: string }[];
-    maxTokens?: number | null;
-    temperature?: number | null;
-    requestId?: string;
-    signal?: AbortSignal;
-  }): Promise<{ content: string; model: string; usage: Usage; finishReason?: string }>;
-}
+/** The one provider call the LLM-as-router and the shadow judge need (defined with the judges). */
+export type { ChatPort } from "@costwise/judging";
 
 /** Versioned with the router: changing the wording changes every score, so it is not configurable per file. */
 export const LLM_ROUTER_PROMPT_VERSION = 1;
