@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { sql, sqlIdentifier } from "@costwise/infra";
 import type { Filters } from "./filters.ts";
 import { toNano, type Nano } from "./money.ts";
-import { source, type Grain, type SourceMode } from "./source.ts";
+import { overheadSource, source, type Grain, type SourceMode } from "./source.ts";
 
 /** Runs one SELECT and returns its rows (JSONEachRow). The only way analytics talks to ClickHouse. */
 export type QueryFn = <T>(query: string) => Promise<T[]>;
@@ -39,11 +39,16 @@ export interface Totals {
   readonly cachedInputTokens: number;
   readonly outputTokens: number;
   readonly cost: Nano;
-  /** What costwise itself spent: lookup embeddings, router and summariser calls. */
+  /**
+   * What costwise itself spent: lookup embeddings, router calls, failed cascade attempts and
+   * summaries (on the cost records) plus what it spent after the response (`overheadAfter`).
+   */
   readonly overhead: Nano;
+  /** Of `overhead`, spent after the response: shadow comparisons and their judges (llm_overhead). */
+  readonly overheadAfter: Nano;
   readonly baseline: Nano;
   readonly savings: Savings;
-  /** baseline − cost − overhead; equals the sum of `savings` (accounting.ts). */
+  /** baseline − cost − overhead; equals the sum of `savings` (accounting.ts, less the post-response overhead of each technique). */
   readonly saved: Nano;
   readonly latencyMsSum: number;
 }
@@ -82,7 +87,7 @@ function totalsOf(r: TotalsRaw): Totals {
   return {
     calls: n(r.calls), errors: n(r.errors), cacheHits: n(r.cache_hits), batchCalls: n(r.batch_calls),
     inputTokens: n(r.input_tokens), cachedInputTokens: n(r.cached_input_tokens), outputTokens: n(r.output_tokens),
-    cost, overhead, baseline,
+    cost, overhead, baseline, overheadAfter: 0n,
     savings: { cache: toNano(r.s_cache), routing: toNano(r.s_routing), compression: toNano(r.s_compression), batch: toNano(r.s_batch) },
     saved: baseline - cost - overhead,
     latencyMsSum: n(r.latency_ms),
@@ -94,18 +99,80 @@ export const EMPTY_TOTALS: Totals = totalsOf({
   cost: 0, overhead: 0, baseline: 0, s_cache: 0, s_routing: 0, s_compression: 0, s_batch: 0, latency_ms: 0,
 });
 
-/** Per tenant and use case: traffic, tokens, spend, naive baseline and savings by technique; most expensive first. */
-export async function useCaseTotals(q: QueryFn, s: Scope): Promise<UseCaseRow[]> {
-  const rows = await q<TotalsRaw & { tenant: string; use_case: string }>(
-    `SELECT tenant, use_case, ${TOTALS_SELECT} FROM ${source(s.database, s.mode, s.filters, s.grain)} GROUP BY tenant, use_case ORDER BY cost DESC, tenant, use_case`,
+
+type Technique = keyof Savings;
+const TECHNIQUES: readonly Technique[] = ["cache", "routing", "compression", "batch"];
+/** A technique named by llm_overhead; anything unknown is charged to routing, where every post-response source belongs today. */
+const techniqueOf = (t: string): Technique => ((TECHNIQUES as readonly string[]).includes(t) ? (t as Technique) : "routing");
+
+/** Post-response overhead per technique. */
+type PostOverhead = Readonly<Record<Technique, Nano>>;
+const NO_POST: PostOverhead = { cache: 0n, routing: 0n, compression: 0n, batch: 0n };
+
+function addPost(into: Map<string, Record<Technique, Nano>>, key: string, technique: string, nano: Nano): void {
+  const cur = into.get(key) ?? { ...NO_POST };
+  cur[techniqueOf(technique)] += nano;
+  into.set(key, cur);
+}
+
+/** Post-response overhead in the scope, summed per `keys` (a GROUP BY list of llm_overhead columns) and technique. */
+async function postOverhead<K extends string>(q: QueryFn, s: Scope, keys: readonly K[]): Promise<Map<string, Record<Technique, Nano>>> {
+  const group = [...keys, "technique"].join(", ");
+  const sel = keys.map((k) => (k === "bucket" ? "toUInt32(bucket) AS bucket" : k)).join(", ");
+  const rows = await q<Record<K, string | number> & { technique: string; overhead: Int }>(
+    `SELECT ${sel ? `${sel}, ` : ""}technique, sum(cost_nanousd) AS overhead FROM ${overheadSource(s.database, s.filters, s.grain)} GROUP BY ${group}`,
   );
-  return rows.map((r) => ({ tenant: r.tenant, useCase: r.use_case, ...totalsOf(r) }));
+  const out = new Map<string, Record<Technique, Nano>>();
+  for (const r of rows) addPost(out, keys.map((k) => String(r[k])).join("\u0000"), r.technique, toNano(r.overhead));
+  return out;
+}
+
+const postTotal = (p: PostOverhead): Nano => p.cache + p.routing + p.compression + p.batch;
+
+/**
+ * Charge post-response overhead to figures read from the cost records: it adds to overhead and
+ * comes out of the saving of the technique that caused it, so `saved` (baseline − cost −
+ * overhead) still equals the sum of the savings.
+ */
+export function withPostOverhead<T extends Totals>(t: T, p: PostOverhead): T {
+  const total = postTotal(p);
+  if (total === 0n) return t;
+  return {
+    ...t,
+    overhead: t.overhead + total,
+    overheadAfter: t.overheadAfter + total,
+    savings: { cache: t.savings.cache - p.cache, routing: t.savings.routing - p.routing, compression: t.savings.compression - p.compression, batch: t.savings.batch - p.batch },
+    saved: t.saved - total,
+  };
+}
+
+/**
+ * Per tenant and use case: traffic, tokens, spend (post-response overhead included), naive
+ * baseline and savings by technique; most expensive first. A use case whose only spend in the
+ * window is post-response overhead comes last.
+ */
+export async function useCaseTotals(q: QueryFn, s: Scope): Promise<UseCaseRow[]> {
+  const [rows, post] = await Promise.all([
+    q<TotalsRaw & { tenant: string; use_case: string }>(
+      `SELECT tenant, use_case, ${TOTALS_SELECT} FROM ${source(s.database, s.mode, s.filters, s.grain)} GROUP BY tenant, use_case ORDER BY cost DESC, tenant, use_case`,
+    ),
+    postOverhead(q, s, ["tenant", "use_case"]),
+  ]);
+  const key = (tenant: string, useCase: string) => `${tenant}\u0000${useCase}`;
+  const out = rows.map((r) => withPostOverhead({ tenant: r.tenant, useCase: r.use_case, ...totalsOf(r) }, post.get(key(r.tenant, r.use_case)) ?? NO_POST));
+  const seen = new Set(rows.map((r) => key(r.tenant, r.use_case)));
+  for (const [k, p] of [...post].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (seen.has(k)) continue;
+    const [tenant, useCase] = k.split("\u0000") as [string, string];
+    out.push(withPostOverhead({ tenant, useCase, ...EMPTY_TOTALS }, p));
+  }
+  return out;
 }
 
 /** The same figures over the whole scope. */
 export async function overallTotals(q: QueryFn, s: Scope): Promise<Totals> {
-  const [r] = await q<TotalsRaw>(`SELECT ${TOTALS_SELECT} FROM ${source(s.database, s.mode, s.filters, s.grain)}`);
-  return r && n(r.calls) > 0 ? totalsOf(r) : EMPTY_TOTALS;
+  const [[r], post] = await Promise.all([q<TotalsRaw>(`SELECT ${TOTALS_SELECT} FROM ${source(s.database, s.mode, s.filters, s.grain)}`), postOverhead(q, s, [])]);
+  return withPostOverhead(r && n(r.calls) > 0 ? totalsOf(r) : EMPTY_TOTALS, post.get("") ?? NO_POST);
 }
 
 /** Token sums per model and pricing mode: the input of the cost-structure split (structure.ts). */
@@ -149,8 +216,23 @@ export interface TrendPoint {
   readonly savings: Savings;
 }
 
-/** Spend and savings per grain (hour or day), oldest first (grains without traffic are absent). */
+/** Spend and savings per grain (hour or day), post-response overhead included; oldest first (grains without traffic are absent). */
 export async function trend(q: QueryFn, s: Scope): Promise<TrendPoint[]> {
+  const [points, post] = await Promise.all([trendOfRecords(q, s), postOverhead(q, s, ["bucket"])]);
+  const byT = new Map(points.map((p) => [p.t, p]));
+  for (const [k, p] of post) {
+    const t = Number(k) * 1000;
+    const cur = byT.get(t) ?? { t, calls: 0, cost: 0n, overhead: 0n, baseline: 0n, savings: { cache: 0n, routing: 0n, compression: 0n, batch: 0n } };
+    byT.set(t, {
+      ...cur,
+      overhead: cur.overhead + postTotal(p),
+      savings: { cache: cur.savings.cache - p.cache, routing: cur.savings.routing - p.routing, compression: cur.savings.compression - p.compression, batch: cur.savings.batch - p.batch },
+    });
+  }
+  return [...byT.values()].sort((a, b) => a.t - b.t);
+}
+
+async function trendOfRecords(q: QueryFn, s: Scope): Promise<TrendPoint[]> {
   const rows = await q<{ t: number; calls: Int; cost: Int; overhead: Int; baseline: Int; s_cache: Int; s_routing: Int; s_compression: Int; s_batch: Int }>(
     `SELECT toUInt32(bucket) AS t, sum(deliveries) AS calls, sum(cost_nanousd_sum) AS cost, sum(overhead_nanousd_sum) AS overhead,
         sum(baseline_nanousd_sum) AS baseline, sum(saving_cache_nanousd_sum) AS s_cache, sum(saving_routing_nanousd_sum) AS s_routing,
@@ -200,7 +282,7 @@ export interface RouteRow {
   readonly saving: Nano;
 }
 
-/** Traffic per route (tier, strategy, model) among calls that reached a model. */
+/** Traffic per route (tier, strategy, model) among calls that reached a model; the saving is net of the route's shadow overhead. */
 export async function routeTraffic(q: QueryFn, s: Scope): Promise<RouteRow[]> {
   const rows = await q<{ tier: string; strategy: string; model: string; calls: Int; errors: Int; score: number; cost: Int; saving: Int }>(
     `SELECT route_tier AS tier, route_strategy AS strategy, model_used AS model, sum(deliveries) AS calls,
@@ -209,11 +291,23 @@ export async function routeTraffic(q: QueryFn, s: Scope): Promise<RouteRow[]> {
       FROM ${source(s.database, s.mode, s.filters, s.grain)} WHERE served_by IN ('REALTIME', 'BATCH')
       GROUP BY tier, strategy, model ORDER BY calls DESC, tier, strategy, model`,
   );
+  // Shadow comparisons and their judges are paid out of the routing saving of the route that served the request.
+  const post = await postOverhead(q, s, ["route_tier", "route_strategy", "served_model"]);
+  const key = (tier: string, strategy: string, model: string) => [tier, strategy, model].join("\u0000");
   const total = rows.reduce((a, r) => a + n(r.calls), 0);
-  return rows.map((r) => {
+  const out: RouteRow[] = rows.map((r) => {
     const calls = n(r.calls);
-    return { tier: r.tier, strategy: r.strategy, model: r.model, calls, share: total ? calls / total : null, errors: n(r.errors), meanScore: calls ? Number(r.score) / calls : null, cost: toNano(r.cost), saving: toNano(r.saving) };
+    const charged = postTotal(post.get(key(r.tier, r.strategy, r.model)) ?? NO_POST);
+    return { tier: r.tier, strategy: r.strategy, model: r.model, calls, share: total ? calls / total : null, errors: n(r.errors), meanScore: calls ? Number(r.score) / calls : null, cost: toNano(r.cost), saving: toNano(r.saving) - charged };
   });
+  // Charges whose route has no call in the window (e.g. the distiller's, on no route): a row of their own, so the routes still add up.
+  const seen = new Set(rows.map((r) => key(r.tier, r.strategy, r.model)));
+  for (const [k, p] of post) {
+    if (seen.has(k)) continue;
+    const [tier, strategy, model] = k.split("\u0000") as [string, string, string];
+    out.push({ tier, strategy, model, calls: 0, share: total ? 0 : null, errors: 0, meanScore: null, cost: 0n, saving: -postTotal(p) });
+  }
+  return out;
 }
 
 export interface CompressionRow {
@@ -332,12 +426,21 @@ export async function routeQuality(q: QueryFn, s: Scope): Promise<RouteQuality> 
   };
 }
 
-/** Month-to-date spend (cost + overhead) per tenant and use case since `monthStart` (budgets). */
+/** Month-to-date spend (cost + overhead, post-response overhead included) per tenant and use case since `monthStart` (budgets). */
 export async function spendSince(q: QueryFn, database: string, mode: SourceMode, monthStart: Date, until: Date): Promise<{ tenant: string; useCase: string; spend: Nano }[]> {
   // Daily grain: a month starts at midnight UTC, so nothing is widened.
-  const rows = await q<{ tenant: string; use_case: string; spend: Int }>(
-    `SELECT tenant, use_case, sum(cost_nanousd_sum) + sum(overhead_nanousd_sum) AS spend
-      FROM ${source(database, mode, { since: monthStart, until }, "day")} GROUP BY tenant, use_case`,
-  );
-  return rows.map((r) => ({ tenant: r.tenant, useCase: r.use_case, spend: toNano(r.spend) }));
+  const filters = { since: monthStart, until };
+  const [rows, post] = await Promise.all([
+    q<{ tenant: string; use_case: string; spend: Int }>(
+      `SELECT tenant, use_case, sum(cost_nanousd_sum) + sum(overhead_nanousd_sum) AS spend
+        FROM ${source(database, mode, filters, "day")} GROUP BY tenant, use_case`,
+    ),
+    postOverhead(q, { database, mode, grain: "day", filters }, ["tenant", "use_case"]),
+  ]);
+  const spend = new Map(rows.map((r) => [`${r.tenant}\u0000${r.use_case}`, toNano(r.spend)]));
+  for (const [k, p] of post) spend.set(k, (spend.get(k) ?? 0n) + postTotal(p));
+  return [...spend].map(([k, v]) => {
+    const [tenant, useCase] = k.split("\u0000") as [string, string];
+    return { tenant, useCase, spend: v };
+  });
 }

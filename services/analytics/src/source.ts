@@ -78,3 +78,20 @@ export function source(database: string, mode: SourceMode, f: Filters, grain: Gr
   const day = (d: Date) => d.toISOString().slice(0, 10);
   return `(SELECT *, toDateTime(day) AS bucket FROM ${table.text} WHERE ${sql`day >= toDate(${day(start)}) AND day < toDate(${day(end)})`}${dims.join("")})`;
 }
+
+/**
+ * Overhead spent after the response (the router's shadow calls and judges, the distiller's
+ * candidate calls and judges): the `llm_overhead` view (migration 0011), one row per charge,
+ * dated by the request's time like llm_calls, so it lands in the same grains as the request it
+ * is charged to. Always exact (the view reads its tables FINAL); a parenthesised subquery with
+ * `bucket`, restricted to the filters.
+ */
+export function overheadSource(database: string, f: Filters, grain: Grain = grainFor(f)): string {
+  const { start, end } = grainWindow(f, grain);
+  const dims: string[] = [];
+  if (f.tenant !== undefined) dims.push(sql` AND tenant = ${f.tenant}`);
+  if (f.useCase !== undefined) dims.push(sql` AND use_case = ${f.useCase}`);
+  const bucket = grain === "hour" ? "toStartOfHour(ts)" : "toDateTime(toDate(ts))";
+  const view = sqlIdentifier(`${database}.llm_overhead`);
+  return `(SELECT ${bucket} AS bucket, tenant, use_case, technique, source, route_tier, route_strategy, served_model, model, cost_nanousd FROM ${view.text} WHERE ${sql`ts >= ${start} AND ts < ${end}`}${dims.join("")})`;
+}
