@@ -3,7 +3,7 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { sqlLiteral } from "@costwise/infra";
 import type { CostRecord } from "@costwise/schemas";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertRecords, knownRecords } from "./testing/known-workload.ts";
+import { insertRecords, insertShadowRows, knownRecords, knownShadowRows } from "./testing/known-workload.ts";
 
 /** The ten example queries of docs/analytics.md, in order, as written there. */
 function docQueries(markdown: string): string[] {
@@ -21,6 +21,11 @@ const unique = knownRecords(tenant, now);
 // One replayed delivery of the first call: llm_calls FINAL keeps one row, the rollups count two.
 const replayed = [unique[0]!];
 const delivered = [...unique, ...replayed];
+// Shadow comparisons of two routed calls (one delivered twice): post-response overhead, charged once.
+const shadowRows = knownShadowRows(unique);
+const shadowCharges = [shadowRows[0]!, shadowRows[2]!];
+/** Post-response overhead charged to the records `rs` (by request id). */
+const post = (rs: readonly CostRecord[]) => shadowCharges.filter((x) => rs.some((r) => r.request_id === x.request_id)).reduce((a, x) => a + BigInt(x.shadow_cost_nanousd + x.judge_cost_nanousd), 0n);
 
 let ch: ClickHouseClient;
 
@@ -44,6 +49,7 @@ beforeAll(async () => {
   ch = createClient({ url: process.env.CLICKHOUSE_URL!, request_timeout: 60_000 });
   await insertRecords(ch, DB, unique, 1);
   await insertRecords(ch, DB, replayed, 2);
+  await insertShadowRows(ch, DB, shadowRows);
 });
 afterAll(async () => {
   await ch?.close();
@@ -57,22 +63,25 @@ describe("the ten example queries of docs/analytics.md, on a known workload", ()
   it("1. spend per use case with baseline and saving is exact despite the replay", async () => {
     const rows = await run<{ use_case: string; calls: string; cost: string; overhead: string; baseline: string; saved: string }>(1);
     const expected = [...groupBy(unique, (r) => r.use_case)].map(([uc, rs]) => ({
-      use_case: uc, calls: BigInt(rs.length), cost: sum(rs, (r) => r.cost_nanousd), overhead: sum(rs, (r) => r.overhead_cost_nanousd), baseline: sum(rs, (r) => r.baseline_cost_nanousd),
+      use_case: uc, calls: BigInt(rs.length), cost: sum(rs, (r) => r.cost_nanousd), overhead: sum(rs, (r) => r.overhead_cost_nanousd) + post(rs), baseline: sum(rs, (r) => r.baseline_cost_nanousd),
     }));
     expected.sort((a, b) => (a.cost === b.cost ? a.use_case.localeCompare(b.use_case) : a.cost > b.cost ? -1 : 1));
     expect(rows.map((r) => ({ use_case: r.use_case, calls: big(r.calls), cost: big(r.cost), overhead: big(r.overhead), baseline: big(r.baseline) }))).toEqual(expected);
     for (const r of rows) expect(big(r.saved)).toBe(big(r.baseline) - big(r.cost) - big(r.overhead));
     expect(expected.every((e) => e.cost > 0n && e.baseline > e.cost)).toBe(true);
+    // Both use cases carry shadow overhead in this workload: the query must charge it.
+    expect([...groupBy(unique, (r) => r.use_case).values()].every((rs) => post(rs) > 0n)).toBe(true);
   });
 
   it("2. the savings by technique add up exactly to baseline − cost − overhead", async () => {
     const [r] = await run<Record<string, string>>(2);
     expect(big(r!.cache_saved!)).toBe(sum(unique, (x) => x.saving_cache_nanousd));
-    expect(big(r!.routing_saved!)).toBe(sum(unique, (x) => x.saving_routing_nanousd));
+    expect(big(r!.routing_saved!)).toBe(sum(unique, (x) => x.saving_routing_nanousd) - post(unique));
     expect(big(r!.compression_saved!)).toBe(sum(unique, (x) => x.saving_compression_nanousd));
     expect(big(r!.batch_saved!)).toBe(sum(unique, (x) => x.saving_batch_nanousd));
     expect(big(r!.total_saved!)).toBe(big(r!.baseline_minus_spend!));
-    expect(big(r!.baseline_minus_spend!)).toBe(sum(unique, (x) => x.baseline_cost_nanousd - x.cost_nanousd - x.overhead_cost_nanousd));
+    expect(big(r!.baseline_minus_spend!)).toBe(sum(unique, (x) => x.baseline_cost_nanousd - x.cost_nanousd - x.overhead_cost_nanousd) - post(unique));
+    expect(post(unique)).toBe(7_300n);
     // Every technique contributed in this workload.
     for (const k of ["cache_saved", "routing_saved", "compression_saved", "batch_saved"]) expect(big(r![k]!)).toBeGreaterThan(0n);
   });
@@ -90,7 +99,7 @@ describe("the ten example queries of docs/analytics.md, on a known workload", ()
 
   it("4. the daily rollup counts every delivery, the replay included", async () => {
     const rows = await run<{ day: string; calls: string; spend: string; baseline: string }>(4);
-    const expected = [...groupBy(delivered, day)].map(([d, rs]) => ({ day: d, calls: BigInt(rs.length), spend: sum(rs, (r) => r.cost_nanousd + r.overhead_cost_nanousd), baseline: sum(rs, (r) => r.baseline_cost_nanousd) })).sort((a, b) => a.day.localeCompare(b.day));
+    const expected = [...groupBy(delivered, day)].map(([d, rs]) => ({ day: d, calls: BigInt(rs.length), spend: sum(rs, (r) => r.cost_nanousd + r.overhead_cost_nanousd) + post(unique.filter((u) => day(u) === d)), baseline: sum(rs, (r) => r.baseline_cost_nanousd) })).sort((a, b) => a.day.localeCompare(b.day));
     expect(rows.map((r) => ({ day: r.day, calls: big(r.calls), spend: big(r.spend), baseline: big(r.baseline) }))).toEqual(expected);
   });
 
@@ -126,7 +135,7 @@ describe("the ten example queries of docs/analytics.md, on a known workload", ()
       expect(Number(r.routed_calls)).toBe(rs.length);
       expect(r.share).toBeCloseTo(rs.length / routed.length, 12);
       expect(r.errors_ratio).toBeCloseTo(rs.filter((x) => x.status === "ERROR").length / rs.length, 12);
-      expect(big(r.routing_saved)).toBe(sum(rs, (x) => x.saving_routing_nanousd));
+      expect(big(r.routing_saved)).toBe(sum(rs, (x) => x.saving_routing_nanousd) - post(rs));
     }
     expect(rows.reduce((a, r) => a + r.share, 0)).toBeCloseTo(1, 12);
   });

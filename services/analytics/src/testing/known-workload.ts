@@ -75,3 +75,31 @@ export { gpt4o, mini };
 export async function insertRecords(client: ClickHouseClient, database: string, records: readonly CostRecord[], version: number): Promise<void> {
   await clickhouseWriter(client, database).insert("llm_calls", records.map((r) => callRow(r, version)));
 }
+
+/** A `route_shadow` row as the router's shadow consumer writes it (the columns llm_overhead reads, and the rest at defaults). */
+export interface KnownShadowRow {
+  request_id: string; tenant: string; use_case: string; ts: string; cheap_tier: string; frontier_tier: string; route_strategy: string;
+  served_model: string; shadow_model: string; fallback_active: number; judge: string; agreement: number; agreed: number; decided: number;
+  shadow_cost_nanousd: number; judge_cost_nanousd: number; version: number;
+}
+
+const chTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+
+/**
+ * Shadow comparisons of two routed calls of the known workload (one judged by an LLM, one by
+ * embeddings at no cost), plus one redelivered comparison, which must be charged once.
+ */
+export function knownShadowRows(records: readonly CostRecord[]): KnownShadowRow[] {
+  const of = (suffix: string) => records.find((r) => r.request_id.endsWith(`-${suffix}`))!;
+  const row = (r: CostRecord, judge: string, shadow: number, judgeCost: number, version: number): KnownShadowRow => ({
+    request_id: r.request_id, tenant: r.tenant, use_case: r.use_case, ts: chTime(r.ts), cheap_tier: r.route_tier ?? "", frontier_tier: "frontier",
+    route_strategy: r.route_strategy ?? "", served_model: r.model_used ?? "", shadow_model: "gpt-4o", fallback_active: 0, judge,
+    agreement: 1, agreed: 1, decided: 1, shadow_cost_nanousd: shadow, judge_cost_nanousd: judgeCost, version,
+  });
+  const routed = of("routed-compressed"), summarised = of("summarised");
+  return [row(routed, "llm", 5_000, 300, 1), row(routed, "llm", 5_000, 300, 2), row(summarised, "embedding", 2_000, 0, 1)];
+}
+
+export async function insertShadowRows(client: ClickHouseClient, database: string, rows: readonly KnownShadowRow[]): Promise<void> {
+  await client.insert({ table: `${database}.route_shadow`, values: rows as KnownShadowRow[], format: "JSONEachRow" });
+}
