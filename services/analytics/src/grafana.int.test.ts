@@ -2,13 +2,16 @@ import { readFileSync } from "node:fs";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { sqlLiteral } from "@costwise/infra";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertRecords, knownRecords } from "./testing/known-workload.ts";
+import { insertRecords, insertShadowRows, knownRecords, knownShadowRows } from "./testing/known-workload.ts";
 
 interface Panel { title: string; targets: { rawSql: string }[] }
 const dashboard = JSON.parse(readFileSync(new URL("../grafana/costwise-dashboard.json", import.meta.url), "utf8")) as { panels: Panel[]; templating: { list: { name: string; query: string }[] } };
 const DB = process.env.CLICKHOUSE_DATABASE ?? "costwise";
 const tenant = `grafana-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 const records = knownRecords(tenant, Date.now());
+const shadow = knownShadowRows(records);
+// The redelivered comparison (shadow[1]) is charged once.
+const shadowCost = [shadow[0]!, shadow[2]!].reduce((a, r) => a + r.shadow_cost_nanousd + r.judge_cost_nanousd, 0);
 let ch: ClickHouseClient;
 
 /** What Grafana's ClickHouse data source sends for the last 7 days and this tenant, all use cases. */
@@ -28,6 +31,7 @@ const run = async <T>(sqlText: string) => (await ch.query({ query: expand(sqlTex
 beforeAll(async () => {
   ch = createClient({ url: process.env.CLICKHOUSE_URL!, request_timeout: 60_000 });
   await insertRecords(ch, DB, records, 1);
+  await insertShadowRows(ch, DB, shadow);
 });
 afterAll(async () => {
   await ch?.close();
@@ -43,9 +47,16 @@ describe("Grafana dashboard JSON", () => {
   it("its spend and savings panels show the known workload's figures", async () => {
     const panel = (title: string) => dashboard.panels.find((p) => p.title === title)!.targets[0]!.rawSql;
     const [spend] = await run<{ spend: number }>(panel("Spend"));
-    expect(spend!.spend).toBeCloseTo(records.reduce((a, r) => a + r.cost_nanousd + r.overhead_cost_nanousd, 0) / 1e9, 12);
+    expect(spend!.spend).toBeCloseTo((records.reduce((a, r) => a + r.cost_nanousd + r.overhead_cost_nanousd, 0) + shadowCost) / 1e9, 12);
+    const [saved1] = await run<{ saved: number }>(panel("Saved"));
+    expect(saved1!.saved).toBeCloseTo((records.reduce((a, r) => a + r.baseline_cost_nanousd - r.cost_nanousd - r.overhead_cost_nanousd, 0) - shadowCost) / 1e9, 12);
     const saved = await run<{ technique: string; saved: number }>(panel("Savings by technique (USD)"));
     expect(saved.map((s) => s.technique)).toEqual(["cache", "routing", "compression", "batch"]);
     expect(saved[0]!.saved).toBeCloseTo(records.reduce((a, r) => a + r.saving_cache_nanousd, 0) / 1e9, 12);
+    expect(saved[1]!.saved).toBeCloseTo((records.reduce((a, r) => a + r.saving_routing_nanousd, 0) - shadowCost) / 1e9, 12);
+    expect(saved.reduce((a, s) => a + s.saved, 0)).toBeCloseTo(saved1!.saved, 9);
+    const perUseCase = await run<{ use_case: string; saved_usd: number; shadow_overhead_usd: number }>(panel("Cost per use case"));
+    expect(perUseCase.reduce((a, r) => a + r.saved_usd, 0)).toBeCloseTo(saved1!.saved, 9);
+    expect(perUseCase.every((r) => r.shadow_overhead_usd > 0)).toBe(true);
   });
 });
