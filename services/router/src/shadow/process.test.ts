@@ -7,7 +7,8 @@ import { RouterMetrics } from "../metrics.ts";
 import type { PolicyFile } from "../policy.ts";
 import type { ShadowEntry } from "../route.ts";
 import { memoryRouteStore } from "../store.ts";
-import type { ChatPort } from "@costwise/judging";
+import { bagOfWordsEmbedder } from "@costwise/embeddings/testing";
+import type { ChatPort, TextEmbedder } from "@costwise/judging";
 import { policyOf, twoTiers } from "../testing/fixtures.ts";
 import type { ShadowWriter } from "./clickhouse.ts";
 import { createShadowProcess } from "./process.ts";
@@ -33,7 +34,7 @@ const response = (id: string, content: string | null, model: string, status: "OK
   key: id, topic: "llm.responses", partition: 0, offset: "0", headers: {}, receivedAt: 0,
 });
 
-function harness(answers: Record<string, string>) {
+function harness(answers: Record<string, string>, opts: { policy?: typeof policy; embedder?: TextEmbedder | null } = {}) {
   const store = memoryRouteStore();
   const rows: ShadowRow[] = [];
   const events: FallbackEventRow[] = [];
@@ -41,7 +42,7 @@ function harness(answers: Record<string, string>) {
   const chat: ChatPort = { chat: async (r) => { calls.push(r); return { content: answers[r.model] ?? "", model: r.model, usage }; } };
   const writer: ShadowWriter = { comparisons: async (r) => void rows.push(...r), fallbackEvents: async (e) => void events.push(...e) };
   const metrics = new RouterMetrics(new Registry());
-  const process = createShadowProcess({ policy, store, chat, catalog, writer, now: () => 1_700_000_100_000, concurrency: 4, metrics });
+  const process = createShadowProcess({ policy: opts.policy ?? policy, store, chat, catalog, writer, embedder: opts.embedder ?? null, now: () => 1_700_000_100_000, concurrency: 4, metrics });
   const run = (batch: Envelope<LlmResponse>[]) => process(batch, { logger: silentLogger, signal: new AbortController().signal });
   return { store, rows, events, calls, run, metrics };
 }
@@ -111,5 +112,28 @@ describe("shadow consumer", () => {
     });
     await expect(process([response("t1", "a", "gpt-4o-mini")], { logger: silentLogger, signal: new AbortController().signal })).rejects.toThrow("503 upstream");
     expect((await store.pendingShadows(["t1"]))[0]).not.toBeNull();
+  });
+
+  it("embedding judge: the sentence embedder decides, and what it cost (an embedder billed by API) is the judge's cost", async () => {
+    const embeddingPolicy = policyOf({
+      version: 1,
+      useCases: { chat: { strategy: "rules", tiers: twoTiers(), shadow: { sampleRate: 1, judge: "embedding", similarity: 0.7 }, quality: { floor: 0.5, window: 10, minSamples: 3, recoverMargin: 0.1 } } },
+    } as PolicyFile);
+    const embedder = bagOfWordsEmbedder({ costNanoUsd: 3 });
+    const h = harness({ "gpt-4o": "Your card arrives on Tuesday at the latest." }, { policy: embeddingPolicy, embedder });
+    await h.store.rememberShadow(entry("m1"), 60);
+    await h.store.rememberShadow(entry("m2"), 60);
+    await h.run([response("m1", "your card arrives on tuesday at the latest", "gpt-4o-mini"), response("m2", "Transfers to other banks take one day.", "gpt-4o-mini")]);
+    expect(embedder.calls).toHaveLength(1); // m1 is the same text up to case: no model run
+    expect(h.rows.map((r) => [r.request_id, r.judge, r.agreed, r.decided, r.judge_cost_nanousd])).toEqual([["m1", "embedding", 1, 1, 0], ["m2", "embedding", 0, 1, 6]]);
+  });
+
+  it("embedding judge without an embedder: the comparison is undecided and not counted, the shadow call still charged", async () => {
+    const embeddingPolicy = policyOf({ version: 1, useCases: { chat: { strategy: "rules", tiers: twoTiers(), shadow: { sampleRate: 1, judge: "embedding" } } } } as PolicyFile);
+    const h = harness({ "gpt-4o": "a" }, { policy: embeddingPolicy, embedder: null });
+    await h.store.rememberShadow(entry("n1"), 60);
+    await h.run([response("n1", "b", "gpt-4o-mini")]);
+    expect(h.rows).toEqual([expect.objectContaining({ decided: 0, judge_error: "no sentence embedder for the embedding judge", shadow_cost_nanousd: costOf(requireModel(catalog, "gpt-4o"), usage).totalNanoUsd })]);
+    expect(await h.store.window({ useCase: "chat", tier: "small" })).toEqual([]);
   });
 });
