@@ -122,6 +122,11 @@ async function main(o: Opts): Promise<void> {
       ...summary(a), similarity: o.similarity, model: embedder.name, cost_usd: 0,
       // Threshold-free: how well the similarity separates acceptable cheap answers from worse ones.
       auc: round(auc(sims, truth.map(acceptable))), similarity_quantiles: { p10: q(0.1), p50: q(0.5), p90: q(0.9) },
+      // Descriptive, on the data given (choosing a threshold here is tuning on it): the shadow decision at other thresholds.
+      by_threshold: [0.7, 0.8, 0.85, 0.9, 0.95].map((t) => {
+        const x = agreementOf(truth, sims.map((sim) => embeddingVerdict(sim, t)));
+        return { similarity: t, agreement: round(x.agreement), shadow_accuracy: round(x.shadow.accuracy), shadow_kappa: round(x.shadow.kappa) };
+      }),
     };
   }
 
