@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { agreementOf, auc, baselineVerdicts, cohensKappa, embeddingVerdict, JudgeDataError, pairOf, wilson, type JudgePair } from "./eval.ts";
+import { agreementOf, auc, baselineVerdicts, cohensKappa, embeddingVerdict, JudgeDataError, pairOf, readPairs, wilson, type JudgePair } from "./eval.ts";
 
 const row = (strong: number, weak: number, extra: Record<string, unknown> = {}) => ({
   id: "r1", prompt: "2+2?", strong_model: "S", weak_model: "W",
@@ -63,5 +66,32 @@ describe("agreement statistics", () => {
     expect(b.random).toEqual(baselineVerdicts([p("a", "b"), p("a", "b"), p("a", "b")], 7).random);
     expect(embeddingVerdict(0.8, 0.75)).toBe("tie");
     expect(embeddingVerdict(0.7, 0.75)).toBe("strong");
+  });
+});
+
+describe("readPairs", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "eval-judge-"));
+  const file = (name: string, lines: string[]) => {
+    const f = path.join(dir, name);
+    writeFileSync(f, lines.join("\n") + "\n");
+    return f;
+  };
+
+  it("reads pairs, counts skipped rows by reason, and samples each file with the seed", () => {
+    const rows = Array.from({ length: 6 }, (_, i) => JSON.stringify({ ...row(1, i % 2), id: `r${i}` }));
+    const f = file("a.jsonl", [...rows, JSON.stringify({ ...row(1, 0), models: { S: { score: 1 }, W: { score: 0 } } })]);
+    const all = readPairs([f], { seed: 1 });
+    expect(all.pairs.map((p) => p.id)).toEqual(["r0", "r1", "r2", "r3", "r4", "r5"]);
+    expect(all.skipped).toEqual({ "no recorded response text": 1 });
+    expect(all.files).toEqual([{ file: f, rows: 7, pairs: 6 }]);
+    const some = readPairs([f], { n: 3, seed: 4 });
+    expect(some.pairs).toHaveLength(3);
+    expect(readPairs([f], { n: 3, seed: 4 }).pairs.map((p) => p.id)).toEqual(some.pairs.map((p) => p.id));
+  });
+
+  it("a file that is not JSON lines, or empty, is an error naming it", () => {
+    expect(() => readPairs([file("bad.jsonl", ["{not json"])], { seed: 1 })).toThrow(/bad\.jsonl:1: not JSON/);
+    expect(() => readPairs([file("empty.jsonl", [""])], { seed: 1 })).toThrow(/empty\.jsonl: no rows/);
+    expect(() => readPairs([path.join(dir, "missing.jsonl")], { seed: 1 })).toThrow(/cannot read .*missing\.jsonl/);
   });
 });

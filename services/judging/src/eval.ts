@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 /*
  * Measuring a judge against recorded scores. Pure functions over parsed rows; the command
  * (tools/eval-judge.ts) reads the files, calls the judges and prints the summary.
@@ -172,3 +174,45 @@ export function baselineVerdicts(pairs: readonly JudgePair[], seed: number): Rec
 
 /** The embedding judge as a preference: similar enough → tie (the shadow accepts), else the frontier (strong) answer is taken as better. */
 export const embeddingVerdict = (similarity: number, threshold: number): Outcome => (similarity >= threshold ? "tie" : "strong");
+
+export interface LoadedPairs {
+  readonly pairs: JudgePair[];
+  /** Rows that cannot be a pair, by reason. */
+  readonly skipped: Record<string, number>;
+  readonly files: { file: string; rows: number; pairs: number }[];
+}
+
+/** Read router jsonl files into pairs; `n` caps each file with a seeded sample. Errors name the file and line. */
+export function readPairs(files: readonly string[], opts: { n?: number; seed: number }): LoadedPairs {
+  const pairs: JudgePair[] = [];
+  const skipped: Record<string, number> = {};
+  const out: { file: string; rows: number; pairs: number }[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new JudgeDataError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+    const mine: JudgePair[] = [];
+    let rows = 0;
+    text.split("\n").forEach((line, i) => {
+      if (!line.trim()) return;
+      rows++;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch {
+        throw new JudgeDataError(`${file}:${i + 1}: not JSON`);
+      }
+      const r = pairOf(row, file, i + 1);
+      if ("pair" in r) mine.push(r.pair);
+      else skipped[r.skip] = (skipped[r.skip] ?? 0) + 1;
+    });
+    if (rows === 0) throw new JudgeDataError(`${file}: no rows`);
+    const sample = opts.n !== undefined && mine.length > opts.n ? shuffle(mine, rng(opts.seed)).slice(0, opts.n) : mine;
+    out.push({ file, rows, pairs: sample.length });
+    pairs.push(...sample);
+  }
+  return { pairs, skipped, files: out };
+}

@@ -6,15 +6,14 @@
  * recorded score is higher (or call a tie when the scores are equal)? Printed next to simple
  * baselines; the last stdout line is a JSON summary. Progress goes to stderr.
  */
-import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { batchingEmbedder, localEmbedder } from "@costwise/embeddings";
 import { ensureEmbeddingModel } from "@costwise/infra";
 import { catalog, requireModel } from "@costwise/pricing";
 import { createProviders, providersConfigSchema } from "@costwise/providers";
 import { mapLimit, parseConfig, silentLogger } from "@costwise/stream-runtime";
-import { agreementOf, auc, acceptable, baselineVerdicts, embeddingVerdict, JudgeDataError, pairOf, rng, shuffle, type Agreement, type JudgePair, type Outcome } from "../src/eval.ts";
-import { embeddingAgreement, pairwisePreference } from "../src/judge.ts";
+import { agreementOf, auc, acceptable, baselineVerdicts, embeddingVerdict, JudgeDataError, readPairs, type Agreement, type Outcome } from "../src/eval.ts";
+import { embeddingAgreement, pairwisePreference, parsePreference } from "../src/judge.ts";
 
 const int = (v: string) => {
   const n = Number(v);
@@ -37,40 +36,6 @@ const program = new Command("eval:judge")
 
 interface Opts { data: string[]; n?: number; seed: number; similarity: number; judges: string; judgeModel: string; allowEmulator: boolean; concurrency: number }
 
-function loadPairs(o: Opts): { pairs: JudgePair[]; skipped: Record<string, number>; files: { file: string; rows: number; pairs: number }[] } {
-  const pairs: JudgePair[] = [];
-  const skipped: Record<string, number> = {};
-  const files: { file: string; rows: number; pairs: number }[] = [];
-  for (const file of o.data) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      throw new JudgeDataError(`cannot read ${file}: ${(err as Error).message}`);
-    }
-    const lines = text.split("\n");
-    const mine: JudgePair[] = [];
-    let rows = 0;
-    lines.forEach((line, i) => {
-      if (!line.trim()) return;
-      rows++;
-      let row: unknown;
-      try {
-        row = JSON.parse(line);
-      } catch {
-        throw new JudgeDataError(`${file}:${i + 1}: not JSON`);
-      }
-      const r = pairOf(row, file, i + 1);
-      if ("pair" in r) mine.push(r.pair);
-      else skipped[r.skip] = (skipped[r.skip] ?? 0) + 1;
-    });
-    const sample = o.n !== undefined && mine.length > o.n ? shuffle(mine, rng(o.seed)).slice(0, o.n) : mine;
-    files.push({ file, rows, pairs: sample.length });
-    pairs.push(...sample);
-  }
-  return { pairs, skipped, files };
-}
-
 const round = (x: number | null) => (x === null ? null : Math.round(x * 10_000) / 10_000);
 const roundCi = (c: [number, number] | null) => (c ? [round(c[0])!, round(c[1])!] : null);
 function summary(a: Agreement) {
@@ -88,7 +53,7 @@ const line = (name: string, a: Agreement) =>
 async function main(o: Opts): Promise<void> {
   const judges = o.judges.split(",").map((s) => s.trim()).filter(Boolean);
   for (const j of judges) if (!(JUDGES as readonly string[]).includes(j)) throw new InvalidArgumentError(`--judges: unknown judge ${j} (expected ${JUDGES.join(", ")})`);
-  const { pairs, skipped, files } = loadPairs(o);
+  const { pairs, skipped, files } = readPairs(o.data, { ...(o.n !== undefined ? { n: o.n } : {}), seed: o.seed });
   if (pairs.length === 0) throw new JudgeDataError(`no row of ${o.data.join(", ")} has both models' recorded responses (skipped: ${JSON.stringify(skipped)})`);
   const truth = pairs.map((p) => p.truth);
   const dist = Object.fromEntries((["strong", "weak", "tie"] as const).map((k) => [k, truth.filter((t) => t === k).length]));
@@ -97,11 +62,14 @@ async function main(o: Opts): Promise<void> {
   const printed: string[] = [];
 
   const base = baselineVerdicts(pairs, o.seed);
-  const baselines = Object.fromEntries(Object.entries(base).map(([k, v]) => {
+  const baselines: Record<string, unknown> = Object.fromEntries(Object.entries(base).map(([k, v]) => {
     const a = agreementOf(truth, v);
     printed.push(line(`baseline ${k}`, a));
     return [k, summary(a)];
   }));
+  // A random judge's figure depends on its draws: show the spread over 20 seeds next to seed `--seed`.
+  const randomRuns = Array.from({ length: 20 }, (_, i) => agreementOf(truth, baselineVerdicts(pairs, o.seed + 1 + i).random).agreement ?? 0);
+  baselines.random = { ...(baselines.random as object), seeds: 20, agreement_range: [round(Math.min(...randomRuns)), round(Math.max(...randomRuns))] };
 
   if (judges.includes("embedding")) {
     const modelDir = await ensureEmbeddingModel();
@@ -151,9 +119,18 @@ async function main(o: Opts): Promise<void> {
         const verdicts: (Outcome | null)[] = results.map((r) => (r.winner === null ? null : r.winner === "first" ? "weak" : r.winner === "second" ? "strong" : "tie"));
         const a = agreementOf(truth, verdicts);
         const cost = results.reduce((s, r) => s + r.costNanoUsd, 0);
+        // Position bias: the two orders named different winners (the verdict became a tie).
+        const readable = results.filter((r) => parsePreference(r.verdicts[0]) !== null && parsePreference(r.verdicts[1]) !== null);
+        const flipped = readable.filter((r) => {
+          const a = parsePreference(r.verdicts[0]), b = parsePreference(r.verdicts[1]);
+          const first = a === "a" ? "first" : a === "b" ? "second" : "tie";
+          const second = b === "a" ? "second" : b === "b" ? "first" : "tie";
+          return first !== second;
+        }).length;
         printed.push(line(`llm (${model.id})${real ? "" : " EMULATOR"}`, a));
         out.llm = {
           ...summary(a), undecided: a.undecided, provider: real ? model.provider : "emulator", model: model.id, calls: results.length * 2, cost_usd: cost / 1e9,
+          order_disagreement: readable.length ? round(flipped / readable.length) : null,
           ...(real ? {} : { note: "measured against the provider emulator, which is not a model: these figures say nothing about a judge" }),
         };
       } finally {
