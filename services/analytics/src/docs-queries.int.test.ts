@@ -14,6 +14,13 @@ function docQueries(markdown: string): string[] {
 }
 
 const DOC = readFileSync(new URL("../../../docs/analytics.md", import.meta.url), "utf8");
+const README = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+/** The statements of the README's "Querying costs in ClickHouse" block. */
+function readmeQueries(): string[] {
+  const start = README.indexOf("## Querying costs in ClickHouse");
+  const block = /```sql\n([\s\S]*?)```/.exec(README.slice(start))![1]!;
+  return block.split(/;\s*\n/).map((q) => q.replace(/^--.*\n/gm, "").trim()).filter(Boolean);
+}
 const DB = process.env.CLICKHOUSE_DATABASE ?? "costwise";
 const tenant = `docs-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 const now = Date.now();
@@ -170,5 +177,20 @@ describe("the ten example queries of docs/analytics.md, on a known workload", ()
     const expected = [...groupBy(delivered, day)].map(([d, rs]) => ({ day: d, deliveries: BigInt(rs.length), requests: BigInt(unique.filter((r) => day(r) === d).length) })).sort((a, b) => a.day.localeCompare(b.day));
     expect(rows.map((r) => ({ day: r.day, deliveries: big(r.deliveries), requests: big(r.requests) }))).toEqual(expected);
     expect(rows.reduce((a, r) => a + big(r.replayed), 0n)).toBe(1n);
+  });
+
+  it("the README's spend-and-saving query is net of every overhead, post-response included", async () => {
+    const [first, ...rest] = readmeQueries();
+    const rows = await (await ch.query({ query: first!.replaceAll("costwise.", `${DB}.`), format: "JSONEachRow" })).json<{ tenant: string; use_case: string; requests: string; spend_usd: number; naive_usd: number; saved: number }>();
+    const thisMonth = unique.filter((r) => new Date(r.ts).getUTCMonth() === new Date().getUTCMonth());
+    for (const [uc, rs] of groupBy(thisMonth, (r) => r.use_case)) {
+      const row = rows.find((r) => r.tenant === tenant && r.use_case === uc)!;
+      const spend = sum(rs, (r) => r.cost_nanousd + r.overhead_cost_nanousd) + post(rs);
+      expect(Number(row.requests)).toBe(rs.length);
+      expect(row.spend_usd).toBeCloseTo(Number(spend) / 1e9, 12);
+      expect(row.saved).toBeCloseTo(1 - Number(spend) / Number(sum(rs, (r) => r.baseline_cost_nanousd)), 9);
+    }
+    expect(rest).toHaveLength(1);
+    for (const q of rest) expect(await (await ch.query({ query: q.replaceAll("costwise.", `${DB}.`), format: "JSONEachRow" })).json()).toBeInstanceOf(Array);
   });
 });
