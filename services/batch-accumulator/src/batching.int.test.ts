@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { countChatTokens } from "@costwise/providers";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { DLQ_HEADERS } from "@costwise/stream-runtime";
 import { startBatchAccumulator, type RunningBatchAccumulator } from "./service.ts";
 import { Harness } from "./testing/harness.ts";

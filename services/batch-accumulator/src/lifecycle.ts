@@ -1,6 +1,6 @@
 import { topics } from "@costwise/schemas";
 import { requireModel, type PriceCatalog, type Provider } from "@costwise/pricing";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import {
   backoffDelay,
   deadLetterRecord,
@@ -8,11 +8,9 @@ import {
   PoisonMessageError,
   sleep,
   type Logger,
-  type Output,
+  type OutputProducer,
   type ProducedRecord,
-  type ProducerPort,
   type RetryPolicy,
-  type Serde,
 } from "@costwise/stream-runtime";
 import { batchBytes, type ClosedBatch } from "./accumulator.ts";
 import { buildLine } from "./lines.ts";
@@ -43,8 +41,8 @@ export interface LifecycleSettings {
 export interface LifecycleDeps {
   readonly store: BatchStore;
   readonly apis: Readonly<Record<Provider, BatchApi>>;
-  readonly producer: ProducerPort;
-  readonly serde: Serde;
+  /** Where the outcomes of finished batches go (the runtime's producer: they are not tied to a consumed input). */
+  readonly output: OutputProducer;
   readonly catalog: PriceCatalog;
   readonly defaultModel: string | null;
   readonly policy: DeadlinePolicy;
@@ -69,16 +67,6 @@ export class LifecycleStoppedError extends Error {
 }
 
 const FAILURE_OF_OUTCOME: Record<string, FailureKind> = { failed: "failed", cancelled: "cancelled", expired: "expired" };
-
-/** Outputs → records, keyed by request_id (the topic's key field) unless the output names a key. */
-export function encodeOutputs(serde: Serde, outputs: readonly Output[]): ProducedRecord[] {
-  return outputs.map((o) => ({
-    topic: o.topic.name,
-    key: o.key ?? String((o.value as Record<string, unknown>)[o.topic.key] ?? ""),
-    value: serde.encode(o.topic, o.value),
-    ...(o.headers ? { headers: o.headers } : {}),
-  }));
-}
 
 /**
  * Everything after a batch closes: claim and store its requests, submit it exactly once, poll it
@@ -457,7 +445,7 @@ export class BatchLifecycle {
 
   private async emitChunk(rec: BatchRecord, ctx: BatchContext, lines: readonly LineResult[], counts: Record<DecisionKind, number>): Promise<void> {
     if (lines.length === 0) return;
-    const { store, serde, producer, metrics, catalog, defaultModel, policy, apis, logger } = this.deps;
+    const { store, output, metrics, catalog, defaultModel, policy, apis, logger } = this.deps;
     const payloads = await store.payloads(rec.id, lines.map((l) => l.customId));
     const now = this.deps.now();
     const decisions: Decision[] = [];
@@ -472,14 +460,14 @@ export class BatchLifecycle {
       const d = decide(line, s, ctx, { catalog, defaultModel, policy, parse: apis[rec.provider].parse }, now);
       decisions.push(d);
       if (d.deadLetter !== null) {
-        const msg = { key: Buffer.from(s.request.request_id), value: serde.encode(topics.batch, s.request), headers: {}, offset: String(s.source.offset), timestamp: String(s.acceptedAt) };
+        const msg = { key: Buffer.from(s.request.request_id), value: output.serde.encode(topics.batch, s.request), headers: {}, offset: String(s.source.offset), timestamp: String(s.acceptedAt) };
         dlq.push(deadLetterRecord(topics.deadLetters, msg, { reason: d.deadLetter, service: "batch-accumulator", sourceTopic: s.source.topic, partition: s.source.partition, now, errorClass: "ProviderRejected" }));
       }
     });
     if (decisions.length === 0) return;
     await this.persist("claims", rec.id, () => store.markClaims(rec.id, decisions.flatMap((d) => (d.claim ? [{ requestId: d.requestId, value: d.claim }] : []))));
-    const records = [...encodeOutputs(serde, decisions.flatMap((d) => d.outputs)), ...dlq];
-    await this.persist("produce", rec.id, () => producer.send(records));
+    const outputs = decisions.flatMap((d) => d.outputs);
+    await this.persist("produce", rec.id, () => output.send(outputs, dlq));
     await this.persist("finish", rec.id, () => store.finish(rec.id, decisions.map((d) => d.customId)));
     for (const d of decisions) {
       counts[d.kind]++;

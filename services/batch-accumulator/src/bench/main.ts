@@ -21,7 +21,8 @@ import { Redis } from "ioredis";
 import { newRequest, topics, type LlmRequest } from "@costwise/schemas";
 import { catalog } from "@costwise/pricing";
 import { countChatTokens, createProviders } from "@costwise/providers";
-import { silentLogger, StreamMetrics, type ProcessContext, type ProducedRecord } from "@costwise/stream-runtime";
+import { DEFAULT_MODEL } from "@costwise/lifecycle";
+import { outputProducer, silentLogger, StreamMetrics, type ProcessContext, type ProducedRecord } from "@costwise/stream-runtime";
 import { memorySerde } from "@costwise/stream-runtime/testing";
 import { Accumulator } from "../accumulator.ts";
 import { Batcher } from "../batcher.ts";
@@ -133,7 +134,7 @@ async function runOnce(name: string, n: number, maxPerBatch: number, emulatorUrl
   const observed = { held: () => 0, tracked: () => 0 };
   const metrics = new BatchMetrics(new StreamMetrics("bench", { defaultMetrics: false }).registry, observed);
   const lifecycle = new BatchLifecycle({
-    store, producer, serde: memorySerde(), catalog, defaultModel: "gpt-4o", policy, now: Date.now, logger: silentLogger, metrics,
+    store, output: outputProducer(producer, memorySerde()), catalog, defaultModel: DEFAULT_MODEL, policy, now: Date.now, logger: silentLogger, metrics,
     apis: { openai: openAiBatchApi(providers.openai, { usingEmulator: true }), anthropic: anthropicBatchApi(providers.anthropic, { usingEmulator: true }) },
     settings: {
       instanceId: run, pollInitialMs: 500, pollMaxMs: 1_000, tickMs: 100, leaseMs: 600_000, recoverEveryMs: 600_000, emitChunk: 1_000,
@@ -143,7 +144,7 @@ async function runOnce(name: string, n: number, maxPerBatch: number, emulatorUrl
   const acc = new Accumulator({ maxAgeMs: config.BATCH_MAX_AGE_MS, limits: (p) => effectiveLimits(p, { maxRequests: maxPerBatch, maxBytes: config.BATCH_MAX_BYTES }), policy });
   const batcher = new Batcher(acc, (c) => lifecycle.flush(c), { maxHeld: config.BATCH_MAX_HELD, flushConcurrency: 2, now: Date.now, logger: silentLogger, metrics });
   observed.held = () => batcher.held;
-  const process_ = createProcess({ batcher, catalog, countTokens: countChatTokens, defaultModel: "gpt-4o", policy, now: Date.now, metrics });
+  const process_ = createProcess({ batcher, catalog, countTokens: countChatTokens, defaultModel: DEFAULT_MODEL, policy, now: Date.now, metrics });
   lifecycle.start();
 
   gc();
