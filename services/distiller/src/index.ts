@@ -8,7 +8,7 @@ export {
 export { createRedactor, luhnValid, sumCounts, PLACEHOLDERS, type Redactor, type Redacted } from "./redact.ts";
 export { planFor, buildSample, isFrontierAnswer, answerWanted, samplingOf, captureSampled, shadowSampled, promptHash, type PendingPrompt, type CaptureResult } from "./capture.ts";
 export { redisJoinStore, memoryJoinStore, type JoinStore } from "./store.ts";
-export { shadowCompare, clickhouseShadowWriter, DISTILL_TABLES, type DistillShadowRow, type ShadowWriter, type ShadowDeps, type ShadowResult } from "./shadow.ts";
+export { shadowCompare, DISTILL_TABLES, type DistillShadowRow, type ShadowDeps, type ShadowResult } from "./shadow.ts";
 export { scoreAnswers, cosine, type SemanticEmbedder, type ScoreDeps } from "./score.ts";
 export { wilsonInterval, Z95, type Interval } from "./wilson.ts";
 export { fetchDistillData, buildStatus, projectSaving, readiness, perMonth, type UseCaseStatus, type Projection, type SwitchState, type DistillData, type StatusSelection, type VolumeRow } from "./status.ts";

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { ensureStack, loadStackEnv, migrate, repoRoot } from "@costwise/infra";
-import { callRow, clickhouseWriter } from "@costwise/sink";
+import { callRow, clickhouseWriter } from "@costwise/clickhouse-writer";
 import Table from "cli-table3";
 import { makeFilters } from "../filters.ts";
 import { clickhouseQuery, type Scope } from "../queries.ts";

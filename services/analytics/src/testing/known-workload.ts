@@ -6,7 +6,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { baselineUsageOf, buildCostRecord, catalog, NO_USAGE, requireModel, type CallAccount } from "@costwise/pricing";
 import { emptyPipelineState, newRequest, type CostRecord, type PipelineState, type ServedBy } from "@costwise/schemas";
-import { callRow, clickhouseWriter } from "@costwise/sink";
+import { callRow, clickhouseWriter } from "@costwise/clickhouse-writer";
 
 const gpt4o = requireModel(catalog, "gpt-4o");
 const mini = requireModel(catalog, "gpt-4o-mini");

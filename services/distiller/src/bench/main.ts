@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const r = time(() => void redact(PROMPT));
 
   const run = createDistillerProcess({
-    policy, store: memoryJoinStore(), writer: { write: async () => {} }, render: renderMessages, chat: { chat: async () => { throw new Error("no shadow in this bench"); } },
+    policy, store: memoryJoinStore(), writer: { insert: async () => {} }, render: renderMessages, chat: { chat: async () => { throw new Error("no shadow in this bench"); } },
     catalog, embedder: null, now: Date.now, joinTtlSeconds: 900, concurrency: 1,
   });
   const ctx = { logger: silentLogger, signal: new AbortController().signal };

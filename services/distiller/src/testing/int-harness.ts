@@ -8,7 +8,8 @@ import { createProcess as createExecutorProcess, loadExecutorConfig } from "@cos
 import { catalog } from "@costwise/pricing";
 import { countChatTokens, createProviders } from "@costwise/providers";
 import type { TopicSpec } from "@costwise/schemas";
-import { clickhouseWriter, createSinkProcess, loadSinkConfig } from "@costwise/sink";
+import { clickhouseWriter } from "@costwise/clickhouse-writer";
+import { createSinkProcess, loadSinkConfig } from "@costwise/sink";
 import { AvroSerde, confluentRegistry, createKafka, silentLogger, startService, type RunningService } from "@costwise/stream-runtime";
 import type { QueryFn } from "../export.ts";
 
