@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const report30tenant = await timeReport({ ...scope("30d", false), filters: { ...scope("30d", false).filters, tenant: "acme" } }, 5);
     const exact30 = await timeReport(scope("30d", true), 1);
 
-    const bin = fileURLToPath(new URL("../../bin/costwise.js", import.meta.url));
+    const bin = fileURLToPath(new URL("../../../cli/bin/costwise.js", import.meta.url));
     const cliRuns: number[] = [];
     for (let i = 0; i < 3; i++) {
       t0 = process.hrtime.bigint();
