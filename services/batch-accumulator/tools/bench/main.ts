@@ -24,16 +24,16 @@ import { countChatTokens, createProviders } from "@costwise/providers";
 import { DEFAULT_MODEL } from "@costwise/lifecycle";
 import { outputProducer, silentLogger, StreamMetrics, type ProcessContext, type ProducedRecord } from "@costwise/stream-runtime";
 import { memorySerde } from "@costwise/stream-runtime/testing";
-import { Accumulator } from "../accumulator.ts";
-import { Batcher } from "../batcher.ts";
-import { loadBatchAccumulatorConfig } from "../config.ts";
-import { BatchLifecycle } from "../lifecycle.ts";
-import { effectiveLimits } from "../limits.ts";
-import { BatchMetrics } from "../metrics.ts";
-import { createProcess } from "../process.ts";
-import { anthropicBatchApi, openAiBatchApi } from "../provider-api.ts";
-import { policyOf, storeOf } from "../service.ts";
-import { freePort } from "../testing/child.ts";
+import { Accumulator } from "../../src/accumulator.ts";
+import { Batcher } from "../../src/batcher.ts";
+import { loadBatchAccumulatorConfig } from "../../src/config.ts";
+import { BatchLifecycle } from "../../src/lifecycle.ts";
+import { effectiveLimits } from "../../src/limits.ts";
+import { BatchMetrics } from "../../src/metrics.ts";
+import { createProcess } from "../../src/process.ts";
+import { anthropicBatchApi, openAiBatchApi } from "../../src/provider-api.ts";
+import { policyOf, storeOf } from "../../src/service.ts";
+import { freePort } from "../../src/testing/child.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
 const N = Number(process.env.BENCH_BATCH_N ?? 100_000);
@@ -253,7 +253,7 @@ async function main() {
     const bounded = (boundB.peakLiveHeapMb ?? 0) <= (boundA.peakLiveHeapMb ?? 0) * 1.5 + 10;
     const md = `# Batch accumulator benchmark
 
-\`npm run bench -w @costwise/batch-accumulator\` (services/batch-accumulator/src/bench/main.ts). Numbers depend on the machine.
+\`npm run bench -w @costwise/batch-accumulator\` (services/batch-accumulator/tools/bench/main.ts). Numbers depend on the machine.
 
 - Machine: ${cpus().length} × ${cpu}, ${mb(totalmem())} MB RAM, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; load average ${load.toFixed(1)} when the run started (a shared machine: other work competes for the cores)
 - Redis: the local stack's (${redisUrl}); provider emulator in its own process (batch: 200 ms validating, 3 s in progress, 200 ms finalizing)
