@@ -1,6 +1,6 @@
 /**
  * A small workload with known figures for the integration tests: cost records built by the real
- * accounting (`buildCostRecord`), mapped to rows by the sink's own `callRow` and inserted with its
+ * accounting (`buildCostRecord`), mapped to rows by `callRow` of @costwise/clickhouse-writer (as the sink does) and inserted with its
  * `clickhouseWriter`, exactly as the pipeline lands them. Every test passes its own tenant.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
