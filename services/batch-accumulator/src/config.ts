@@ -1,11 +1,13 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { providersConfigSchema } from "@costwise/providers";
+import { defaultModelConfigSchema, withDefaultModel } from "@costwise/lifecycle";
 import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
 
 const int = (min = 1) => z.coerce.number().int().min(min);
 
-export const batchAccumulatorConfigSchema = baseConfigSchema.merge(providersConfigSchema).extend({
+/** COSTWISE_DEFAULT_MODEL (or BATCH_DEFAULT_MODEL): model of requests that name none and were not routed; also their cost baseline. */
+export const batchAccumulatorConfigSchema = baseConfigSchema.merge(providersConfigSchema).merge(defaultModelConfigSchema).extend({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9406),
   // Intake is CPU work (validation, tokenising) plus an in-memory add: one at a time keeps offsets in order.
   CONCURRENCY: int().default(1),
@@ -14,8 +16,6 @@ export const batchAccumulatorConfigSchema = baseConfigSchema.merge(providersConf
   BATCH_KEY_PREFIX: z.string().min(1).default("costwise:batch:"),
   /** Owner of stored batches; a restart under the same id resumes them without waiting for a lease to run out. */
   INSTANCE_ID: z.string().min(1).default(hostname()),
-  /** Model of requests that name none and were not routed; also their cost baseline (as EXECUTOR_DEFAULT_MODEL). */
-  BATCH_DEFAULT_MODEL: z.string().min(1).default("gpt-4o"),
   /** Caps per batch, lowered to the provider's own limits when higher. */
   BATCH_MAX_REQUESTS: int().default(50_000),
   BATCH_MAX_BYTES: int(1024).default(200_000_000),
@@ -55,4 +55,4 @@ export const batchAccumulatorConfigSchema = baseConfigSchema.merge(providersConf
 });
 export type BatchAccumulatorConfig = z.infer<typeof batchAccumulatorConfigSchema>;
 
-export const loadBatchAccumulatorConfig = (env: NodeJS.ProcessEnv = process.env): BatchAccumulatorConfig => parseConfig(batchAccumulatorConfigSchema, env);
+export const loadBatchAccumulatorConfig = (env: NodeJS.ProcessEnv = process.env): BatchAccumulatorConfig => parseConfig(batchAccumulatorConfigSchema, withDefaultModel(env, "BATCH_DEFAULT_MODEL"));

@@ -1,16 +1,6 @@
 export { batchAccumulatorConfigSchema, loadBatchAccumulatorConfig, type BatchAccumulatorConfig } from "./config.ts";
 export { startBatchAccumulator, policyOf, storeOf, SERVICE_NAME, type RunningBatchAccumulator, type StartOptions } from "./service.ts";
 export { createProcess, type IntakeDeps, type IntakePort } from "./process.ts";
-export { Accumulator, batchIdOf, batchBytes, type AccumulatorSettings, type AddStatus, type ClosedBatch, type FlushReason, type Pending } from "./accumulator.ts";
-export { Batcher, BatcherClosedError, type BatcherOptions } from "./batcher.ts";
-export { BatchLifecycle, LifecycleStoppedError, encodeOutputs, type LifecycleDeps, type LifecycleSettings } from "./lifecycle.ts";
-export { BatchStore, type BatchRecord, type BatchStatus, type CancelDisposition, type ClaimEntry, type StoreOptions } from "./store.ts";
-export { openAiBatchApi, anthropicBatchApi, METADATA_KEY, type BatchApi, type BatchOutcome, type ProviderBatchState } from "./provider-api.ts";
-export { parseOpenAiLine, parseAnthropicLine, ResultLineError, type LineResult, type LineSuccess, type LineFailure, type FailureKind } from "./results.ts";
-export { decide, annotate, errorOutputs, ATTEMPT_HEADER, STAGE, type BatchContext, type Decision, type DecisionKind, type DecideDeps } from "./outcomes.ts";
-export { afterFailure, batchable, mustAbandon, submitBy, type DeadlinePolicy, type Disposition } from "./policy.ts";
-export { buildLine, customIdOf, OPENAI_BATCH_ENDPOINT, type BatchLine } from "./lines.ts";
-export { PROVIDER_BATCH_LIMITS, effectiveLimits, type BatchLimits } from "./limits.ts";
-export { encodeStored, decodeStored, type StoredRequest } from "./stored.ts";
+export { BatchLifecycle, LifecycleStoppedError, type LifecycleDeps, type LifecycleSettings } from "./lifecycle.ts";
+export { BatchStore, type BatchRecord, type BatchStatus, type CancelDisposition, type StoreOptions } from "./store.ts";
 export { listBatches, cancelBatch, BatchNotFoundError } from "./admin.ts";
-export { BatchMetrics } from "./metrics.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { newRequest } from "@costwise/schemas";
 import { catalog, requireModel } from "@costwise/pricing";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { buildLine, customIdOf, OPENAI_BATCH_ENDPOINT } from "./lines.ts";
 
 const req = (over = {}) =>

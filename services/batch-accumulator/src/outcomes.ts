@@ -1,5 +1,6 @@
-import { emptyPipelineState, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
-import { baselineUsageOf, buildCostRecord, findModel, nanoUsdToUsd, NO_USAGE, type ModelPrice, type PriceCatalog, type Usage } from "@costwise/pricing";
+import { topics, type LlmRequest } from "@costwise/schemas";
+import type { ModelPrice, PriceCatalog, Usage } from "@costwise/pricing";
+import { answer, baselineModel, fail, recordStage, rejectionReason } from "@costwise/lifecycle";
 import { output, type Output } from "@costwise/stream-runtime";
 import { afterFailure, type DeadlinePolicy, type Disposition } from "./policy.ts";
 import type { LineFailure, LineResult } from "./results.ts";
@@ -42,35 +43,9 @@ export interface Decision {
   readonly claim: string | null;
 }
 
-function baselineModelOf(req: LlmRequest, catalog: PriceCatalog, defaultModel: string | null): ModelPrice | null {
-  const m = req.model ?? defaultModel;
-  return m ? findModel(catalog, m) ?? null : null;
-}
-
-function responseBase(req: LlmRequest) {
-  return { request_id: req.request_id, tenant: req.tenant, use_case: req.use_case, created_at: req.created_at, cache_source_request_id: null };
-}
-
 /** The request with the batch path's time added to pipeline.stage_ms, for the next stage it goes to. */
 export function annotate(req: LlmRequest, ms: number): LlmRequest {
-  const p = req.pipeline ?? emptyPipelineState();
-  return { ...req, pipeline: { ...p, stage_ms: { ...p.stage_ms, [STAGE]: (p.stage_ms[STAGE] ?? 0) + Math.max(0, ms) } } };
-}
-
-/** An ERROR response and its (zero-cost) cost record for a request the batch path ends here. */
-export function errorOutputs(req: LlmRequest, code: string, reason: string, model: string | null, now: number, catalog: PriceCatalog, extra: { batchId?: string | null; attempts?: number } = {}): Output[] {
-  const record: CostRecord = buildCostRecord(
-    {
-      request: req, status: "ERROR", errorCode: code, servedBy: "BATCH", model: null, usage: NO_USAGE, mode: "batch", baselineModel: null, baselineUsage: NO_USAGE,
-      completedAt: now, batchId: extra.batchId ?? null, ...(extra.attempts !== undefined ? { attempts: extra.attempts } : {}),
-    },
-    catalog,
-  );
-  const response: LlmResponse = {
-    ...responseBase(req), status: "ERROR", content: null, error: reason, error_code: code, model, provider: null,
-    served_by: "BATCH", input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, cost_usd: 0, latency_ms: record.latency_ms,
-  };
-  return [output(topics.responses, response), output(topics.costRecords, record)];
+  return recordStage(req, STAGE, ms);
 }
 
 function success(line: { customId: string; body: unknown }, s: StoredRequest, ctx: BatchContext, deps: DecideDeps, now: number): Decision | LineFailure {
@@ -81,21 +56,12 @@ function success(line: { customId: string; body: unknown }, s: StoredRequest, ct
     return { customId: line.customId, ok: false, retryable: true, kind: "error", code: "malformed_response", message: (err as Error).message };
   }
   const req = s.request;
-  const record = buildCostRecord(
-    {
-      request: req, status: "OK", errorCode: null, servedBy: "BATCH", model: ctx.price, usage: parsed.usage, mode: "batch",
-      baselineModel: baselineModelOf(req, deps.catalog, deps.defaultModel), baselineUsage: baselineUsageOf(req, parsed.usage), completedAt: now,
-      attempts: s.attempt, batchId: ctx.providerBatchId ?? ctx.batchId,
-      queueDelayMs: Math.max(0, (ctx.submittedAt ?? now) - s.acceptedAt), stageMs: { [STAGE]: Math.max(0, now - s.acceptedAt) },
-    },
-    deps.catalog,
-  );
-  const response: LlmResponse = {
-    ...responseBase(req), status: "OK", content: parsed.content, error: null, error_code: null, model: ctx.price.id, provider: ctx.price.provider,
-    served_by: "BATCH", input_tokens: parsed.usage.inputTokens, cached_input_tokens: parsed.usage.cachedInputTokens, output_tokens: parsed.usage.outputTokens,
-    cost_usd: nanoUsdToUsd(record.cost_nanousd), latency_ms: record.latency_ms,
-  };
-  return { customId: line.customId, requestId: req.request_id, kind: "ok", outputs: [output(topics.responses, response), output(topics.costRecords, record)], deadLetter: null, claim: null };
+  const done = answer({
+    request: req, servedBy: "BATCH", catalog: deps.catalog, completedAt: now, content: parsed.content, model: ctx.price, usage: parsed.usage,
+    baselineModel: baselineModel(req, deps.catalog, deps.defaultModel), attempts: s.attempt, batchId: ctx.providerBatchId ?? ctx.batchId,
+    queueDelayMs: Math.max(0, (ctx.submittedAt ?? now) - s.acceptedAt), stageMs: { [STAGE]: Math.max(0, now - s.acceptedAt) },
+  });
+  return { customId: line.customId, requestId: req.request_id, kind: "ok", outputs: done.outputs, deadLetter: null, claim: null };
 }
 
 function failure(f: LineFailure, s: StoredRequest, ctx: BatchContext, deps: DecideDeps, now: number): Decision {
@@ -110,7 +76,7 @@ function failure(f: LineFailure, s: StoredRequest, ctx: BatchContext, deps: Deci
   switch (disposition) {
     case "batch": {
       const next = s.attempt + 1;
-      return { ...base, kind: "batch", outputs: [{ topic: topics.batch, value: forwarded, headers: { [ATTEMPT_HEADER]: String(next) } }], deadLetter: null, claim: `retry:${next}` };
+      return { ...base, kind: "batch", outputs: [{ ...output(topics.batch, forwarded), headers: { [ATTEMPT_HEADER]: String(next) } }], deadLetter: null, claim: `retry:${next}` };
     }
     case "realtime":
       return { ...base, kind: "realtime", outputs: [output(topics.ready, forwarded)], deadLetter: null, claim: "rt" };
@@ -123,8 +89,8 @@ function failure(f: LineFailure, s: StoredRequest, ctx: BatchContext, deps: Deci
           : `no time left before the deadline to retry: ${what}`;
       return {
         ...base, kind: "error",
-        outputs: errorOutputs(req, code, reason, ctx.price.id, now, deps.catalog, { batchId: ctx.providerBatchId ?? ctx.batchId, attempts: s.attempt }),
-        deadLetter: f.retryable ? null : `${code}: ${reason}`,
+        outputs: fail({ request: req, servedBy: "BATCH", catalog: deps.catalog, completedAt: now, code, reason, model: ctx.price.id, batchId: ctx.providerBatchId ?? ctx.batchId, attempts: s.attempt }).outputs,
+        deadLetter: f.retryable ? null : rejectionReason(code, reason),
         claim: null,
       };
     }

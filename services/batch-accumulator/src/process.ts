@@ -1,11 +1,11 @@
-import { topics, type LlmRequest, type Message } from "@costwise/schemas";
+import { renderMessages, topics, type LlmRequest, type Message } from "@costwise/schemas";
 import type { PriceCatalog, Provider } from "@costwise/pricing";
-import { renderMessages, validateRequest } from "@costwise/executor";
-import { deadLetter, emit, hold, output, skip, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
+import { reject, targetModel, validateRequest } from "@costwise/lifecycle";
+import { emit, hold, output, skip, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
 import type { AddStatus, Pending } from "./accumulator.ts";
 import { buildLine } from "./lines.ts";
 import type { BatchMetrics } from "./metrics.ts";
-import { annotate, ATTEMPT_HEADER, errorOutputs } from "./outcomes.ts";
+import { annotate, ATTEMPT_HEADER } from "./outcomes.ts";
 import { batchable, type DeadlinePolicy } from "./policy.ts";
 import { encodeStored } from "./stored.ts";
 
@@ -49,7 +49,7 @@ export function createProcess(deps: IntakeDeps): ProcessFn<LlmRequest> {
   };
   return async (req, ctx) => {
     const now = deps.now();
-    const model = req.pipeline?.route?.model ?? req.model ?? deps.defaultModel;
+    const model = targetModel(req, deps.defaultModel);
     const messages = renderMessages(req);
     // Accepting only needs to know the prompt fits: the exact (tokeniser) count is paid only when the bound does not settle it.
     const promptTokens = (p: { id: string; contextWindow: number }) => {
@@ -60,7 +60,7 @@ export function createProcess(deps: IntakeDeps): ProcessFn<LlmRequest> {
     if (!checked.ok) {
       const { code, reason } = checked.rejection;
       deps.metrics?.rejected.inc({ code });
-      return deadLetter(`${code}: ${reason}`, ...errorOutputs(req, code, reason, model, now, deps.catalog));
+      return reject({ request: req, servedBy: "BATCH", catalog: deps.catalog, completedAt: now, code, reason, model, batchId: null });
     }
     if (!batchable(req.deadline_ms, now, deps.policy)) return toRealtime(req, "deadline");
     const price = checked.price;

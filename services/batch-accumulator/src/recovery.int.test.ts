@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalog, requireModel } from "@costwise/pricing";
 import { createProviders, type Providers } from "@costwise/providers";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { silentLogger } from "@costwise/stream-runtime";
 import type { LlmRequest } from "@costwise/schemas";
 import { batchBytes, batchIdOf } from "./accumulator.ts";

@@ -3,11 +3,8 @@ import { topics } from "@costwise/schemas";
 import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
 import { countChatTokens, createProviders, type Providers } from "@costwise/providers";
 import {
-  AvroSerde,
-  confluentRegistry,
-  createKafka,
   createLogger,
-  kafkaProducer,
+  startOutputProducer,
   startService,
   StreamMetrics,
   type Closeable,
@@ -65,15 +62,15 @@ export async function startBatchAccumulator(config: BatchAccumulatorConfig, opts
     const redis = new Redis(config.REDIS_URL, { lazyConnect: true });
     await redis.connect();
     opened.push({ name: "redis", close: async () => void (await redis.quit()) });
+    const metrics = new StreamMetrics(SERVICE_NAME);
     // Outputs of finished batches leave through a producer of their own: they are not tied to an input batch.
-    const serde = new AvroSerde(confluentRegistry(config.SCHEMA_REGISTRY_URL));
-    await serde.init([topics.responses, topics.costRecords, topics.ready, topics.batch]);
-    const producer = await kafkaProducer(createKafka({ brokers: config.KAFKA_BROKERS, clientId: `costwise-${SERVICE_NAME}-results`, logger }));
-    opened.push({ name: "results-producer", close: () => producer.close() });
+    const output = await startOutputProducer({
+      name: `${SERVICE_NAME}-results`, config, topics: [topics.responses, topics.costRecords, topics.ready, topics.batch], logger, metrics,
+    });
+    opened.push({ name: "results-producer", close: () => output.close() });
 
     const store = storeOf(redis, config);
     const policy = policyOf(config);
-    const metrics = new StreamMetrics(SERVICE_NAME);
     const observed = { held: () => 0, tracked: () => 0 };
     const batchMetrics = new BatchMetrics(metrics.registry, { held: () => observed.held(), tracked: () => observed.tracked() });
     const lifecycle = new BatchLifecycle({
@@ -82,7 +79,7 @@ export async function startBatchAccumulator(config: BatchAccumulatorConfig, opts
         openai: openAiBatchApi(providers.openai, { usingEmulator: !config.OPENAI_API_KEY }),
         anthropic: anthropicBatchApi(providers.anthropic, { usingEmulator: !config.ANTHROPIC_API_KEY }),
       },
-      producer, serde, catalog, defaultModel: config.BATCH_DEFAULT_MODEL, policy, now, logger, metrics: batchMetrics,
+      output, catalog, defaultModel: config.COSTWISE_DEFAULT_MODEL, policy, now, logger, metrics: batchMetrics,
       settings: {
         instanceId: config.INSTANCE_ID, pollInitialMs: config.BATCH_POLL_INITIAL_MS, pollMaxMs: config.BATCH_POLL_MAX_MS, tickMs: config.BATCH_TICK_MS,
         leaseMs: config.BATCH_LEASE_MS, recoverEveryMs: config.BATCH_RECOVER_EVERY_MS, emitChunk: config.BATCH_EMIT_CHUNK,
@@ -105,7 +102,7 @@ export async function startBatchAccumulator(config: BatchAccumulatorConfig, opts
       name: SERVICE_NAME,
       input: topics.batch,
       outputs: [topics.responses, topics.costRecords, topics.ready, topics.batch],
-      process: createProcess({ batcher, catalog, countTokens: countChatTokens, defaultModel: config.BATCH_DEFAULT_MODEL, policy, now, metrics: batchMetrics }),
+      process: createProcess({ batcher, catalog, countTokens: countChatTokens, defaultModel: config.COSTWISE_DEFAULT_MODEL, policy, now, metrics: batchMetrics }),
       commitWatermark: (topic, partition) => batcher.watermark(topic, partition),
       config,
       logger,

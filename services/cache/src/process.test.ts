@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { silentLogger, type Outcome, type ProcessContext } from "@costwise/stream-runtime";

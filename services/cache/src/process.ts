@@ -1,4 +1,4 @@
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { buildCostRecord, findModel, nanoUsdToUsd, NO_USAGE, type PriceCatalog } from "@costwise/pricing";
 import { emptyPipelineState, topics, type LlmRequest, type LlmResponse, type Message, type PipelineState } from "@costwise/schemas";
 import { emit, errorMessage, output, skip, type Outcome, type ProcessContext, type ProcessFn } from "@costwise/stream-runtime";

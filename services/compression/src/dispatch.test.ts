@@ -13,7 +13,6 @@ describe("dispatchTopic", () => {
   });
 
   it("sends BATCH requests with no deadline, or one at least an hour away by default, to llm.requests.batch", () => {
-    expect(DEFAULT_DISPATCH_POLICY.minBatchDeadlineMs).toBe(HOUR);
     expect(dispatchTopic({ latency_class: "BATCH", deadline_ms: null }, DEFAULT_DISPATCH_POLICY, now)).toBe(topics.batch);
     expect(dispatchTopic({ latency_class: "BATCH", deadline_ms: now + 24 * HOUR }, DEFAULT_DISPATCH_POLICY, now)).toBe(topics.batch);
     expect(dispatchTopic({ latency_class: "BATCH", deadline_ms: now + HOUR }, DEFAULT_DISPATCH_POLICY, now)).toBe(topics.batch);

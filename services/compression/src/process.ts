@@ -1,7 +1,7 @@
-import { emptyPipelineState, topics, type CompressionInfo, type LlmRequest, type LlmResponse, type Message } from "@costwise/schemas";
-import { buildCostRecord, findModel, NO_USAGE, type PriceCatalog } from "@costwise/pricing";
-import { renderMessages } from "@costwise/executor";
-import { deadLetter, emit, output, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
+import { emptyPipelineState, renderMessages, type CompressionInfo, type LlmRequest, type Message } from "@costwise/schemas";
+import { findModel, type PriceCatalog } from "@costwise/pricing";
+import { chargeOverhead, recordStage, reject as rejectRequest, targetModel } from "@costwise/lifecycle";
+import { emit, output, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
 import type { Compressor } from "./compressor.ts";
 import { dispatchTopic, type DispatchPolicy } from "./dispatch.ts";
 import type { CompressionMetrics } from "./metrics.ts";
@@ -36,16 +36,9 @@ export function questionOf(req: Pick<LlmRequest, "messages">): string {
  */
 export function createProcess(deps: CompressionDeps): ProcessFn<LlmRequest> {
   const reject = (req: LlmRequest, chars: number): Outcome => {
-    const now = deps.now();
     const reason = `context is ${chars} characters; the compression stage accepts at most ${deps.maxContextChars} (COMPRESSION_MAX_CONTEXT_CHARS), more than any model's window`;
-    const response: LlmResponse = {
-      request_id: req.request_id, tenant: req.tenant, use_case: req.use_case, created_at: req.created_at, cache_source_request_id: null,
-      status: "ERROR", content: null, error: reason, error_code: "INPUT_TOO_LARGE", model: null, provider: null, served_by: "REALTIME",
-      input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, cost_usd: 0, latency_ms: Math.max(0, now - req.created_at),
-    };
-    const record = buildCostRecord({ request: req, status: "ERROR", errorCode: "INPUT_TOO_LARGE", servedBy: "REALTIME", model: null, usage: NO_USAGE, mode: "realtime", baselineModel: null, baselineUsage: NO_USAGE, completedAt: now }, deps.catalog);
     deps.metrics?.requests.inc({ use_case: req.use_case, outcome: "rejected" });
-    return deadLetter(`INPUT_TOO_LARGE: ${reason}`, output(topics.responses, response), output(topics.costRecords, record));
+    return rejectRequest({ request: req, servedBy: "REALTIME", catalog: deps.catalog, completedAt: deps.now(), code: "INPUT_TOO_LARGE", reason, model: null });
   };
 
   /** Context tokens the model can still take, when the prompt might not fit its window; else undefined. */
@@ -63,7 +56,7 @@ export function createProcess(deps: CompressionDeps): ProcessFn<LlmRequest> {
     const chars = req.context.reduce((n, c) => n + c.text.length, 0);
     if (chars > deps.maxContextChars) return reject(req, chars);
 
-    const model = req.pipeline?.route?.model ?? req.model ?? deps.defaultModel;
+    const model = targetModel(req, deps.defaultModel) ?? deps.defaultModel;
     const pipeline = req.pipeline ?? emptyPipelineState();
     let context = req.context;
     let info: CompressionInfo | null = null;
@@ -88,18 +81,7 @@ export function createProcess(deps: CompressionDeps): ProcessFn<LlmRequest> {
       }
     }
 
-    const overheadMap = overhead > 0 ? { ...pipeline.overhead, summariser: (pipeline.overhead.summariser ?? 0) + overhead } : pipeline.overhead;
-    const compressed: LlmRequest = {
-      ...req,
-      context,
-      pipeline: {
-        ...pipeline,
-        stage_ms: { ...pipeline.stage_ms, compression: Math.max(0, deps.now() - started) },
-        compression: info,
-        overhead: overheadMap,
-        overhead_cost_nanousd: pipeline.overhead_cost_nanousd + overhead,
-      },
-    };
+    const compressed = recordStage({ ...req, context, pipeline: { ...chargeOverhead(pipeline, "summariser", overhead), compression: info } }, "compression", deps.now() - started);
     const topic = dispatchTopic(req, deps.dispatch, deps.now());
     const m = deps.metrics;
     if (m) {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { Partitioners, type Consumer, type Producer } from "kafkajs";
 import { stackEnv } from "@costwise/infra/testing";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { countTextTokens, createProviders } from "@costwise/providers";
 import { newRequest, topics, type CostRecord, type LlmRequest, type LlmResponse, type TopicSpec } from "@costwise/schemas";
-import { AvroSerde, confluentRegistry, createKafka, silentLogger, type RunningService } from "@costwise/stream-runtime";
+import { silentLogger, type RunningService } from "@costwise/stream-runtime";
+import { KafkaTestClient } from "@costwise/stream-runtime/testing";
 import { DEFAULT_POLICY_FILE, loadCompressionConfig } from "./config.ts";
 import { loadPolicyFile, parsePolicy, policyFor } from "./policy.ts";
 import { xquadSample } from "./sample.ts";
@@ -28,39 +28,22 @@ describe("compression service on the real stack", () => {
       [BOILERPLATE]: { floor_tokens: 10, strategies: [{ name: "boilerplate", min_requests: 5, min_share: 0.6 }] },
     },
   });
-  const serde = new AvroSerde(confluentRegistry(env.SCHEMA_REGISTRY_URL!));
-  const kafka = createKafka({ brokers: env.KAFKA_BROKERS!.split(","), clientId: "costwise-compression-int", logger: silentLogger });
+  const client = KafkaTestClient.connect({ KAFKA_BROKERS: env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL! }, { clientId: "costwise-compression-int" });
   const got = new Map<string, { topic: string; value: unknown }>();
-  const consumers: Consumer[] = [];
-  let producer: Producer;
   let svc: RunningService;
 
-  async function listen(topic: TopicSpec) {
-    const c = kafka.consumer({ groupId: `costwise-int-${topic.name}-${run}`, maxWaitTimeInMs: 50 });
-    consumers.push(c);
-    await c.connect();
-    const joined = new Promise<void>((r) => c.on(c.events.GROUP_JOIN, () => r()));
-    await c.subscribe({ topics: [topic.name], fromBeginning: false });
-    await c.run({
-      eachMessage: async ({ message }) => {
-        const key = message.key?.toString() ?? "";
-        if (!key.includes(run)) return;
-        got.set(`${topic.name}:${key}`, { topic: topic.name, value: topic.record ? await serde.decode(topic, message.value!) : message.value });
-      },
-    });
-    await joined;
-  }
+  const listen = (topic: TopicSpec) =>
+    client.subscribe<unknown>(topic, ({ key, value }) => {
+      if (key?.includes(run)) got.set(`${topic.name}:${key}`, { topic: topic.name, value });
+    }, { groupId: `costwise-int-${topic.name}-${run}` });
 
-  const send = (reqs: LlmRequest[]) => producer.send({ topic: topics.routed.name, acks: -1, messages: reqs.map((r) => ({ key: r.request_id, value: serde.encode(topics.routed, r) })) });
+  const send = (reqs: LlmRequest[]) => client.produce(topics.routed, reqs);
   const arrival = async <T>(topic: TopicSpec, id: string, timeout = 30_000): Promise<T> => {
     await expect.poll(() => got.has(`${topic.name}:${id}`), { timeout, interval: 100 }).toBe(true);
     return got.get(`${topic.name}:${id}`)!.value as T;
   };
 
   beforeAll(async () => {
-    await serde.init([topics.routed, topics.ready, topics.batch, topics.responses, topics.costRecords]);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
     await Promise.all([topics.ready, topics.batch, topics.responses, topics.costRecords, topics.deadLetters].map(listen));
     svc = await startCompression(config, { policy, logger: silentLogger });
     const deadline = Date.now() + 30_000;
@@ -72,8 +55,7 @@ describe("compression service on the real stack", () => {
 
   afterAll(async () => {
     await svc?.stop();
-    for (const c of consumers) await c.disconnect().catch(() => undefined);
-    await producer?.disconnect();
+    await client.close();
   });
 
   it("consumes routed kb-answers requests and emits them compressed with the token figures, to real time or batch", async () => {
@@ -97,7 +79,7 @@ describe("compression service on the real stack", () => {
       expect(c.context_tokens_after).toBeLessThanOrEqual(Math.ceil(c.context_tokens_before * 0.35));
       expect(c.strategy).toMatch(/extractive/);
       expect(c.per_strategy_tokens.extractive).toBe(c.context_tokens_after);
-      expect(out.pipeline!.stage_ms.compression).toBeGreaterThanOrEqual(0);
+      expect(out.pipeline!.stage_ms).toHaveProperty("compression");
       const order = out.context.map((x) => req.context.findIndex((y) => y.id === x.id));
       expect(order.every((o) => o >= 0)).toBe(true);
       expect(order).toEqual([...order].sort((a, b) => a - b));

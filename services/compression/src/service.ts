@@ -66,7 +66,7 @@ export async function startCompression(config: CompressionConfig, opts: { logger
         catalog,
         countTokens: countTextTokens,
         countChatTokens,
-        defaultModel: config.COMPRESSION_DEFAULT_MODEL,
+        defaultModel: config.COSTWISE_DEFAULT_MODEL,
         dispatch: { minBatchDeadlineMs: config.BATCH_MIN_DEADLINE_MS },
         maxContextChars: config.COMPRESSION_MAX_CONTEXT_CHARS,
         now: Date.now,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderMessages } from "@costwise/executor";
+import { renderMessages } from "@costwise/schemas";
 import { countChatTokens, countTextTokens } from "@costwise/providers";
 import { xquadSample } from "./sample.ts";
 import { tokenMeter } from "./tokens.ts";

@@ -1,5 +1,5 @@
 import type { ContextChunk } from "@costwise/schemas";
-import { renderContext } from "@costwise/executor";
+import { renderContext } from "@costwise/schemas";
 
 /**
  * Token figures of a context as the model is billed for it. `context(chunks)` counts exactly what

@@ -3,6 +3,7 @@ import { renderMessages, topics, type DistillSample, type LlmRequest, type LlmRe
 import { catalog } from "@costwise/pricing";
 import type { ChatPort } from "@costwise/judging";
 import { PoisonMessageError, silentLogger, TransientError, type Envelope } from "@costwise/stream-runtime";
+import { RowRejectedError } from "@costwise/clickhouse-writer";
 import { createDistillerProcess, type DistillerDeps } from "./process.ts";
 import type { DistillShadowRow } from "./shadow.ts";
 import { memoryJoinStore } from "./store.ts";
@@ -27,7 +28,7 @@ function setup(answer: (model: string) => string | Error = () => "billing") {
     },
   };
   const deps: DistillerDeps = {
-    policy: triagePolicy(), store: memoryJoinStore(), writer: { write: async (r) => void rows.push(...r) }, render: renderMessages,
+    policy: triagePolicy(), store: memoryJoinStore(), writer: { insert: async (_t, r) => void rows.push(...(r as DistillShadowRow[])) }, render: renderMessages,
     chat, catalog, embedder: null, now: () => Date.UTC(2026, 10, 26, 9, 0, 5), joinTtlSeconds: 60, concurrency: 4,
   };
   return { deps, calls, rows, run: createDistillerProcess(deps) };
@@ -50,6 +51,25 @@ describe("distiller process", () => {
     // gpt-4.1-nano: 40 × $0.10/M + 2 × $0.40/M = 4,000 + 800 nano-USD; gpt-4o: 40 × $2.50/M + 2 × $10/M = 100,000 + 20,000.
     expect(rows[0]!.candidate_cost_nanousd).toBe(4_800);
     expect(rows[0]!.frontier_cost_nanousd).toBe(120_000);
+  });
+
+  it("dead-letters the input whose shadow row ClickHouse refuses, keeping its sample, instead of retrying it forever", async () => {
+    const { deps } = setup();
+    const stored: string[] = [];
+    const writer: DistillerDeps["writer"] = {
+      async insert(_t, rows) {
+        const ids = (rows as DistillShadowRow[]).map((r) => r.request_id);
+        if (ids.includes("bad")) throw new RowRejectedError("Cannot parse input");
+        stored.push(...ids);
+      },
+    };
+    const run = createDistillerProcess({ ...deps, writer });
+    await run([ready(request("ok1")), ready(request("bad"))], ctx);
+    const out = await run([answered(response("ok1")), answered(response("bad"))], ctx);
+    expect(stored).toEqual(["ok1"]);
+    expect(out[0]!.deadLetter).toBeUndefined();
+    expect(out[1]!.deadLetter).toMatch(/ClickHouse rejected the row for distill_shadow/);
+    expect(samplesOf(out).map((s) => s.request_id)).toEqual(["ok1", "bad"]);
   });
 
   it("joins an answer that arrives before its prompt", async () => {

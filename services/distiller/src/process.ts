@@ -1,16 +1,18 @@
 import { topics, type LlmRequest, type LlmResponse, type Message } from "@costwise/schemas";
-import { emit, errorMessage, mapLimit, output, skip, type BatchProcessFn, type Envelope, type Outcome, type Output } from "@costwise/stream-runtime";
+import { insertIsolating, type RowWriter } from "@costwise/clickhouse-writer";
+import { deadLetter, emit, errorMessage, mapLimit, output, skip, type BatchProcessFn, type Envelope, type Outcome, type Output } from "@costwise/stream-runtime";
 import { answerWanted, buildSample, isFrontierAnswer, planFor, type PendingPrompt } from "./capture.ts";
 import type { DistillerMetrics } from "./metrics.ts";
 import type { DistillPolicy, UseCaseDistillPolicy } from "./policy.ts";
 import { createRedactor, type Redactor } from "./redact.ts";
-import { shadowCompare, type DistillShadowRow, type ShadowDeps, type ShadowWriter } from "./shadow.ts";
+import { DISTILL_TABLES, shadowCompare, type DistillShadowRow, type ShadowDeps } from "./shadow.ts";
 import type { JoinStore } from "./store.ts";
 
 export interface DistillerDeps extends ShadowDeps {
   readonly policy: DistillPolicy;
   readonly store: JoinStore;
-  readonly writer: ShadowWriter;
+  /** Where shadow comparisons go (distill_shadow); rows are idempotent by request_id (ReplacingMergeTree). */
+  readonly writer: RowWriter;
   /** renderMessages from @costwise/schemas: the messages the model was really sent. */
   readonly render: (req: LlmRequest) => Message[];
   /** How long a prompt (or an early answer) waits for the other half of the join. */
@@ -100,7 +102,7 @@ export function createDistillerProcess(deps: DistillerDeps): BatchProcessFn<Inpu
     }
 
     // Claims of this sub-batch are all given back if anything fails, so the retry compares again.
-    const rows: DistillShadowRow[] = [];
+    const rows: { index: number; row: DistillShadowRow }[] = [];
     const claimed: string[] = [];
     const failures = await mapLimit(shadowWork, deps.concurrency, async (w): Promise<unknown> => {
       const uc = deps.policy.useCases.get(w.prompt.use_case)!;
@@ -110,7 +112,7 @@ export function createDistillerProcess(deps: DistillerDeps): BatchProcessFn<Inpu
       try {
         const r = await shadowCompare(w.prompt, w.answer, uc, deps, ctx.signal);
         if ("row" in r) {
-          rows.push(r.row);
+          rows.push({ index: w.index, row: r.row });
           const result = r.row.decided ? (r.row.agreed ? "agree" : "disagree") : "undecided";
           m?.shadowResults.inc({ use_case: uc.useCase, result });
           m?.shadowCostNanoUsd.inc({ use_case: uc.useCase }, r.row.candidate_cost_nanousd + r.row.judge_cost_nanousd);
@@ -125,9 +127,11 @@ export function createDistillerProcess(deps: DistillerDeps): BatchProcessFn<Inpu
       }
     });
     const failed = failures.find((f) => f !== null);
+    const refused = new Map<number, string>();
     try {
       if (failed) throw failed;
-      await deps.writer.write(rows);
+      // A row ClickHouse refuses dead-letters the input that produced it instead of stalling the partition.
+      for (const r of await insertIsolating(deps.writer, DISTILL_TABLES.shadow, rows, (x) => x.row)) refused.set(r.item.index, r.reason);
     } catch (err) {
       await Promise.all(claimed.map((id) => deps.store.releaseShadow(id).catch(() => undefined)));
       ctx.logger.debug({ err: errorMessage(err), shadows: claimed.length }, "shadow comparisons failed: the sub-batch will be retried");
@@ -136,6 +140,8 @@ export function createDistillerProcess(deps: DistillerDeps): BatchProcessFn<Inpu
 
     return batch.map((_e: Envelope<Input>, i): Outcome => {
       const out = outputs.get(i);
+      const reason = refused.get(i);
+      if (reason !== undefined) return deadLetter(reason, ...(out ? [out] : []));
       return out ? emit(out) : skip(notes[i] || "nothing to do");
     });
   };

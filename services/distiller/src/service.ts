@@ -3,13 +3,13 @@ import { renderMessages, topics, type LlmRequest, type LlmResponse } from "@cost
 import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
 import type { ChatPort } from "@costwise/judging";
+import { clickhouseWriter } from "@costwise/clickhouse-writer";
 import { createLogger, errorMessage, startService, StreamMetrics, type Closeable, type Logger, type RunningService } from "@costwise/stream-runtime";
 import type { DistillerConfig } from "./config.ts";
 import { DistillerMetrics } from "./metrics.ts";
 import { loadDistillPolicy, type DistillPolicy } from "./policy.ts";
 import { createDistillerProcess } from "./process.ts";
 import type { SemanticEmbedder } from "./score.ts";
-import { clickhouseShadowWriter } from "./shadow.ts";
 import { redisJoinStore } from "./store.ts";
 
 export interface DistillerService extends RunningService {
@@ -68,7 +68,7 @@ export async function startDistiller(config: DistillerConfig, opts: StartDistill
       input: [topics.ready, topics.batch, topics.responses],
       outputs: [topics.distillSamples],
       processBatch: createDistillerProcess({
-        policy, store, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), render: renderMessages, chat: opts.chat ?? providers!, catalog, embedder, now,
+        policy, store, writer: clickhouseWriter(ch, config.CLICKHOUSE_DATABASE), render: renderMessages, chat: opts.chat ?? providers!, catalog, embedder, now,
         joinTtlSeconds: config.DISTILL_JOIN_TTL_SECONDS, concurrency: config.DISTILL_SHADOW_CONCURRENCY, metrics: new DistillerMetrics(streamMetrics.registry),
       }),
       config,

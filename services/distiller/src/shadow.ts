@@ -1,8 +1,8 @@
-import type { ClickHouseClient } from "@clickhouse/client";
+import { chDateTime } from "@costwise/clickhouse-writer";
 import { costOf, type PriceCatalog } from "@costwise/pricing";
 import type { ChatPort } from "@costwise/judging";
 import type { LlmResponse } from "@costwise/schemas";
-import { PoisonMessageError, TransientError } from "@costwise/stream-runtime";
+import { PoisonMessageError } from "@costwise/stream-runtime";
 import type { PendingPrompt } from "./capture.ts";
 import { inferencePriceOf } from "./finetune-prices.ts";
 import type { UseCaseDistillPolicy } from "./policy.ts";
@@ -39,7 +39,6 @@ export interface DistillShadowRow {
 }
 
 /** ClickHouse DateTime text in UTC. */
-export const chDateTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
 
 export interface ShadowDeps extends ScoreDeps {
   readonly now: () => number;
@@ -86,25 +85,6 @@ export async function shadowCompare(p: PendingPrompt, res: LlmResponse, uc: UseC
       candidate_cost_nanousd: costOf(candidatePrice, answer.usage).totalNanoUsd, judge_cost_nanousd: judgement.costNanoUsd,
       candidate_latency_ms: latencyMs,
       price_catalog_version: deps.catalog.version, version: deps.now(),
-    },
-  };
-}
-
-/** Where shadow rows go; rows are idempotent by request_id (ReplacingMergeTree). */
-export interface ShadowWriter {
-  write(rows: readonly DistillShadowRow[]): Promise<void>;
-}
-
-export function clickhouseShadowWriter(client: ClickHouseClient, database: string): ShadowWriter {
-  return {
-    async write(rows) {
-      if (rows.length === 0) return;
-      try {
-        await client.insert({ table: `${database}.${DISTILL_TABLES.shadow}`, values: rows as object[], format: "JSONEachRow" });
-      } catch (err) {
-        // Rows are built here from typed values: a failure is ClickHouse being away.
-        throw new TransientError(`ClickHouse insert into ${DISTILL_TABLES.shadow} failed: ${(err as Error).message}`, { cause: err });
-      }
     },
   };
 }

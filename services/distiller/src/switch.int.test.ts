@@ -7,7 +7,7 @@ import { newRequest, topics, type LlmResponse } from "@costwise/schemas";
 import { silentLogger } from "@costwise/stream-runtime";
 import { registerDistillCommands, type DistillCliDeps } from "./cli.ts";
 import { loadDistillPolicy } from "./policy.ts";
-import { chDateTime } from "./shadow.ts";
+import { chDateTime } from "@costwise/clickhouse-writer";
 import type { UseCaseStatus } from "./status.ts";
 import { IntStack } from "./testing/int-harness.ts";
 

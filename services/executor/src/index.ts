@@ -1,4 +1,2 @@
-export { createProcess, type ChatPort, type ExecutorDeps } from "./process.ts";
-export { renderMessages, renderContext } from "@costwise/schemas";
-export { validateRequest, type Rejection } from "./validate.ts";
+export { createProcess, type CascadePort, type ChatPort, type ExecutorDeps } from "./process.ts";
 export { executorConfigSchema, loadExecutorConfig, type ExecutorConfig } from "./config.ts";

@@ -24,7 +24,7 @@ runMain("executor", async () => {
     name: "executor",
     input: topics.ready,
     outputs: [topics.responses, topics.costRecords],
-    process: createProcess({ providers, catalog, countTokens: countChatTokens, defaultModel: config.EXECUTOR_DEFAULT_MODEL, now: Date.now, cascade }),
+    process: createProcess({ providers, catalog, countTokens: countChatTokens, defaultModel: config.COSTWISE_DEFAULT_MODEL, now: Date.now, cascade }),
     config,
     logger,
     resources: [{ name: "providers", close: () => providers.close() }],

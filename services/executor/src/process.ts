@@ -1,8 +1,7 @@
-import { emptyPipelineState, topics, type LlmRequest, type LlmResponse, type Message, type RouteDecision } from "@costwise/schemas";
-import { baselineUsageOf, buildCostRecord, costOf, findModel, nanoUsdToUsd, NO_USAGE, type ModelPrice, type PriceCatalog, type Usage } from "@costwise/pricing";
-import { deadLetter, emit, output, PoisonMessageError, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
-import { renderMessages } from "@costwise/schemas";
-import { validateRequest, type Rejection } from "./validate.ts";
+import { emptyPipelineState, renderMessages, type LlmRequest, type Message, type RouteDecision } from "@costwise/schemas";
+import { costOf, findModel, type PriceCatalog, type Usage } from "@costwise/pricing";
+import { answer, baselineModel, reject as rejectRequest, targetModel, validateRequest, type Rejection } from "@costwise/lifecycle";
+import { emit, PoisonMessageError, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
 
 /** The one provider call the executor needs (see @costwise/providers). */
 export interface ChatPort {
@@ -32,34 +31,18 @@ export interface CascadePort {
   escalation(req: LlmRequest, answer: { content: string; finishReason: string }): RouteDecision | null;
 }
 
-function responseBase(req: LlmRequest) {
-  return { request_id: req.request_id, tenant: req.tenant, use_case: req.use_case, created_at: req.created_at, cache_source_request_id: null };
-}
-
 /**
  * Real-time execution of one request: validate, call the routed (or requested) model, and emit the
  * response plus its cost record. Requests that can never succeed get an ERROR response with the
  * reason and are dead-lettered; provider failures that may pass are thrown for the runtime to retry.
  */
 export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
-  const baselineModelOf = (req: LlmRequest): ModelPrice | null => {
-    const m = req.model ?? deps.defaultModel;
-    return m ? findModel(deps.catalog, m) ?? null : null;
-  };
-
-  const reject = (req: LlmRequest, r: Rejection, model: string | null): Outcome => {
-    const now = deps.now();
-    const response: LlmResponse = {
-      ...responseBase(req), status: "ERROR", content: null, error: r.reason, error_code: r.code, model, provider: null,
-      served_by: "REALTIME", input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, cost_usd: 0, latency_ms: Math.max(0, now - req.created_at),
-    };
-    const record = buildCostRecord({ request: req, status: "ERROR", errorCode: r.code, servedBy: "REALTIME", model: null, usage: NO_USAGE, mode: "realtime", baselineModel: null, baselineUsage: NO_USAGE, completedAt: now }, deps.catalog);
-    return deadLetter(`${r.code}: ${r.reason}`, output(topics.responses, response), output(topics.costRecords, record));
-  };
+  const reject = (req: LlmRequest, r: Rejection, model: string | null): Outcome =>
+    rejectRequest({ request: req, servedBy: "REALTIME", catalog: deps.catalog, completedAt: deps.now(), code: r.code, reason: r.reason, model });
 
   return async (input, ctx) => {
     let req = input;
-    const model = req.pipeline?.route?.model ?? req.model ?? deps.defaultModel;
+    const model = targetModel(req, deps.defaultModel);
     const messages = renderMessages(req);
     const checked = validateRequest({ request: req, model, catalog: deps.catalog, promptTokens: (p) => deps.countTokens(messages, p.id) });
     if (!checked.ok) return reject(req, checked.rejection, model);
@@ -87,19 +70,10 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     const now = deps.now();
     const used = findModel(deps.catalog, result.model) ?? checked.price;
     if (result.fellBackFrom) ctx.logger.warn({ from: result.fellBackFrom, to: used.id }, "answered by fallback model");
-    const record = buildCostRecord(
-      {
-        request: req, status: "OK", errorCode: null, servedBy: "REALTIME", model: used, usage: result.usage, mode: "realtime",
-        baselineModel: baselineModelOf(req), baselineUsage: baselineUsageOf(req, result.usage), completedAt: now,
-        attempts: result.attempts, stageMs: { executor: now - started },
-      },
-      deps.catalog,
-    );
-    const response: LlmResponse = {
-      ...responseBase(req), status: "OK", content: result.content, error: null, error_code: null, model: used.id, provider: used.provider,
-      served_by: "REALTIME", input_tokens: result.usage.inputTokens, cached_input_tokens: result.usage.cachedInputTokens, output_tokens: result.usage.outputTokens,
-      cost_usd: nanoUsdToUsd(record.cost_nanousd), latency_ms: record.latency_ms,
-    };
-    return emit(output(topics.responses, response), output(topics.costRecords, record));
+    const done = answer({
+      request: req, servedBy: "REALTIME", catalog: deps.catalog, completedAt: now, content: result.content, model: used, usage: result.usage,
+      baselineModel: baselineModel(req, deps.catalog, deps.defaultModel), attempts: result.attempts, stageMs: { executor: now - started },
+    });
+    return emit(...done.outputs);
   };
 }

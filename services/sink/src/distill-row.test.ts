@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { topics, type DistillSample } from "@costwise/schemas";
 import { silentLogger, type Envelope } from "@costwise/stream-runtime";
-import { createSinkProcess, TABLES, type RowWriter } from "./process.ts";
-import { distillSampleRow } from "./rows.ts";
+import { distillSampleRow, TABLES, type RowWriter } from "@costwise/clickhouse-writer";
+import { createSinkProcess } from "./process.ts";
 
 const sample: DistillSample = {
   request_id: "d1", tenant: "acme", use_case: "triage", messages: [{ role: "system", content: "Classify." }, { role: "user", content: "Mail [EMAIL] please" }],

@@ -1,7 +1,7 @@
 import { createClient } from "@clickhouse/client";
 import { topics } from "@costwise/schemas";
 import { runMain, startService } from "@costwise/stream-runtime";
-import { clickhouseWriter } from "./clickhouse-writer.ts";
+import { clickhouseWriter } from "@costwise/clickhouse-writer";
 import { loadSinkConfig } from "./config.ts";
 import { createSinkProcess } from "./process.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { topics, type CostRecord } from "@costwise/schemas";
 import { silentLogger, TransientError, type Envelope } from "@costwise/stream-runtime";
-import { createSinkProcess, RowRejectedError, type RowWriter } from "./process.ts";
-import { callRow, chDateTime } from "./rows.ts";
+import { callRow, chDateTime, RowRejectedError, type RowWriter } from "@costwise/clickhouse-writer";
+import { createSinkProcess } from "./process.ts";
 
 const record = (id: string, over: Partial<CostRecord> = {}): CostRecord => ({
   request_id: id, tenant: "acme", use_case: "support", ts: Date.UTC(2026, 10, 26, 8, 30, 5), completed_at: Date.UTC(2026, 10, 26, 8, 30, 6),

@@ -11,5 +11,6 @@ export { DLQ_HEADERS, deadLetterRecord } from "./dead-letter.ts";
 export { createBatchHandler, mapLimit, type LoopOptions } from "./run-stream.ts";
 export { WatermarkCommits, type CommitWatermark } from "./watermark.ts";
 export { createKafka, kafkaConsumer, kafkaProducer } from "./kafka-transport.ts";
+export { encodeOutput, outputProducer, startOutputProducer, type OutputProducer, type OutputProducerOptions } from "./produce.ts";
 export { startService, runMain, type ServiceSpec, type RunningService, type Closeable } from "./service.ts";
 export { startOpsServer, type OpsServer } from "./http.ts";

@@ -111,7 +111,7 @@ describe("the stream loop", () => {
   it("an output that violates the contract dead-letters the input instead of producing garbage", async () => {
     const broker = new MemoryBroker();
     broker.push(topics.requests.name, serde.encode(topics.requests, req("r1")), { key: "r1" });
-    await run(broker, async (r) => emit(output(topics.responses, { ...answer(r, "x"), status: "MAYBE" })));
+    await run(broker, async (r) => emit(output(topics.responses, { ...answer(r, "x"), status: "MAYBE" } as unknown as LlmResponse)));
     expect(broker.produced(topics.responses.name)).toHaveLength(0);
     expect(String(broker.produced(topics.deadLetters.name)[0]!.headers[DLQ_HEADERS.reason])).toMatch(/output to llm.responses rejected/);
   });

@@ -4,6 +4,7 @@ import { PoisonMessageError, SchemaError, errorMessage } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { StreamMetrics } from "./metrics.ts";
 import type { Outcome } from "./outcome.ts";
+import { encodeOutput } from "./produce.ts";
 import { withRetry, type RetryPolicy } from "./retry.ts";
 import type { Serde } from "./serde.ts";
 import type { BatchHandle, ProducedRecord, ProducerPort } from "./transport.ts";
@@ -99,8 +100,7 @@ export function createBatchHandler<T>(opts: LoopOptions<T>): (batch: BatchHandle
           let errorClass = d.ok ? undefined : (d.error as Error).name;
           for (const out of outcome.outputs) {
             try {
-              const key = out.key ?? String((out.value as Record<string, unknown>)[out.topic.key] ?? "");
-              records.push({ topic: out.topic.name, key, value: opts.serde.encode(out.topic, out.value), ...(out.headers ? { headers: out.headers } : {}) });
+              records.push(encodeOutput(opts.serde, out));
             } catch (err) {
               // An output our own code built does not fit the contract: keep the input for a fixed release.
               reason = `output to ${out.topic.name} rejected: ${errorMessage(err)}`;

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { topics, type BudgetAlert } from "@costwise/schemas";
-import { AvroSerde, confluentRegistry, createKafka, silentLogger, type RunningService } from "@costwise/stream-runtime";
-import type { Consumer } from "kafkajs";
+import { silentLogger, type RunningService } from "@costwise/stream-runtime";
+import { KafkaTestClient } from "@costwise/stream-runtime/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { monthOf } from "../budgets.ts";
 import { loadAlertsConfig } from "../config.ts";
@@ -19,7 +19,7 @@ const month = monthOf(new Date(now));
 const received: BudgetAlert[] = [];
 
 let ch: ClickHouseClient;
-let consumer: Consumer;
+let client: KafkaTestClient | undefined;
 let service: RunningService;
 let dir: string;
 
@@ -34,17 +34,8 @@ beforeAll(async () => {
   ch = createClient({ url: process.env.CLICKHOUSE_URL!, request_timeout: 60_000 });
   await insertRecords(ch, DB, records, 1);
 
-  const serde = new AvroSerde(confluentRegistry(process.env.SCHEMA_REGISTRY_URL!));
-  await serde.init([topics.alerts]);
-  consumer = createKafka({ brokers: process.env.KAFKA_BROKERS!.split(","), clientId: "alerts-test", logger: silentLogger }).consumer({ groupId: `alerts-test-${tenant}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topics.alerts.name], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const a = await serde.decode<BudgetAlert>(topics.alerts, message.value!);
-      if (a.tenant === tenant) received.push(a);
-    },
-  });
+  client = KafkaTestClient.connect({ KAFKA_BROKERS: process.env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: process.env.SCHEMA_REGISTRY_URL! }, { clientId: "alerts-test" });
+  await client.subscribe<BudgetAlert>(topics.alerts, ({ value }) => void (value.tenant === tenant && received.push(value)), { fromBeginning: true, groupId: `alerts-test-${tenant}` });
 
   dir = await mkdtemp(path.join(tmpdir(), "costwise-alerts-"));
   const budgets = path.join(dir, "budgets.yaml");
@@ -68,7 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await service?.stop();
-  await consumer?.disconnect();
+  await client?.close();
   await ch?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -1,5 +1,5 @@
 import { topics, type BudgetAlert } from "@costwise/schemas";
-import { AvroSerde, confluentRegistry, createKafka, errorMessage, kafkaProducer, startOpsServer, StreamMetrics, type Logger, type RunningService } from "@costwise/stream-runtime";
+import { errorMessage, output, startOpsServer, startOutputProducer, StreamMetrics, type Logger, type RunningService } from "@costwise/stream-runtime";
 import { Counter, Gauge } from "prom-client";
 import { loadBudgets } from "../budgets.ts";
 import { analyticsClient } from "../clickhouse.ts";
@@ -11,18 +11,15 @@ import { createAlertChecker } from "./checker.ts";
 export async function startAlerts(config: AlertsConfig, logger: Logger): Promise<RunningService> {
   await loadBudgets(config.BUDGETS_FILE); // an invalid file fails the start, naming the bad entries
   const client = analyticsClient(config);
-  const serde = new AvroSerde(confluentRegistry(config.SCHEMA_REGISTRY_URL));
-  await serde.init([topics.alerts]);
-  const producer = await kafkaProducer(createKafka({ brokers: config.KAFKA_BROKERS, clientId: "costwise-alerts", logger }));
   const metrics = new StreamMetrics("alerts");
+  const producer = await startOutputProducer({ name: "alerts", config, topics: [topics.alerts], logger, metrics });
   const checks = new Counter({ name: "costwise_budget_checks_total", help: "Budget checks run, by outcome", labelNames: ["outcome"], registers: [metrics.registry] });
   const over = new Gauge({ name: "costwise_budgets_over_threshold", help: "Budgets whose projected month is over an alert threshold", registers: [metrics.registry] });
   const query = clickhouseQuery(client);
   const checker = createAlertChecker({
     spend: (start, until) => spendSince(query, config.CLICKHOUSE_DATABASE, config.ANALYTICS_SOURCE, start, until),
     budgets: () => loadBudgets(config.BUDGETS_FILE),
-    publish: (alerts: readonly BudgetAlert[]) =>
-      producer.send(alerts.map((a) => ({ topic: topics.alerts.name, key: a.alert_id, value: serde.encode(topics.alerts, a) }))).then(() => metrics.produced.inc({ topic: topics.alerts.name }, alerts.length)),
+    publish: (alerts: readonly BudgetAlert[]) => producer.send(alerts.map((a) => output(topics.alerts, a))),
     now: () => new Date(),
     logger,
   });

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { ensureStack, loadStackEnv, migrate, repoRoot } from "@costwise/infra";
-import { callRow, clickhouseWriter } from "@costwise/sink";
+import { callRow, clickhouseWriter } from "@costwise/clickhouse-writer";
 import Table from "cli-table3";
 import { makeFilters } from "../filters.ts";
 import { clickhouseQuery, type Scope } from "../queries.ts";
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const report30tenant = await timeReport({ ...scope("30d", false), filters: { ...scope("30d", false).filters, tenant: "acme" } }, 5);
     const exact30 = await timeReport(scope("30d", true), 1);
 
-    const bin = fileURLToPath(new URL("../../bin/costwise.js", import.meta.url));
+    const bin = fileURLToPath(new URL("../../../cli/bin/costwise.js", import.meta.url));
     const cliRuns: number[] = [];
     for (let i = 0; i < 3; i++) {
       t0 = process.hrtime.bigint();

@@ -100,7 +100,7 @@ describe("costwise report", () => {
   });
 
   it("the installed executable prints the same CSV as the program", async () => {
-    const bin = fileURLToPath(new URL("../../bin/costwise.js", import.meta.url));
+    const bin = fileURLToPath(new URL("../../../cli/bin/costwise.js", import.meta.url));
     const inProcess = await cli("savings", "--since", "2d", "--tenant", tenant, "--format", "csv");
     const { stdout } = await promisify(execFile)(process.execPath, [bin, "savings", "--since", "2d", "--tenant", tenant, "--format", "csv"], { env: { ...process.env, CLICKHOUSE_DATABASE: DB } });
     expect(stdout).toBe(inProcess.out);

@@ -1,12 +1,12 @@
 /**
  * A small workload with known figures for the integration tests: cost records built by the real
- * accounting (`buildCostRecord`), mapped to rows by the sink's own `callRow` and inserted with its
+ * accounting (`buildCostRecord`), mapped to rows by `callRow` of @costwise/clickhouse-writer (as the sink does) and inserted with its
  * `clickhouseWriter`, exactly as the pipeline lands them. Every test passes its own tenant.
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { baselineUsageOf, buildCostRecord, catalog, NO_USAGE, requireModel, type CallAccount } from "@costwise/pricing";
 import { emptyPipelineState, newRequest, type CostRecord, type PipelineState, type ServedBy } from "@costwise/schemas";
-import { callRow, clickhouseWriter } from "@costwise/sink";
+import { callRow, clickhouseWriter } from "@costwise/clickhouse-writer";
 
 const gpt4o = requireModel(catalog, "gpt-4o");
 const mini = requireModel(catalog, "gpt-4o-mini");

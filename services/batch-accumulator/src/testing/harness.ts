@@ -1,9 +1,9 @@
 import { createEmulator, type Emulator, type RuntimeConfigPatch } from "@costwise/emulator";
 import { stackEnv } from "@costwise/infra/testing";
 import { newRequest, topics, type CostRecord, type LlmRequest, type LlmResponse, type TopicSpec } from "@costwise/schemas";
-import { AvroSerde, confluentRegistry, createKafka, silentLogger } from "@costwise/stream-runtime";
+import { KafkaTestClient } from "@costwise/stream-runtime/testing";
 import { Redis } from "ioredis";
-import { Partitioners, type Consumer, type Kafka, type Producer } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import { loadBatchAccumulatorConfig, type BatchAccumulatorConfig } from "../config.ts";
 import { ATTEMPT_HEADER } from "../outcomes.ts";
 import { storeOf } from "../service.ts";
@@ -29,28 +29,25 @@ export class Harness {
   /** Requests the accumulator sent back to llm.requests.batch for another batch (attempt header set). */
   readonly retried = new Map<string, Received<LlmRequest>[]>();
   readonly deadLetters = new Map<string, Received<Buffer>[]>();
-  private consumers: Consumer[] = [];
 
   private constructor(
     readonly env: Readonly<Record<string, string>>,
     readonly emulator: Emulator,
-    readonly kafka: Kafka,
-    readonly serde: AvroSerde,
-    private readonly producer: Producer,
+    private readonly client: KafkaTestClient,
     readonly redis: Redis,
   ) {}
+
+  get kafka(): Kafka {
+    return this.client.kafka;
+  }
 
   static async start(batch: RuntimeConfigPatch["batch"] = {}): Promise<Harness> {
     const env = stackEnv();
     const emulator = createEmulator({ batch: { validatingMs: 100, inProgressMs: 300, finalizingMs: 100, ...batch } });
     await emulator.start(0);
-    const kafka = createKafka({ brokers: env.KAFKA_BROKERS!.split(","), clientId: "batch-accumulator-test", logger: silentLogger });
-    const serde = new AvroSerde(confluentRegistry(env.SCHEMA_REGISTRY_URL!));
-    await serde.init([topics.batch, topics.responses, topics.costRecords, topics.ready]);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    const client = KafkaTestClient.connect({ KAFKA_BROKERS: env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL! }, { clientId: "batch-accumulator-test" });
     const redis = new Redis(env.REDIS_URL!);
-    const h = new Harness(env, emulator, kafka, serde, producer, redis);
+    const h = new Harness(env, emulator, client, redis);
     await h.collect();
     return h;
   }
@@ -98,15 +95,8 @@ export class Harness {
   }
 
   /** Commit the end of the input topic for this run's group: the service starts with new messages only. */
-  async startGroupAtEnd(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(topics.batch.name);
-      await admin.setOffsets({ groupId: this.groupId, topic: topics.batch.name, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
-    } finally {
-      await admin.disconnect();
-    }
+  startGroupAtEnd(): Promise<void> {
+    return this.client.startGroupAtEnd(this.groupId, topics.batch);
   }
 
   request(id: string, over: Partial<LlmRequest> = {}): LlmRequest {
@@ -117,15 +107,8 @@ export class Harness {
   }
 
   /** Produce to llm.requests.batch, keyed by request_id; `partition` pins them all to one partition (keeps their order). */
-  async produce(requests: readonly LlmRequest[], opts: { headers?: Record<string, string>; partition?: number } = {}): Promise<void> {
-    await this.producer.send({
-      topic: topics.batch.name,
-      acks: -1,
-      messages: requests.map((r) => ({
-        key: r.request_id, value: this.serde.encode(topics.batch, r),
-        ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
-      })),
-    });
+  produce(requests: readonly LlmRequest[], opts: { headers?: Record<string, string>; partition?: number } = {}): Promise<void> {
+    return this.client.produce(topics.batch, requests, opts);
   }
 
   private async collect(): Promise<void> {
@@ -137,28 +120,20 @@ export class Harness {
       [topics.deadLetters, this.deadLetters],
     ];
     await Promise.all(
-      sinks.map(async ([topic, sink]) => {
-        const consumer = this.kafka.consumer({ groupId: `${this.groupId}-collect-${topic.name}`, maxWaitTimeInMs: 50 });
-        this.consumers.push(consumer);
-        await consumer.connect();
-        const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-        await consumer.subscribe({ topics: [topic.name], fromBeginning: false });
-        await consumer.run({
-          eachMessage: async ({ message }) => {
-            const key = message.key?.toString() ?? "";
-            if (!key.startsWith(this.run)) return;
-            const headers: Record<string, string> = {};
-            for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = v.toString();
+      sinks.map(([topic, sink]) =>
+        this.client.subscribe<unknown>(
+          topic,
+          ({ key, value, headers }) => {
+            if (!key?.startsWith(this.run)) return;
             // On the input topic only the accumulator's own retries are of interest, not what the test produced.
             if (topic === topics.batch && headers[ATTEMPT_HEADER] === undefined) return;
-            const value = topic.record ? await this.serde.decode(topic, message.value!) : message.value!;
             let list = sink.get(key);
             if (!list) sink.set(key, (list = []));
             list.push({ value, headers });
           },
-        });
-        await joined;
-      }),
+          { groupId: `${this.groupId}-collect-${topic.name}` },
+        ),
+      ),
     );
   }
 
@@ -181,8 +156,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
-    for (const c of this.consumers) await c.disconnect().catch(() => undefined);
-    await this.producer.disconnect();
+    await this.client.close();
     const keys = await this.redis.keys(`test:batch:${this.run}:*`);
     if (keys.length > 0) await this.redis.del(...keys);
     this.redis.disconnect();

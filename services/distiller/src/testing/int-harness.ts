@@ -2,14 +2,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
-import { Partitioners, type Producer } from "kafkajs";
 import { stackEnv } from "@costwise/infra/testing";
 import { createProcess as createExecutorProcess, loadExecutorConfig } from "@costwise/executor";
 import { catalog } from "@costwise/pricing";
 import { countChatTokens, createProviders } from "@costwise/providers";
 import type { TopicSpec } from "@costwise/schemas";
-import { clickhouseWriter, createSinkProcess, loadSinkConfig } from "@costwise/sink";
-import { AvroSerde, confluentRegistry, createKafka, silentLogger, startService, type RunningService } from "@costwise/stream-runtime";
+import { clickhouseWriter } from "@costwise/clickhouse-writer";
+import { createSinkProcess, loadSinkConfig } from "@costwise/sink";
+import { DEFAULT_MODEL } from "@costwise/lifecycle";
+import { silentLogger, startService, type RunningService } from "@costwise/stream-runtime";
+import { KafkaTestClient } from "@costwise/stream-runtime/testing";
 import type { QueryFn } from "../export.ts";
 
 /** The real stack, for one integration test file: unique ids per run, consumers that start at the end of their topics. */
@@ -18,16 +20,13 @@ export class IntStack {
   readonly run = `dst-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   readonly ch: ClickHouseClient;
   readonly database = process.env.CLICKHOUSE_DATABASE ?? "costwise";
-  readonly kafka;
-  readonly serde: AvroSerde;
-  private producer: Producer | null = null;
+  readonly client: KafkaTestClient;
   private readonly services: RunningService[] = [];
   private readonly closers: (() => Promise<void>)[] = [];
 
   constructor() {
     this.ch = createClient({ url: this.env.CLICKHOUSE_URL!, request_timeout: 30_000 });
-    this.kafka = createKafka({ brokers: this.env.KAFKA_BROKERS!.split(","), clientId: `costwise-${this.run}`, logger: silentLogger });
-    this.serde = new AvroSerde(confluentRegistry(this.env.SCHEMA_REGISTRY_URL!));
+    this.client = KafkaTestClient.connect({ KAFKA_BROKERS: this.env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: this.env.SCHEMA_REGISTRY_URL! }, { clientId: `costwise-${this.run}` });
   }
 
   /** Environment for a service config: the stack plus a unique consumer group. */
@@ -37,16 +36,7 @@ export class IntStack {
 
   /** Commit the end of each topic for the group, so the service reads only this run's messages. */
   async startAtEnd(group: string, topicList: readonly TopicSpec[]): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      for (const t of topicList) {
-        const offsets = await admin.fetchTopicOffsets(t.name);
-        await admin.setOffsets({ groupId: `${this.run}-${group}`, topic: t.name, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
-      }
-    } finally {
-      await admin.disconnect();
-    }
+    for (const t of topicList) await this.client.startGroupAtEnd(`${this.run}-${group}`, t);
   }
 
   track<T extends RunningService>(svc: T): T {
@@ -66,7 +56,7 @@ export class IntStack {
     this.track(
       await startService({
         name: "executor", input, outputs: topicsOut, config, logger: silentLogger,
-        process: createExecutorProcess({ providers, catalog, countTokens: countChatTokens, defaultModel: "gpt-4o", now: Date.now }),
+        process: createExecutorProcess({ providers, catalog, countTokens: countChatTokens, defaultModel: DEFAULT_MODEL, now: Date.now }),
         resources: [{ name: "providers", close: () => providers.close() }],
       }),
     );
@@ -86,32 +76,14 @@ export class IntStack {
     );
   }
 
-  async produce<T extends object>(topic: TopicSpec, values: readonly (T & { request_id: string })[]): Promise<void> {
-    if (!this.producer) {
-      await this.serde.init([topic]);
-      this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-      await this.producer.connect();
-    }
-    await this.serde.init([topic]);
-    await this.producer.send({ topic: topic.name, acks: -1, messages: values.map((v) => ({ key: v.request_id, value: this.serde.encode(topic, v) })) });
+  produce<T extends object>(topic: TopicSpec, values: readonly (T & { request_id: string })[]): Promise<void> {
+    return this.client.produce(topic, values);
   }
 
   /** Collect this run's records of a topic (keys contain the run id), from the moment this returns. */
   async listen<T>(topic: TopicSpec): Promise<Map<string, T>> {
-    await this.serde.init([topic]);
     const got = new Map<string, T>();
-    const consumer = this.kafka.consumer({ groupId: `${this.run}-listen-${topic.name}`, maxWaitTimeInMs: 50 });
-    await consumer.connect();
-    this.onClose(() => consumer.disconnect());
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    await consumer.subscribe({ topics: [topic.name], fromBeginning: false });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const key = message.key?.toString() ?? "";
-        if (key.includes(this.run)) got.set(key, await this.serde.decode<T>(topic, message.value!));
-      },
-    });
-    await joined;
+    await this.client.subscribe<T>(topic, ({ key, value }) => void (key?.includes(this.run) && got.set(key, value)), { groupId: `${this.run}-listen-${topic.name}` });
     return got;
   }
 
@@ -143,7 +115,7 @@ export class IntStack {
   async close(): Promise<void> {
     for (const s of this.services.reverse()) await s.stop().catch(() => undefined);
     for (const c of this.closers.reverse()) await c().catch(() => undefined);
-    await this.producer?.disconnect().catch(() => undefined);
+    await this.client.close();
     await this.ch.close();
   }
 }

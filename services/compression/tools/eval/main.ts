@@ -4,10 +4,10 @@ import { SingleBar, Presets } from "cli-progress";
 import Table from "cli-table3";
 import { catalog } from "@costwise/pricing";
 import { countTextTokens } from "@costwise/providers";
-import { DEFAULT_POLICY_FILE } from "../config.ts";
-import { loadPolicyFile } from "../policy.ts";
-import { httpExternalCompressor } from "../strategies/external.ts";
-import { readQaJsonl } from "./dataset.ts";
+import { DEFAULT_POLICY_FILE } from "../../src/config.ts";
+import { loadPolicyFile } from "../../src/policy.ts";
+import { httpExternalCompressor } from "../../src/strategies/external.ts";
+import { readQaJsonl } from "../../src/dataset.ts";
 import { evaluate } from "./evaluate.ts";
 import { evalConfigs, markdownTable } from "./report.ts";
 

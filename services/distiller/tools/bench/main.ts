@@ -1,5 +1,5 @@
 /**
- * Distiller micro-benchmark (`tsx services/distiller/src/bench/main.ts`): the CPU cost of what
+ * Distiller micro-benchmark (`tsx services/distiller/tools/bench/main.ts`): the CPU cost of what
  * runs per request and per export, without Kafka: PII redaction, the capture join (in-memory
  * join store, no shadow calls) and building an export of 10,000 samples (dedup, format checks,
  * real token counts). Prints a table and writes docs/benchmarks/distiller.md.
@@ -13,12 +13,12 @@ import { repoRoot } from "@costwise/infra";
 import { catalog } from "@costwise/pricing";
 import { countChatTokens } from "@costwise/providers";
 import { silentLogger, type Envelope } from "@costwise/stream-runtime";
-import { promptHash } from "../capture.ts";
-import { buildExport, type SampleRow } from "../export.ts";
-import { compileDistillPolicy } from "../policy.ts";
-import { createDistillerProcess } from "../process.ts";
-import { createRedactor } from "../redact.ts";
-import { memoryJoinStore } from "../store.ts";
+import { promptHash } from "../../src/capture.ts";
+import { buildExport, type SampleRow } from "../../src/export.ts";
+import { compileDistillPolicy } from "../../src/policy.ts";
+import { createDistillerProcess } from "../../src/process.ts";
+import { createRedactor } from "../../src/redact.ts";
+import { memoryJoinStore } from "../../src/store.ts";
 
 const policy = compileDistillPolicy({ version: 1, useCases: { bench: { capture: { enabled: true, sampleRate: 1 } } } }, "bench", catalog);
 const uc = policy.useCases.get("bench")!;
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const r = time(() => void redact(PROMPT));
 
   const run = createDistillerProcess({
-    policy, store: memoryJoinStore(), writer: { write: async () => {} }, render: renderMessages, chat: { chat: async () => { throw new Error("no shadow in this bench"); } },
+    policy, store: memoryJoinStore(), writer: { insert: async () => {} }, render: renderMessages, chat: { chat: async () => { throw new Error("no shadow in this bench"); } },
     catalog, embedder: null, now: Date.now, joinTtlSeconds: 900, concurrency: 1,
   });
   const ctx = { logger: silentLogger, signal: new AbortController().signal };
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const md = [
     "# Distiller benchmark",
     "",
-    `\`tsx services/distiller/src/bench/main.ts\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model.trim() ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(1)} at the end (other services' tests share the machine).`,
+    `\`tsx services/distiller/tools/bench/main.ts\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} × ${cpu[0]?.model.trim() ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(1)} at the end (other services' tests share the machine).`,
     "",
     "CPU cost of the distiller's per-request work and of an export, without Kafka or Redis. The issue sets no",
     "throughput target for distillation; the point of reference is the pipeline's own rate: capture at these",

@@ -1,4 +1,4 @@
-import type { CompressionPolicy } from "../policy.ts";
+import type { CompressionPolicy } from "../../src/policy.ts";
 import { policyOf, type EvalConfig, type EvalResult } from "./evaluate.ts";
 
 /**

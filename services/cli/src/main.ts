@@ -1,12 +1,11 @@
 /**
- * `costwise report|savings|advise|distill` (npm run costwise -- report --since 7d; `distill` comes from @costwise/distiller). Reads CLICKHOUSE_URL,
- * CLICKHOUSE_DATABASE, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD and ANALYTICS_SOURCE from the environment.
+ * `costwise report|savings|advise|distill` (npm run costwise -- report --since 7d): the analytics
+ * commands of @costwise/analytics with the `distill` commands of @costwise/distiller. Composing two
+ * services is what this app is for; the services themselves never import each other. Reads
+ * CLICKHOUSE_URL, CLICKHOUSE_DATABASE, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD and ANALYTICS_SOURCE.
  */
+import { analyticsClient, clickhouseQuery, loadClickhouseConfig, runCli } from "@costwise/analytics";
 import { distillCliDepsFromEnv, registerDistillCommands } from "@costwise/distiller";
-import { analyticsClient } from "../clickhouse.ts";
-import { loadClickhouseConfig } from "../config.ts";
-import { clickhouseQuery } from "../queries.ts";
-import { runCli } from "./program.ts";
 
 const config = loadClickhouseConfig();
 const code = await runCli(process.argv.slice(2), {

@@ -105,3 +105,6 @@ export function distillSampleRow(r: DistillSample, version: number) {
     version,
   };
 }
+
+/** The tables the sink writes, by record. */
+export const TABLES = { calls: "llm_calls", responses: "llm_responses", distillSamples: "distill_samples" } as const;

@@ -24,7 +24,7 @@ export function validateRequest({ request, model, catalog, promptTokens }: Valid
   const badRole = request.messages.find((m) => !ROLES.has(m.role));
   if (badRole) return reject("INVALID_ROLE", `message role '${badRole.role}' is not one of system, user, assistant`);
   if (!request.messages.some((m) => m.role === "user")) return reject("EMPTY_MESSAGES", "no message has role 'user'");
-  if (!model) return reject("NO_MODEL", "the request names no model and no default model is configured (EXECUTOR_DEFAULT_MODEL)");
+  if (!model) return reject("NO_MODEL", "the request names no model and no default model is configured (COSTWISE_DEFAULT_MODEL)");
   const price = findModel(catalog, model);
   if (!price || price.kind !== "chat") {
     return reject("UNKNOWN_MODEL", `unknown model '${model}': not a chat model in price catalog ${catalog.version}`);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { catalog } from "@costwise/pricing";
 import { countTextTokens } from "@costwise/providers";
-import { DEFAULT_POLICY_FILE } from "../config.ts";
-import { loadPolicyFile } from "../policy.ts";
-import { xquadSample } from "../sample.ts";
-import { DatasetError, parseQaJsonl } from "./dataset.ts";
+import { DEFAULT_POLICY_FILE } from "../../src/config.ts";
+import { loadPolicyFile } from "../../src/policy.ts";
+import { xquadSample } from "../../src/sample.ts";
+import { DatasetError, parseQaJsonl } from "../../src/dataset.ts";
 import { answerRetained, evaluate, percentile } from "./evaluate.ts";
 import { evalConfigs, markdownTable } from "./report.ts";
 

@@ -21,18 +21,19 @@ import { Redis } from "ioredis";
 import { newRequest, topics, type LlmRequest } from "@costwise/schemas";
 import { catalog } from "@costwise/pricing";
 import { countChatTokens, createProviders } from "@costwise/providers";
-import { silentLogger, StreamMetrics, type ProcessContext, type ProducedRecord } from "@costwise/stream-runtime";
+import { DEFAULT_MODEL } from "@costwise/lifecycle";
+import { outputProducer, silentLogger, StreamMetrics, type ProcessContext, type ProducedRecord } from "@costwise/stream-runtime";
 import { memorySerde } from "@costwise/stream-runtime/testing";
-import { Accumulator } from "../accumulator.ts";
-import { Batcher } from "../batcher.ts";
-import { loadBatchAccumulatorConfig } from "../config.ts";
-import { BatchLifecycle } from "../lifecycle.ts";
-import { effectiveLimits } from "../limits.ts";
-import { BatchMetrics } from "../metrics.ts";
-import { createProcess } from "../process.ts";
-import { anthropicBatchApi, openAiBatchApi } from "../provider-api.ts";
-import { policyOf, storeOf } from "../service.ts";
-import { freePort } from "../testing/child.ts";
+import { Accumulator } from "../../src/accumulator.ts";
+import { Batcher } from "../../src/batcher.ts";
+import { loadBatchAccumulatorConfig } from "../../src/config.ts";
+import { BatchLifecycle } from "../../src/lifecycle.ts";
+import { effectiveLimits } from "../../src/limits.ts";
+import { BatchMetrics } from "../../src/metrics.ts";
+import { createProcess } from "../../src/process.ts";
+import { anthropicBatchApi, openAiBatchApi } from "../../src/provider-api.ts";
+import { policyOf, storeOf } from "../../src/service.ts";
+import { freePort } from "../../src/testing/child.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
 const N = Number(process.env.BENCH_BATCH_N ?? 100_000);
@@ -133,7 +134,7 @@ async function runOnce(name: string, n: number, maxPerBatch: number, emulatorUrl
   const observed = { held: () => 0, tracked: () => 0 };
   const metrics = new BatchMetrics(new StreamMetrics("bench", { defaultMetrics: false }).registry, observed);
   const lifecycle = new BatchLifecycle({
-    store, producer, serde: memorySerde(), catalog, defaultModel: "gpt-4o", policy, now: Date.now, logger: silentLogger, metrics,
+    store, output: outputProducer(producer, memorySerde()), catalog, defaultModel: DEFAULT_MODEL, policy, now: Date.now, logger: silentLogger, metrics,
     apis: { openai: openAiBatchApi(providers.openai, { usingEmulator: true }), anthropic: anthropicBatchApi(providers.anthropic, { usingEmulator: true }) },
     settings: {
       instanceId: run, pollInitialMs: 500, pollMaxMs: 1_000, tickMs: 100, leaseMs: 600_000, recoverEveryMs: 600_000, emitChunk: 1_000,
@@ -143,7 +144,7 @@ async function runOnce(name: string, n: number, maxPerBatch: number, emulatorUrl
   const acc = new Accumulator({ maxAgeMs: config.BATCH_MAX_AGE_MS, limits: (p) => effectiveLimits(p, { maxRequests: maxPerBatch, maxBytes: config.BATCH_MAX_BYTES }), policy });
   const batcher = new Batcher(acc, (c) => lifecycle.flush(c), { maxHeld: config.BATCH_MAX_HELD, flushConcurrency: 2, now: Date.now, logger: silentLogger, metrics });
   observed.held = () => batcher.held;
-  const process_ = createProcess({ batcher, catalog, countTokens: countChatTokens, defaultModel: "gpt-4o", policy, now: Date.now, metrics });
+  const process_ = createProcess({ batcher, catalog, countTokens: countChatTokens, defaultModel: DEFAULT_MODEL, policy, now: Date.now, metrics });
   lifecycle.start();
 
   gc();
@@ -252,7 +253,7 @@ async function main() {
     const bounded = (boundB.peakLiveHeapMb ?? 0) <= (boundA.peakLiveHeapMb ?? 0) * 1.5 + 10;
     const md = `# Batch accumulator benchmark
 
-\`npm run bench -w @costwise/batch-accumulator\` (services/batch-accumulator/src/bench/main.ts). Numbers depend on the machine.
+\`npm run bench -w @costwise/batch-accumulator\` (services/batch-accumulator/tools/bench/main.ts). Numbers depend on the machine.
 
 - Machine: ${cpus().length} × ${cpu}, ${mb(totalmem())} MB RAM, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; load average ${load.toFixed(1)} when the run started (a shared machine: other work competes for the cores)
 - Redis: the local stack's (${redisUrl}); provider emulator in its own process (batch: 200 ms validating, 3 s in progress, 200 ms finalizing)

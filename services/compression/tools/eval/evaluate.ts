@@ -1,10 +1,10 @@
 import { performance } from "node:perf_hooks";
 import type { ContextChunk } from "@costwise/schemas";
 import { silentLogger } from "@costwise/stream-runtime";
-import { createCompressor } from "../compressor.ts";
-import { useCasePolicySchema, type UseCasePolicy } from "../policy.ts";
-import { createStrategy, type StrategyDeps } from "../strategies/index.ts";
-import type { QaRow } from "./dataset.ts";
+import { createCompressor } from "../../src/compressor.ts";
+import { useCasePolicySchema, type UseCasePolicy } from "../../src/policy.ts";
+import { createStrategy, type StrategyDeps } from "../../src/strategies/index.ts";
+import type { QaRow } from "../../src/dataset.ts";
 
 /** One line of the evaluation table: a strategy chain at a budget. */
 export interface EvalConfig {
