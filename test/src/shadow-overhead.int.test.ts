@@ -15,7 +15,7 @@ import { baselineUsageOf, buildCostRecord, catalog, costOf, requireModel } from 
 import { createProviders } from "@costwise/providers";
 import { compilePolicy, loadRouterConfig, startRouter, type RouterService } from "@costwise/router";
 import { newRequest, renderMessages, topics, type LlmRequest } from "@costwise/schemas";
-import { callRow, clickhouseWriter } from "@costwise/sink";
+import { callRow, clickhouseWriter } from "@costwise/clickhouse-writer";
 import { AvroSerde, confluentRegistry, createKafka, silentLogger } from "@costwise/stream-runtime";
 
 const run = `ovh-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
