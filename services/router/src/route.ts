@@ -1,12 +1,22 @@
 import { costOf, findModel, NO_USAGE, type ModelPrice, type PriceCatalog, type Provider, type Usage } from "@costwise/pricing";
-import type { LlmRequest, Message, RouteDecision } from "@costwise/schemas";
+import { decodeVector } from "@costwise/embeddings";
+import type { LlmRequest, Message, QueryEmbedding, RouteDecision } from "@costwise/schemas";
 import { predict } from "./classifier.ts";
+import { denseFeatures } from "./features.ts";
 import { decideDistilled, type DistilledSwitch } from "./distilled.ts";
 import { percentBucket } from "./hash.ts";
 import { routeInputOf, type RouteInput } from "./input.ts";
 import type { RouterPolicy, Tier, UseCasePolicy } from "./policy.ts";
 import { callSignal, difficultyScore, llmRouterMessages, parseDifficulty, type ChatPort } from "./strategies/llm.ts";
 import { scoreRules } from "./strategies/rules.ts";
+import { embeddingTextOf } from "./semantic/embedding-text.ts";
+import { semanticScoreOf } from "./semantic/model.ts";
+
+/** The router's own embedder, used only when the cache did not put a vector of the same model on the request. */
+export interface RouteEmbedder {
+  readonly name: string;
+  embed(text: string, signal?: AbortSignal): Promise<{ vector: Float32Array; costNanoUsd: number }>;
+}
 
 /** A route whose measured agreement fell below its floor; requests for it go to the last tier. */
 export interface FallbackInfo {
@@ -26,6 +36,8 @@ export interface RouteDeps {
   readonly renderMessages: (req: LlmRequest) => Message[];
   /** The use case's distilled-model switch for this tenant, when one is in force (see distilled.ts). */
   readonly distilled?: (tenant: string, useCase: string) => DistilledSwitch | null;
+  /** For strategy "semantic" when the request carries no usable embedding; absent: those requests go to the last tier. */
+  readonly embedder?: RouteEmbedder | null;
 }
 
 /** What the shadow consumer needs to compare the two answers once the served one arrives. */
@@ -57,6 +69,8 @@ export interface RouteOutcome {
   /** nano-USD the router itself spent (LLM-as-router calls). */
   readonly overheadNanoUsd: number;
   readonly shadow: ShadowEntry | null;
+  /** The query embedding the router computed itself (none on the request), for later stages. */
+  readonly embedding?: QueryEmbedding;
 }
 
 const fmt = (x: number) => x.toFixed(2);
@@ -131,6 +145,16 @@ interface Scored {
   readonly why: string;
   readonly overhead: number;
   readonly error: boolean;
+  readonly embedding?: QueryEmbedding;
+}
+
+/** The request's embedding for a semantic model: the cache's when it used the same model, else one computed here. */
+async function vectorFor(req: LlmRequest, input: RouteInput, model: string, deps: RouteDeps, signal: AbortSignal | undefined): Promise<{ vector: Float32Array; cost: number; computed: QueryEmbedding | null } | null> {
+  const carried = req.pipeline?.embedding;
+  if (carried && carried.model === model) return { vector: decodeVector(carried.vector), cost: 0, computed: null };
+  if (!deps.embedder || deps.embedder.name !== model) return null;
+  const e = await deps.embedder.embed(embeddingTextOf(input), signal);
+  return { vector: e.vector, cost: e.costNanoUsd, computed: { model, vector: Buffer.from(e.vector.buffer, e.vector.byteOffset, e.vector.byteLength) } };
 }
 
 async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps: RouteDeps, holdout: boolean, signal: AbortSignal | undefined): Promise<Scored> {
@@ -147,6 +171,24 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
     case "classifier": {
       const p = predict(uc.classifier!.model, input);
       return { score: p, index: tierForScore(uc.tiers, p), forced: false, why: `classifier ${uc.classifier!.model.version} p(strong needed)=${fmt(p)}`, overhead: 0, error: false };
+    }
+    case "semantic": {
+      if (holdout) return { score: null, index: last, forced: false, why: "semantic router not needed (holdout)", overhead: 0, error: false };
+      const sem = uc.semantic!;
+      let v: Awaited<ReturnType<typeof vectorFor>>;
+      try {
+        v = await vectorFor(req, input, sem.model.embedding.model, deps, signal);
+      } catch (err) {
+        return { score: null, index: last, forced: false, why: `embedding failed (${(err as Error).name})`, overhead: 0, error: true };
+      }
+      if (!v) return { score: null, index: last, forced: false, why: `no ${sem.model.embedding.model} embedding for the semantic router`, overhead: 0, error: true };
+      const p = semanticScoreOf(sem.model, v.vector, denseFeatures(input));
+      const target = sem.target.quality !== undefined ? `quality ${sem.target.quality}` : `strong share ≤ ${sem.target.strong_share_max}`;
+      return {
+        score: p, index: tierForScore(uc.tiers, p), forced: false, overhead: v.cost, error: false,
+        why: `semantic ${sem.model.version} p(strong needed)=${fmt(p)}, threshold ${sem.threshold.toFixed(3)} for ${target}`,
+        ...(v.computed ? { embedding: v.computed } : {}),
+      };
     }
     case "llm": {
       // Holdout traffic goes to the frontier anyway: do not pay for a routing call it will not use.
@@ -196,7 +238,7 @@ export async function decideRoute(req: LlmRequest, policy: RouterPolicy, deps: R
 
   const decide = (index: number, model: ModelPrice, reason: string, kind: RouteKind, shadow: ShadowEntry | null): RouteOutcome => ({
     route: { tier: uc.tiers[index]!.name, model: model.id, provider: model.provider, strategy: uc.strategy, score: s.score, reason, shadow: shadow !== null },
-    kind, overheadNanoUsd: s.overhead, shadow,
+    kind, overheadNanoUsd: s.overhead, shadow, ...(s.embedding ? { embedding: s.embedding } : {}),
   });
   const last = uc.tiers.length - 1;
   if (holdout) return decide(last, frontierModel, `rollout holdout: bucket ${fmt(bucket)} ≥ ${uc.rollout}%; ${s.why}`, "holdout", null);

@@ -4,7 +4,9 @@ import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing"
 import { createProviders } from "@costwise/providers";
 import { topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, StreamMetrics, type Logger, type RunningService } from "@costwise/stream-runtime";
-import type { RouterConfig } from "./config.ts";
+import { batchingEmbedder, localEmbedder, type Embedder } from "@costwise/embeddings";
+import { ROUTER_EMBEDDING_NAME, type RouterConfig } from "./config.ts";
+import type { RouteEmbedder } from "./route.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { loadPolicy, type RouterPolicy } from "./policy.ts";
 import { createRouterProcess } from "./process.ts";
@@ -30,6 +32,24 @@ export interface StartRouterOptions {
   readonly now?: () => number;
   /** Use this compiled policy instead of loading ROUTER_POLICY_FILE. */
   readonly policy?: RouterPolicy;
+  /** Replace the local sentence model (tests); its name must match the semantic models'. */
+  readonly embedder?: Embedder;
+}
+
+/**
+ * The router's own embedder, created on first use: most requests of a semantic use case carry
+ * the cache's vector, so the model loads only if one does not.
+ */
+function lazyEmbedder(config: RouterConfig, given: Embedder | undefined): RouteEmbedder {
+  let inner: Promise<Embedder & { embedOne(text: string): Promise<{ vector: Float32Array; costNanoUsd: number }> }> | null = null;
+  return {
+    name: given?.name ?? ROUTER_EMBEDDING_NAME,
+    embed: async (text) => {
+      inner ??= (given ? Promise.resolve(given) : localEmbedder({ modelDir: config.ROUTER_EMBEDDING_MODEL_DIR, threads: config.ROUTER_EMBEDDING_THREADS, name: ROUTER_EMBEDDING_NAME })).then((e) => batchingEmbedder(e));
+      inner.catch(() => (inner = null));
+      return (await inner).embedOne(text);
+    },
+  };
 }
 
 /**
@@ -41,7 +61,8 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
   const logger = opts.logger ?? createLogger({ service: "router", level: config.LOG_LEVEL });
   const catalog = opts.catalog ?? defaultCatalog;
   const now = opts.now ?? Date.now;
-  const policy = opts.policy ?? loadPolicy(config.ROUTER_POLICY_FILE, { catalog });
+  const embedder = lazyEmbedder(config, opts.embedder);
+  const policy = opts.policy ?? loadPolicy(config.ROUTER_POLICY_FILE, { catalog, embeddingModel: embedder.name });
   logger.info({ policy: policy.source, useCases: [...policy.useCases.keys()] }, "routing policy loaded");
 
   const providers = opts.chat ? null : createProviders(config, { catalog, logger });
@@ -100,7 +121,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       name: "router",
       input: topics.uncached,
       outputs: [topics.routed],
-      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc) }),
+      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc), embedder }),
       config,
       logger,
       metrics: streamMetrics,
