@@ -23,7 +23,7 @@ describe("routing policy", () => {
   it("the shipped policy loads, with every demo use case and its strategy", () => {
     const p = loadPolicy(DEFAULT_POLICY_FILE, { catalog });
     const strategies = Object.fromEntries([...p.useCases].map(([k, v]) => [k, v.strategy]));
-    expect(strategies).toMatchObject({ "support-chat": "classifier", "intent-triage": "rules", "kb-answers": "cascade", "weekly-digest": "llm", "general-assistant": "rules", "math-answers": "cascade" });
+    expect(strategies).toMatchObject({ "support-chat": "classifier", "intent-triage": "rules", "kb-answers": "cascade", "weekly-digest": "llm", "general-assistant": "semantic", "math-answers": "semantic", "general-rules": "rules", "math-cascade": "cascade" });
     const support = p.useCases.get("support-chat")!;
     expect(support.tiers.map((t) => t.name)).toEqual(["small", "frontier"]);
     expect(support.tiers[0]!.models).toMatchObject({ openai: { id: "gpt-4o-mini" }, anthropic: { id: "claude-haiku-4-5" } });
@@ -31,7 +31,15 @@ describe("routing policy", () => {
     expect(support.classifier?.model.version).toBe("router-classifier-v1");
     expect(support.shadow).toMatchObject({ sampleRate: 0.1, judge: "embedding", ttlSeconds: 3600 });
     expect(support.quality).toEqual({ floor: 0.7, window: 200, minSamples: 50, recoverMargin: 0.05 });
-    expect(p.useCases.get("general-assistant")!.rollout).toBe(25);
+    expect(p.useCases.get("general-rules")!.rollout).toBe(25);
+    // The demo's use cases route by a calibrated semantic model: the cheap tier's maxScore is derived, not written.
+    for (const uc of ["math-answers", "general-assistant"]) {
+      const s = p.useCases.get(uc)!.semantic!;
+      expect(s.target).toEqual({ quality: 0.95 });
+      expect(s.expected.qualityLower).toBeGreaterThanOrEqual(0.95);
+      expect(s.expected.strongShare).toBeLessThan(1);
+      expect(p.useCases.get(uc)!.tiers[0]!.maxScore).toBe(s.threshold);
+    }
   });
 
   it("merges use-case sections over the defaults", () => {

@@ -162,10 +162,13 @@ function checkUnseen(model: SemanticModel, set: EvalSet, modelFile: string): str
   return shared > 0 ? `WARNING: ${shared} of the file's groups (same questions, other ids) are in the model's training data` : null;
 }
 
+/** The model's training files, found where it was trained, next to the evaluated files' folders, or in the shared data folder. */
 function trainingPool(model: SemanticModel, modelFile: string, o: Opts): EvalSet[] {
+  const dataDirs = [...new Set(o.data.map((d) => path.dirname(path.dirname(path.resolve(d)))))];
   return model.training.files.map((f) => {
-    const file = [path.resolve(repoRoot, f.name), path.resolve(path.dirname(modelFile), f.name)].find((p) => existsSync(p));
-    if (!file || sha256Of(readFileSync(file)) !== f.sha256) throw new InvalidArgumentError(`the kNN baseline needs the model's training file ${f.name} (sha256 ${f.sha256.slice(0, 12)}…), which is not here`);
+    const candidates = [f.path, ...dataDirs.map((d) => path.join(d, f.name)), path.resolve(repoRoot, "..", "shared", "data", f.name), path.resolve(repoRoot, "../..", "shared", "data", f.name)];
+    const file = candidates.find((p): p is string => p !== undefined && existsSync(p) && sha256Of(readFileSync(p)) === f.sha256);
+    if (!file) throw new InvalidArgumentError(`the kNN baseline needs the model's training file ${f.name} (sha256 ${f.sha256.slice(0, 12)}…), which is not here`);
     const sets = loadSets({ data: [file], strong: f.strong, weak: f.weak, dropContaminated: o.dropContaminated });
     return sets[0]!;
   });
@@ -248,11 +251,11 @@ async function main(): Promise<void> {
     const allRows = [e.set.rows.map((_, i) => i)];
     if (want("classifier")) extra["classifier"] = summarise(Array.from({ length: o.seeds }, (_, s) => metricOf(e.set, classifierCvScores(e.set, { folds: o.folds, seed: s }))), "hashed words + shape, grouped CV");
     if (want("rules")) {
-      const uc = loadPolicy(o.policy, { catalog }).useCases.get("general-assistant") as UseCasePolicy | undefined;
-      if (uc) extra["rules"] = summarise(allRows.map((idx) => metricOf(pick(e.set, idx), pickScores(rulesScores(e.set, uc), idx))), "general-assistant's hand-written rules");
+      const uc = loadPolicy(o.policy, { catalog }).useCases.get("general-rules") as UseCasePolicy | undefined;
+      if (uc) extra["rules"] = summarise(allRows.map((idx) => metricOf(pick(e.set, idx), pickScores(rulesScores(e.set, uc), idx))), "general-rules: hand-written rules");
     }
     if (want("cascade")) {
-      const uc = loadPolicy(o.policy, { catalog }).useCases.get("math-answers");
+      const uc = loadPolicy(o.policy, { catalog }).useCases.get("math-cascade");
       const cp = uc ? cascadePoint(e.set, uc) : null;
       if (cp) extra["cascade"] = { apgr: null, cpt50: null, cpt80: null, strong_share_at_95: null, seeds: 1, interval: { apgr: null, cpt50: null, cpt80: null, strong_share_at_95: null }, note: `one operating point: ${cp.escalated}/${cp.rows} escalated, quality ${cp.point.quality.toFixed(3)}` };
     }

@@ -84,11 +84,11 @@ async function main(): Promise<void> {
   const proc = (policy: ReturnType<typeof policyFor>, llm: ChatPort | null = null) =>
     createRouterProcess({ policy, catalog, llm, store, now: Date.now, renderMessages, fallback: () => null });
   const rows: Row[] = [];
-  const rulesExtra = { baseScore: general.useCases["general-assistant"]!.baseScore, rules: general.useCases["general-assistant"]!.rules };
+  const rulesExtra = { baseScore: general.useCases["general-rules"]!.baseScore, rules: general.useCases["general-rules"]!.rules };
 
   rows.push(await measure("features only (hashed bag + dense)", reqs, ITERATIONS, (r) => extractFeatures(routeInputOf(r), 12)));
   rows.push(await measure("passthrough (no policy)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p({ ...r, use_case: "unrouted" }, ctx))(proc(policyFor("cascade")))));
-  rows.push(await measure("rules (general-assistant rule set, 11 rules)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("rules", rulesExtra)))));
+  rows.push(await measure("rules (general-rules rule set, 11 rules)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("rules", rulesExtra)))));
   rows.push(await measure("classifier (router-classifier-v1)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("classifier", { classifier: { model: "../models/router-classifier-v1.json" } })))));
   rows.push(await measure("cascade (route to cheapest tier)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("cascade")))));
   const sampled = policyFor("rules", { ...rulesExtra, shadow: { sampleRate: 1 } });

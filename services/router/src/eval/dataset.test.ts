@@ -55,7 +55,7 @@ describe("router dev rows", () => {
   });
 
   it("a cascade escalates rows whose weak answer fails the check (missing #### line, uncertainty)", () => {
-    const uc = loadPolicy(DEFAULT_POLICY_FILE, { catalog }).useCases.get("math-answers")!;
+    const uc = loadPolicy(DEFAULT_POLICY_FILE, { catalog }).useCases.get("math-cascade")!;
     const set = loadEvalSet(fixture("tiny-gsm8k.jsonl"));
     // Escalated: gsm:1 (no final line), gsm:3 ("I'm not sure"), gsm:7 (cut off): strong scores 1, 1, 1.
     // Kept: weak scores 1, 1, 1, 0, 1 → quality (3 + 4) / 8.

@@ -37,7 +37,7 @@ export const calibrationSchema = z.object({
 export type Calibration = z.infer<typeof calibrationSchema>;
 
 export const trainingRecordSchema = z.object({
-  files: z.array(z.object({ name: z.string(), sha256: z.string(), rows: z.number().int(), strong: z.string(), weak: z.string() })),
+  files: z.array(z.object({ name: z.string(), path: z.string().optional(), sha256: z.string(), rows: z.number().int(), strong: z.string(), weak: z.string() })),
   /** sha256 over the sorted row ids, so an evaluation can tell a model that saw its rows. */
   rowIdsSha256: z.string(),
   rowIds: z.array(z.string()),

@@ -30,6 +30,7 @@ export interface TrainSemanticOptions extends LearnOptions {
   /** Fold assignments whose out-of-fold scores are pooled into the calibration table. */
   readonly calibrationSeeds?: number;
   readonly confidence?: number;
+  /** Relative data paths are resolved against it (the working directory by default). */
   readonly repoRoot?: string;
   readonly now?: () => Date;
 }
@@ -68,7 +69,7 @@ export function trainSemanticModel(sets: readonly EmbeddedSet[], opts: TrainSema
     ...weights,
     hyper: { ...weights.hyper, tieWeight: opts.tieWeight ?? 0.1, label: "1 when the strong model scored higher; weight |strong − weak| on the set's scale, tieWeight for ties" },
     training: {
-      files: sets.map((e) => ({ name: path.relative(root, e.set.file), sha256: sha256Of(readFileSync(e.set.file)), rows: e.set.rows.length, strong: e.set.strongModel, weak: e.set.weakModel })),
+      files: sets.map((e) => ({ name: `${path.basename(path.dirname(e.set.file))}/${path.basename(e.set.file)}`, path: path.resolve(root, e.set.file), sha256: sha256Of(readFileSync(e.set.file)), rows: e.set.rows.length, strong: e.set.strongModel, weak: e.set.weakModel })),
       rowIdsSha256: sha256Of(ids.join("\n")),
       rowIds: ids,
       groupIds: groups,
