@@ -4,7 +4,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import type { ModelPrice, PriceCatalog, Provider } from "@costwise/pricing";
-import { findModel } from "@costwise/pricing";
+import { findModel, isoDate, lifecycleStatus } from "@costwise/pricing";
 import { loadClassifierModel, type ClassifierModel } from "./classifier.ts";
 import { PolicyError } from "./errors.ts";
 import { chooseThreshold, type QualityTarget } from "./semantic/calibration.ts";
@@ -252,12 +252,16 @@ export interface RouterPolicy {
   readonly source: string;
   readonly useCases: ReadonlyMap<string, UseCasePolicy>;
   readonly passthroughModel: ModelPrice | null;
+  /** Deprecated models the policy names (each still served): logged at start-up. */
+  readonly warnings: readonly string[];
 }
 
 export interface PolicyDeps {
   readonly catalog: PriceCatalog;
   /** The embedder the router runs (its name); a semantic model trained on another one is refused. */
   readonly embeddingModel?: string;
+  /** The date models are checked against (retired → error, deprecated → warning); default today. */
+  readonly now?: () => number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,8 +301,13 @@ function formatPath(p: readonly (string | number)[]): string {
 
 class Issues {
   readonly list: string[] = [];
+  readonly warnings: string[] = [];
+  constructor(readonly onDate: string = isoDate(Date.now())) {}
   add(where: string, message: string): void {
     this.list.push(`  ${where}: ${message}`);
+  }
+  warn(where: string, message: string): void {
+    this.warnings.push(`${where}: ${message}`);
   }
 }
 
@@ -312,6 +321,13 @@ function chatModel(catalog: PriceCatalog, id: string, where: string, issues: Iss
     issues.add(where, `model "${id}" is an ${m.kind} model, not a chat model`);
     return null;
   }
+  const { status, lifecycle } = lifecycleStatus(catalog, m.id, issues.onDate);
+  const successor = lifecycle?.successor ? `; successor: ${lifecycle.successor}` : "";
+  if (status === "retired") {
+    issues.add(where, `model "${id}" was retired on ${lifecycle!.retiresOn} (${lifecycle!.source})${successor}`);
+    return null;
+  }
+  if (status === "deprecated") issues.warn(where, `model "${id}" is deprecated${lifecycle!.retiresOn ? `, retires on ${lifecycle!.retiresOn}` : ", retirement date unknown"}${successor}`);
   return m;
 }
 
@@ -508,7 +524,7 @@ export function compilePolicy(doc: unknown, source: string, baseDir: string, dep
     throw new PolicyError(`invalid router policy ${source}:\n${lines.join("\n")}`);
   }
   const file = parsed.data;
-  const cx: CompileContext = { catalog: deps.catalog, issues: new Issues(), baseDir, deps, ajv: new Ajv({ allErrors: true, strict: false }), files: new Map() };
+  const cx: CompileContext = { catalog: deps.catalog, issues: new Issues(isoDate((deps.now ?? Date.now)())), baseDir, deps, ajv: new Ajv({ allErrors: true, strict: false }), files: new Map() };
   const d = file.defaults;
   const passthroughModel = d.passthroughModel ? chatModel(cx.catalog, d.passthroughModel, "defaults.passthroughModel", cx.issues) : null;
   const useCases = new Map<string, UseCasePolicy>();
@@ -517,7 +533,7 @@ export function compilePolicy(doc: unknown, source: string, baseDir: string, dep
     if (compiled) useCases.set(uc, compiled);
   }
   if (cx.issues.list.length > 0) throw new PolicyError(`invalid router policy ${source}:\n${cx.issues.list.join("\n")}`);
-  return { source, useCases, passthroughModel };
+  return { source, useCases, passthroughModel, warnings: cx.issues.warnings };
 }
 
 /** Parse YAML (or JSON, which is YAML) text and compile it. */

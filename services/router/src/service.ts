@@ -64,6 +64,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
   const embedder = lazyEmbedder(config, opts.embedder);
   const policy = opts.policy ?? loadPolicy(config.ROUTER_POLICY_FILE, { catalog, embeddingModel: embedder.name });
   logger.info({ policy: policy.source, useCases: [...policy.useCases.keys()] }, "routing policy loaded");
+  for (const w of policy.warnings) logger.warn({ policy: policy.source }, w);
 
   const providers = opts.chat ? null : createProviders(config, { catalog, logger });
   const chat: ChatPort = opts.chat ?? providers!;
