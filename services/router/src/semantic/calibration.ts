@@ -112,3 +112,50 @@ export function chooseThreshold(cal: Calibration, target: QualityTarget): Thresh
 export function groupHalf(group: string, seed: number): 0 | 1 {
   return (fnv1a32(group, seed * 7919 + 13) & 1) as 0 | 1;
 }
+
+/** One judged shadow comparison of a cheap-routed request: its router score and whether the answers agreed. */
+export interface ShadowOutcome {
+  readonly score: number;
+  readonly agreed: boolean;
+}
+
+/** Wilson score lower bound of a binomial share (one-sided, z for the confidence). */
+export function wilsonLower(successes: number, n: number, z = 1.645): number {
+  if (n === 0) return 0;
+  const p = successes / n, z2 = z * z;
+  return Math.max(0, (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n));
+}
+
+export interface LiveCalibration {
+  readonly threshold: number;
+  /** Estimated share of frontier quality at the threshold, and its lower bound. */
+  readonly achieved: number;
+  readonly lower: number;
+  readonly samples: number;
+  readonly source: "shadow" | "offline";
+}
+
+/**
+ * Re-derive the threshold from live shadow results. A shadowed cheap answer that agrees with the
+ * frontier's counts as frontier quality, one that disagrees as none (a conservative reading), so
+ * at a threshold t the kept quality is strongShare(t) + (1 − strongShare(t)) · agreement among the
+ * samples scoring below t (strongShare from the model's score distribution). Only thresholds at or
+ * below the current one can be checked (samples exist only for requests that went cheap); with
+ * fewer than minSamples the offline choice stands.
+ */
+export function recalibrate(cal: Calibration, offline: ThresholdChoice, samples: readonly ShadowOutcome[], target: QualityTarget, minSamples: number): LiveCalibration {
+  const asOffline: LiveCalibration = { threshold: offline.threshold, achieved: offline.point.quality, lower: offline.point.qualityLower, samples: samples.length, source: "offline" };
+  if (samples.length < minSamples || target.quality === undefined) return asOffline;
+  const candidates = cal.points.filter((p) => p.threshold <= offline.threshold).sort((a, b) => b.threshold - a.threshold);
+  let best: LiveCalibration | null = null;
+  for (const p of candidates) {
+    const below = samples.filter((s) => s.score < p.threshold);
+    const n = below.length, k = below.filter((s) => s.agreed).length;
+    const keep = 1 - p.strongShare;
+    const est: LiveCalibration = { threshold: p.threshold, achieved: p.strongShare + keep * (n ? k / n : 1), lower: p.strongShare + keep * wilsonLower(k, n), samples: n, source: "shadow" };
+    if (n < minSamples && p.strongShare < 1) continue;
+    best ??= est; // the current threshold's estimate, shown even when it misses
+    if (est.lower >= target.quality) return est;
+  }
+  return best ?? asOffline;
+}

@@ -133,3 +133,22 @@ describe("semantic policy", () => {
     expect(other.embedding?.model).toBe("test:emb");
   });
 });
+
+describe("re-calibration from shadow results", () => {
+  it("keeps the threshold while shadow agreement supports it, and lowers it when the cheap answers disagree", async () => {
+    const { recalibrate } = await import("./calibration.ts");
+    const cal = buildCalibration(ladder(400));
+    const offline = chooseThreshold(cal, { quality: 0.95 });
+    if (!("threshold" in offline)) throw new Error(offline.reason);
+    const agreeing = Array.from({ length: 300 }, (_, i) => ({ score: (i / 300) * offline.threshold, agreed: true }));
+    const kept = recalibrate(cal, offline, agreeing, { quality: 0.95 }, 50);
+    expect(kept).toMatchObject({ source: "shadow", threshold: offline.threshold });
+    // The upper half of the cheap-routed scores disagree: the threshold moves down, below those scores.
+    const mixed = agreeing.map((s) => ({ ...s, agreed: s.score < offline.threshold / 2 }));
+    const lowered = recalibrate(cal, offline, mixed, { quality: 0.95 }, 50);
+    expect(lowered.threshold).toBeLessThan(offline.threshold);
+    expect(lowered.lower).toBeGreaterThanOrEqual(0.95);
+    // Too few samples: the offline calibration stands.
+    expect(recalibrate(cal, offline, mixed.slice(0, 10), { quality: 0.95 }, 50).source).toBe("offline");
+  });
+});
