@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { sqlLiteral } from "@costwise/infra";
 import { catalog } from "@costwise/pricing";
 import { countChatTokens } from "@costwise/providers";
-import { memoryDistillSwitchStore } from "@costwise/router";
+import { memoryDistillSwitchStore } from "@costwise/route-state";
 import { emptyPipelineState, newRequest, topics, type LlmRequest } from "@costwise/schemas";
 import { silentLogger } from "@costwise/stream-runtime";
 import { registerDistillCommands, type DistillCliDeps } from "./cli.ts";

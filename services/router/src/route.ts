@@ -1,77 +1,20 @@
 import { costOf, findModel, NO_USAGE, type ModelPrice, type PriceCatalog, type Provider, type Usage } from "@costwise/pricing";
 import { decodeVector } from "@costwise/embeddings";
-import type { LlmRequest, Message, QueryEmbedding, RouteDecision } from "@costwise/schemas";
+import { percentBucket, type FallbackInfo, type ShadowEntry } from "@costwise/route-state";
+import type { LlmRequest, QueryEmbedding } from "@costwise/schemas";
 import { predict } from "./classifier.ts";
 import { denseFeatures } from "./features.ts";
-import { decideDistilled, type DistilledSwitch } from "./distilled.ts";
-import { percentBucket } from "./hash.ts";
+import { decideDistilled } from "./distilled.ts";
 import { routeInputOf, type RouteInput } from "./input.ts";
 import type { RouterPolicy, Tier, UseCasePolicy } from "./policy.ts";
-import { callSignal, difficultyScore, llmRouterMessages, parseDifficulty, type ChatPort } from "./strategies/llm.ts";
+import type { RouteDeps, RouteKind, RouteOutcome } from "./route-types.ts";
+import { callSignal, difficultyScore, llmRouterMessages, parseDifficulty } from "./strategies/llm.ts";
 import { scoreRules } from "./strategies/rules.ts";
 import { embeddingTextOf } from "./semantic/embedding-text.ts";
 import { semanticScoreOf } from "./semantic/model.ts";
 
-/** The router's own embedder, used only when the cache did not put a vector of the same model on the request. */
-export interface RouteEmbedder {
-  readonly name: string;
-  embed(text: string, signal?: AbortSignal): Promise<{ vector: Float32Array; costNanoUsd: number }>;
-}
-
-/** A route whose measured agreement fell below its floor; requests for it go to the last tier. */
-export interface FallbackInfo {
-  readonly since: number;
-  readonly agreement: number;
-  readonly samples: number;
-  readonly floor: number;
-}
-
-export interface RouteDeps {
-  readonly catalog: PriceCatalog;
-  /** For strategy "llm"; when absent those use cases go to the last tier. */
-  readonly llm: ChatPort | null;
-  /** The route's fallback state, as last read from the shared store. */
-  readonly fallback: (useCase: string, tier: string) => FallbackInfo | null;
-  /** The exact messages a model would get for this request (renderMessages from @costwise/executor). */
-  readonly renderMessages: (req: LlmRequest) => Message[];
-  /** The use case's distilled-model switch for this tenant, when one is in force (see distilled.ts). */
-  readonly distilled?: (tenant: string, useCase: string) => DistilledSwitch | null;
-  /** For strategy "semantic" when the request carries no usable embedding; absent: those requests go to the last tier. */
-  readonly embedder?: RouteEmbedder | null;
-}
-
-/** What the shadow consumer needs to compare the two answers once the served one arrives. */
-export interface ShadowEntry {
-  readonly request_id: string;
-  readonly tenant: string;
-  readonly use_case: string;
-  readonly created_at: number;
-  readonly strategy: string;
-  readonly score: number | null;
-  readonly cheapTier: string;
-  readonly frontierTier: string;
-  readonly cheapModel: string;
-  readonly frontierModel: string;
-  /** The model the request was sent to: the cheap one, or the frontier one while the route is in fallback. */
-  readonly servedModel: string;
-  readonly fallback: boolean;
-  readonly messages: Message[];
-  readonly maxTokens: number | null;
-  readonly temperature: number | null;
-}
-
-/** Why the request got its tier, for metrics (the decision's `reason` has the detail). */
-export type RouteKind = "routed" | "forced" | "holdout" | "fallback" | "passthrough" | "not-cheaper" | "router-error" | "distilled";
-
-export interface RouteOutcome {
-  readonly route: RouteDecision | null;
-  readonly kind: RouteKind;
-  /** nano-USD the router itself spent (LLM-as-router calls). */
-  readonly overheadNanoUsd: number;
-  readonly shadow: ShadowEntry | null;
-  /** The query embedding the router computed itself (none on the request), for later stages. */
-  readonly embedding?: QueryEmbedding;
-}
+export type { RouteDeps, RouteEmbedder, RouteKind, RouteOutcome } from "./route-types.ts";
+export type { FallbackInfo, ShadowEntry } from "@costwise/route-state";
 
 const fmt = (x: number) => x.toFixed(2);
 
