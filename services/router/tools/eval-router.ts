@@ -288,8 +288,9 @@ async function main(): Promise<void> {
   const strategies: Record<string, unknown> = {};
   for (const n of names) {
     const per = perSet.map((p) => ({ set: p.set.name, s: (p.res as Record<string, Summary>)[n] ?? p.extra[n] })).filter((x) => x.s);
-    const avg = (k: (typeof KEYS)[number]) => (per.every((x) => x.s![k] !== null) ? mean(per.map((x) => x.s![k]!)) : null);
-    strategies[n] = { apgr: avg("apgr"), cpt50: avg("cpt50"), cpt80: avg("cpt80"), strong_share_at_95: avg("strong_share_at_95"), ...(per.length === 1 ? { interval: per[0]!.s!.interval, seeds: per[0]!.s!.seeds, ...(per[0]!.s!.calibration ? { calibration: per[0]!.s!.calibration } : {}) } : { sets: Object.fromEntries(per.map((x) => [x.set, x.s])) }) };
+    // Sets without a strong–weak gap have no APGR/CPT: the mean is over the sets that have one.
+    const avg = (k: (typeof KEYS)[number]) => { const xs = per.map((x) => x.s![k]).filter((v): v is number => v !== null); return xs.length ? mean(xs) : null; };
+    strategies[n] = { apgr: avg("apgr"), cpt50: avg("cpt50"), cpt80: avg("cpt80"), strong_share_at_95: avg("strong_share_at_95"), sets_averaged: per.filter((x) => x.s!.apgr !== null).length, ...(per.length === 1 ? { interval: per[0]!.s!.interval, seeds: per[0]!.s!.seeds, ...(per[0]!.s!.calibration ? { calibration: per[0]!.s!.calibration } : {}) } : { sets: Object.fromEntries(per.map((x) => [x.set, x.s])) }) };
   }
   process.stdout.write(`${JSON.stringify({ strategies })}\n`);
 }
