@@ -4,3 +4,4 @@ export {
   DistillSwitchView, redisDistillSwitchStore, memoryDistillSwitchStore, distilledSwitchSchema, DISTILLED_TIER, DEFAULT_DISTILL_SWITCH_KEY,
   type DistilledSwitch, type DistillSwitchStore,
 } from "./distill-switch.ts";
+export { checkCascadeAnswer, cascadeEscalation, compileChecks, keywordRegex, type CascadeAnswer, type CascadeCheck, type CascadeChecks } from "./cascade-check.ts";

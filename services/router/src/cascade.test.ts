@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { catalog } from "@costwise/pricing";
 import type { PolicyFile } from "./policy.ts";
 import { addOverhead, cascadeCheck, cascadeDecision, escalatedRoute, isCascade } from "./cascade.ts";
+import { renderMessages } from "@costwise/schemas";
+import { cascadeEscalation } from "@costwise/route-state";
+import { decideRoute } from "./route.ts";
 import { policyOf, request, twoTiers } from "./testing/fixtures.ts";
 
 const policy = policyOf({
@@ -71,6 +74,14 @@ describe("executor-side helpers", () => {
       tier: "frontier", model: "gpt-4o", provider: "openai", strategy: "cascade", score: null, shadow: false, reason: "cascade; escalated from gpt-4o-mini: empty answer",
     });
     expect(escalatedRoute(request({ use_case: "text" }), policy, catalog, ["x"])).toBeNull();
+  });
+
+  it("the router puts the escalation target and checks on the route, so the executor needs no policy", async () => {
+    const out = await decideRoute(request({ use_case: "text", model: "gpt-4o" }), policy, { catalog, llm: null, fallback: () => null, renderMessages });
+    expect(out.route?.cascade).toMatchObject({ escalate_tier: "frontier", escalate_model: "gpt-4o", escalate_provider: "openai", format: "text" });
+    const req = request({ use_case: "text", model: "gpt-4o", pipeline: { ...routed.pipeline!, route: out.route } });
+    expect(cascadeEscalation(req, { content: "Tuesday.", finishReason: "stop" })).toBeNull();
+    expect(cascadeEscalation(req, { content: "I'm not sure.", finishReason: "stop" })).toMatchObject({ tier: "frontier", model: "gpt-4o", cascade: null });
   });
 
   it("addOverhead charges the failed cheap attempt to routing without touching other sources", () => {

@@ -4,7 +4,7 @@ import { ConfigError } from "@costwise/stream-runtime";
 import { DEFAULT_POLICY_FILE } from "./config.ts";
 import { PolicyError } from "./errors.ts";
 import { loadPolicy, parsePolicy, type PolicyFile } from "./policy.ts";
-import { CONFIG_DIR, policyOf, twoTiers } from "./testing/fixtures.ts";
+import { CONFIG_DIR, POLICY_DATE, policyOf, twoTiers } from "./testing/fixtures.ts";
 
 const base = (uc: Record<string, unknown>): PolicyFile => ({ version: 1, useCases: { chat: { strategy: "rules", tiers: twoTiers(), ...uc } } }) as PolicyFile;
 
@@ -21,7 +21,7 @@ function policyError(doc: unknown): string {
 
 describe("routing policy", () => {
   it("the shipped policy loads, with every demo use case and its strategy", () => {
-    const p = loadPolicy(DEFAULT_POLICY_FILE, { catalog });
+    const p = loadPolicy(DEFAULT_POLICY_FILE, { catalog, now: () => POLICY_DATE });
     const strategies = Object.fromEntries([...p.useCases].map(([k, v]) => [k, v.strategy]));
     expect(strategies).toMatchObject({ "support-chat": "classifier", "intent-triage": "rules", "kb-answers": "cascade", "weekly-digest": "llm", "general-assistant": "semantic", "math-answers": "semantic", "general-rules": "rules", "math-cascade": "cascade" });
     const support = p.useCases.get("support-chat")!;
@@ -122,5 +122,14 @@ describe("routing policy", () => {
   it("accepts JSON as well as YAML", () => {
     const p = parsePolicy(JSON.stringify(base({})), "p.json", CONFIG_DIR, { catalog });
     expect(p.useCases.get("chat")!.strategy).toBe("rules");
+  });
+});
+
+describe("model lifecycle in the policy", () => {
+  it("rejects a retired model with its date and source, and warns on a deprecated one", () => {
+    const retired = policyError(base({ tiers: [{ name: "nano", models: { openai: "gpt-4.1-nano" }, maxScore: 0.5 }, { name: "frontier", models: "caller" }] }));
+    expect(retired).toContain('useCases.chat.tiers[0].models.openai: model "gpt-4.1-nano" was retired on 2026-10-23');
+    const p = policyOf(base({ defaultModel: "gpt-4o" }));
+    expect(p.warnings).toContain('useCases.chat.defaultModel: model "gpt-4o" is deprecated, retires on 2027-01-14');
   });
 });

@@ -5,6 +5,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import type { ModelPrice, PriceCatalog, Provider } from "@costwise/pricing";
 import { findModel, isoDate, lifecycleStatus } from "@costwise/pricing";
+import { keywordRegex, type CascadeChecks } from "@costwise/route-state";
 import { loadClassifierModel, type ClassifierModel } from "./classifier.ts";
 import { PolicyError } from "./errors.ts";
 import { chooseThreshold, type QualityTarget } from "./semantic/calibration.ts";
@@ -209,6 +210,8 @@ export interface ShadowPolicy {
 export type QualityPolicy = z.infer<typeof qualitySchema>;
 
 export interface CascadePolicy {
+  /** The checks as they travel on a cascade route (pipeline.route.cascade), for the executor. */
+  readonly checks: CascadeChecks;
   readonly uncertaintyPhrases: readonly string[];
   readonly uncertainty: RegExp | null;
   readonly minChars: number;
@@ -286,13 +289,8 @@ function suggestion(catalog: PriceCatalog, model: string): string {
   return best && best.d <= 3 ? ` (did you mean ${best.id}?)` : ` (chat models: ${chat.map((m) => m.id).join(", ")})`;
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/** One regex for a keyword list: whole words, case-insensitive; "c++" and "step by step" work too. */
-export function keywordRegex(keywords: readonly string[]): RegExp {
-  const alts = keywords.map((k) => escapeRegex(k.toLowerCase()).replace(/\s+/g, "\\s+"));
-  return new RegExp(`(?<![\\p{L}\\p{N}])(?:${alts.join("|")})(?![\\p{L}\\p{N}])`, "iu");
-}
+// Keyword rules and the cascade's uncertainty phrases share one matcher (with the executor's check).
+export { keywordRegex };
 
 /** zod's ["useCases", "chat", "rules", 2] → "useCases.chat.rules[2]", the same form as the semantic checks. */
 function formatPath(p: readonly (string | number)[]): string {
@@ -435,6 +433,10 @@ function compileCascade(cx: CompileContext, at: string, c: Defaults["cascade"]):
   }
   if (c.format === "label" && (!c.labels || c.labels.length === 0)) cx.issues.add(`${at}.cascade.labels`, 'format "label" needs the list of valid labels');
   return {
+    checks: {
+      uncertainty_phrases: [...c.uncertaintyPhrases], min_chars: c.minChars, escalate_on_truncation: c.escalateOnTruncation, format: c.format,
+      labels: c.labels ? [...c.labels] : null, json_schema: c.jsonSchema ? JSON.stringify(c.jsonSchema) : null, pattern: c.pattern,
+    },
     uncertaintyPhrases: c.uncertaintyPhrases,
     uncertainty: c.uncertaintyPhrases.length > 0 ? keywordRegex(c.uncertaintyPhrases) : null,
     minChars: c.minChars,

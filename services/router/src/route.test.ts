@@ -124,16 +124,16 @@ describe("classifier strategy", () => {
 });
 
 describe("llm strategy", () => {
-  const p = one({ strategy: "llm", llm: { model: "gpt-4.1-nano", unparseableScore: 1 } });
-  const expectedCost = costOf(requireModel(catalog, "gpt-4.1-nano"), usage).totalNanoUsd;
+  const p = one({ strategy: "llm", llm: { model: "gpt-5-nano", unparseableScore: 1 } });
+  const expectedCost = costOf(requireModel(catalog, "gpt-5-nano"), usage).totalNanoUsd;
 
   it("asks the routing model, records its cost, and follows its rating", async () => {
     const calls: { model: string; maxTokens?: number | null; messages: readonly { role: string; content: string }[] }[] = [];
     const out = await decideRoute(request(), p, deps({ llm: chatAnswering("2", calls) }));
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ model: "gpt-4.1-nano", maxTokens: 4 });
+    expect(calls[0]).toMatchObject({ model: "gpt-5-nano", maxTokens: 4 });
     expect(calls[0]!.messages[1]!.content).toContain("what are your opening hours?");
-    expect(out.route).toMatchObject({ tier: "small", strategy: "llm", score: 0.25, reason: "llm gpt-4.1-nano rated 2/5 → small" });
+    expect(out.route).toMatchObject({ tier: "small", strategy: "llm", score: 0.25, reason: "llm gpt-5-nano rated 2/5 → small" });
     expect(expectedCost).toBeGreaterThan(0);
     expect(out.overheadNanoUsd).toBe(expectedCost);
   });

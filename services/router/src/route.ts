@@ -180,7 +180,11 @@ export async function decideRoute(req: LlmRequest, policy: RouterPolicy, deps: R
   const s = await score(uc, input, req, deps, holdout, signal);
 
   const decide = (index: number, model: ModelPrice, reason: string, kind: RouteKind, shadow: ShadowEntry | null): RouteOutcome => ({
-    route: { tier: uc.tiers[index]!.name, model: model.id, provider: model.provider, strategy: uc.strategy, score: s.score, reason, shadow: shadow !== null },
+    route: {
+      tier: uc.tiers[index]!.name, model: model.id, provider: model.provider, strategy: uc.strategy, score: s.score, reason, shadow: shadow !== null,
+      // A cheap cascade answer is checked by the executor: the plan travels with the route.
+      ...(uc.strategy === "cascade" && index < uc.tiers.length - 1 ? { cascade: { escalate_tier: uc.tiers[uc.tiers.length - 1]!.name, escalate_model: frontierModel.id, escalate_provider: frontierModel.provider, ...uc.cascade.checks } } : {}),
+    },
     kind, overheadNanoUsd: s.overhead, shadow, ...(s.embedding ? { embedding: s.embedding } : {}),
   });
   const last = uc.tiers.length - 1;
