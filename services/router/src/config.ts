@@ -37,6 +37,8 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
    */
   ROUTER_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
   ROUTER_EMBEDDING_THREADS: z.coerce.number().int().positive().default(1),
+  /** How often semantic routes re-derive their threshold from shadow results (0: never, the model file's). */
+  ROUTER_CALIBRATION_REFRESH_MS: z.coerce.number().int().nonnegative().default(60_000),
   CLICKHOUSE_URL: z.string().url().default("http://127.0.0.1:18123"),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("costwise"),
   CLICKHOUSE_USER: z.string().default("default"),

@@ -21,6 +21,8 @@ export interface RouteDeps {
   readonly distilled?: (tenant: string, useCase: string) => DistilledSwitch | null;
   /** For strategy "semantic" when the request carries no usable embedding; absent: those requests go to the last tier. */
   readonly embedder?: RouteEmbedder | null;
+  /** A semantic use case's threshold as re-calibrated from shadow results; null or absent: the policy's. */
+  readonly semanticThreshold?: (useCase: string) => number | null;
 }
 
 /** Why the request got its tier, for metrics (the decision's `reason` has the detail). */

@@ -126,10 +126,11 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
       }
       if (!v) return { score: null, index: last, forced: false, why: `no ${sem.model.embedding.model} embedding for the semantic router`, overhead: 0, error: true };
       const p = semanticScoreOf(sem.model, v.vector, denseFeatures(input));
+      const threshold = deps.semanticThreshold?.(uc.useCase) ?? sem.threshold;
       const target = sem.target.quality !== undefined ? `quality ${sem.target.quality}` : `strong share ≤ ${sem.target.strong_share_max}`;
       return {
-        score: p, index: tierForScore(uc.tiers, p), forced: false, overhead: v.cost, error: false,
-        why: `semantic ${sem.model.version} p(strong needed)=${fmt(p)}, threshold ${sem.threshold.toFixed(3)} for ${target}`,
+        score: p, index: p < threshold ? 0 : last, forced: false, overhead: v.cost, error: false,
+        why: `semantic ${sem.model.version} p(strong needed)=${fmt(p)}, threshold ${threshold.toFixed(3)}${threshold === sem.threshold ? "" : " (re-calibrated from shadow results)"} for ${target}`,
         ...(v.computed ? { embedding: v.computed } : {}),
       };
     }

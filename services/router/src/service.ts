@@ -7,6 +7,8 @@ import { createLogger, errorMessage, startService, StreamMetrics, type Logger, t
 import { batchingEmbedder, localEmbedder, type Embedder } from "@costwise/embeddings";
 import { ROUTER_EMBEDDING_NAME, type RouterConfig } from "./config.ts";
 import type { RouteEmbedder } from "./route.ts";
+import { clickhouseShadowResults } from "./semantic/clickhouse-results.ts";
+import { LiveThresholds } from "./semantic/live.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { loadPolicy, type RouterPolicy } from "./policy.ts";
 import { createRouterProcess } from "./process.ts";
@@ -94,7 +96,19 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
   const distilled = new DistillSwitchView(switchStore, { refreshMs: config.ROUTER_DISTILL_REFRESH_MS, onError: (err) => logger.debug({ err: errorMessage(err) }, "distill switches not refreshed") });
   await distilled.start();
 
+  const semantic = [...policy.useCases.values()].some((u) => u.semantic !== null);
+  const calibrationCh = semantic && config.ROUTER_CALIBRATION_REFRESH_MS > 0 ? createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, request_timeout: 10_000 }) : null;
+  const thresholds = calibrationCh
+    ? new LiveThresholds(policy, clickhouseShadowResults(calibrationCh, config.CLICKHOUSE_DATABASE), {
+        refreshMs: config.ROUTER_CALIBRATION_REFRESH_MS,
+        onChange: (uc, next, previous) => logger.info({ use_case: uc, threshold: next.threshold, previous, achieved: next.achieved, lower: next.lower, samples: next.samples, source: next.source }, "semantic threshold re-calibrated"),
+        onError: (err) => logger.debug({ err: errorMessage(err) }, "shadow results not read: keeping the current thresholds"),
+      })
+    : null;
+  await thresholds?.start();
+
   const closeShared = [
+    ...(thresholds ? [{ name: "live-thresholds", close: async () => { thresholds.close(); await calibrationCh!.close(); } }] : []),
     { name: "fallback-view", close: () => fallbacks.close() },
     { name: "distill-switches", close: async () => { distilled.close(); await switchStore.close(); } },
     ...(providers ? [{ name: "providers", close: () => providers.close() }] : []),
@@ -122,7 +136,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       name: "router",
       input: topics.uncached,
       outputs: [topics.routed],
-      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc), embedder }),
+      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc), embedder, semanticThreshold: (uc) => thresholds?.get(uc) ?? null }),
       config,
       logger,
       metrics: streamMetrics,

@@ -22,7 +22,7 @@ import { chDateTime } from "../shadow/rows.ts";
 import { redisRouteStore, routeId } from "../store.ts";
 import { chooseThreshold, recalibrate } from "../semantic/calibration.ts";
 import type { ShadowResults } from "../semantic/shadow-port.ts";
-import { sql, sqlIdentifier } from "../../../../infra/src/clickhouse/sql.ts";
+import { clickhouseShadowResults } from "../semantic/clickhouse-results.ts";
 
 const config = loadRouterConfig();
 const program = new Command("routes").description("Inspect and reset router routes (automatic fallback)");
@@ -46,17 +46,6 @@ program.command("status").description("agreement and fallback state of every rou
     await store.close();
   }
 });
-
-/** Shadow results from costwise.route_shadow (the table the shadow consumer writes). */
-function clickhouseShadowResults(ch: ReturnType<typeof createClient>, database: string): ShadowResults {
-  return {
-    async recent(route, limit) {
-      const query = sql`SELECT route_score, agreed FROM ${sqlIdentifier(database)}.route_shadow WHERE use_case = ${route.useCase} AND cheap_tier = ${route.tier} AND decided = 1 AND fallback_active = 0 ORDER BY ts DESC LIMIT ${limit}`;
-      const rs = await ch.query({ query, format: "JSONEachRow" });
-      return ((await rs.json()) as { route_score: number; agreed: number }[]).map((r) => ({ score: Number(r.route_score), agreed: Number(r.agreed) === 1 }));
-    },
-  };
-}
 
 program.command("calibration").description("target, achieved quality, interval, samples and threshold of every calibrated route").option("--samples <n>", "most recent shadow results per route", "1000").action(async (o: { samples: string }) => {
   const policy = loadPolicy(config.ROUTER_POLICY_FILE, { catalog });

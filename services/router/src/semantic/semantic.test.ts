@@ -152,3 +152,27 @@ describe("re-calibration from shadow results", () => {
     expect(recalibrate(cal, offline, mixed.slice(0, 10), { quality: 0.95 }, 50).source).toBe("offline");
   });
 });
+
+describe("live thresholds", () => {
+  it("routing follows the threshold re-derived from shadow results, and the policy's until there are enough", async () => {
+    const { LiveThresholds } = await import("./live.ts");
+    const p = compilePolicy(semanticPolicy(modelFile(), { quality: 0.95 }), "p.yaml", "/", { catalog, embeddingModel: "test:emb" });
+    const offline = p.useCases.get("chat")!.semantic!.threshold;
+    let samples: { score: number; agreed: boolean }[] = [];
+    const live = new LiveThresholds(p, { recent: async () => samples }, { refreshMs: 60_000 });
+    await live.refresh();
+    expect(live.get("chat")).toBe(offline);
+    // Cheap answers scoring in the upper half of the cheap range disagree with the frontier.
+    samples = Array.from({ length: 400 }, (_, i) => ({ score: (i / 400) * offline, agreed: i < 200 }));
+    await live.refresh();
+    expect(live.get("chat")!).toBeLessThan(offline);
+    const deps = { catalog, llm: null, fallback: () => null, renderMessages, semanticThreshold: (uc: string) => live.get(uc) };
+    // A score between the new and the old threshold now goes to the frontier.
+    const between = (live.get("chat")! + offline) / 2;
+    const z = Math.log(between / (1 - between)) + 2; // the test model's score is sigmoid(6·v0 − 2)
+    const v = Float32Array.from([z / 6, 0, 0, 0]);
+    const out = await decideRoute(request({ request_id: "r-live", pipeline: { ...emptyPipelineState(), embedding: { model: "test:emb", vector: encodeVector(v) } } }), p, deps);
+    expect(out.route?.tier).toBe("frontier");
+    expect(out.route?.reason).toContain("re-calibrated from shadow results");
+  });
+});
