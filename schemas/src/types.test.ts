@@ -11,7 +11,7 @@ const request: LlmRequest = {
   temperature: 0.5, context: [{ id: "c1", text: "doc", score: 0.25 }], latency_class: "BATCH", deadline_ms: 9_000, tags: { team: "a" }, created_at: 1_000,
   pipeline: {
     stage_ms: { cache: 2 }, overhead_cost_nanousd: 7, overhead: { embedding: 7 },
-    route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: 0.5, reason: "short", shadow: true },
+    route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: 0.5, reason: "short", shadow: true, cascade: null },
     compression: { strategy: "extractive", context_tokens_before: 100, context_tokens_after: 40, per_strategy_tokens: { extractive: 60 } },
     cache_lookup: "MISS", embedding: { model: "local:m", vector: Buffer.from([0, 0, 128, 63]) },
   },

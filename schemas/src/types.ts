@@ -16,6 +16,23 @@ export interface RouteDecision {
   score: number | null;
   reason: string;
   shadow: boolean;
+  /** Cascade routes only: the escalation target and the checks the executor runs on the cheap answer. */
+  cascade: CascadePlan | null;
+}
+
+export interface CascadePlan {
+  escalate_tier: string;
+  escalate_model: string;
+  escalate_provider: string;
+  uncertainty_phrases: string[];
+  min_chars: number;
+  escalate_on_truncation: boolean;
+  /** text | json | label */
+  format: string;
+  labels: string[] | null;
+  /** JSON Schema as JSON text. */
+  json_schema: string | null;
+  pattern: string | null;
 }
 
 export interface CompressionInfo {

@@ -65,7 +65,7 @@ describe("post-response overhead through the real router shadow path", () => {
       },
     });
     await joined;
-    svc = await startRouter(config, { policy, logger: silentLogger, embedder: null });
+    svc = await startRouter(config, { policy, logger: silentLogger, shadowEmbedder: null });
     const deadline = Date.now() + 60_000;
     while (!svc.ready()) {
       if (Date.now() > deadline) throw new Error("router did not join its consumer groups within 60 s");

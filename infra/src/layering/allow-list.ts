@@ -15,19 +15,7 @@ export interface Allowed {
 
 export const ALLOWED: readonly Allowed[] = [
   {
-    rule: "layers", id: "@costwise/executor -> @costwise/router", owner: "router",
-    why: "the executor loads the router's policy to decide cascades; cascade decisions move onto the request's pipeline state",
-  },
-  {
-    rule: "layers", id: "@costwise/distiller -> @costwise/router", owner: "router",
-    why: "switch store, route store, percentBucket and the policy file move from the router into a library (router engineer); judgeAnswers and ChatPort move to @costwise/judging (judging engineer)",
-  },
-  {
     rule: "layers", id: "@costwise/cache -> @costwise/executor", owner: "cache",
     why: "the cache's manifest still depends on the executor; its imports now come from @costwise/schemas",
-  },
-  {
-    rule: "file circle", id: "services/router/src/distilled.ts <-> services/router/src/route.ts", owner: "router",
-    why: "route.ts and distilled.ts import each other",
   },
 ];

@@ -33,7 +33,7 @@ describe("batch intake", () => {
 
   it("batches on the router's model when the request was routed", async () => {
     const b = batcher();
-    const routed = req({ pipeline: { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route: { tier: "small", model: "claude-haiku-4-5", provider: "anthropic", strategy: "rules", score: null, reason: "", shadow: false } } });
+    const routed = req({ pipeline: { stage_ms: {}, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route: { tier: "small", model: "claude-haiku-4-5", provider: "anthropic", strategy: "rules", score: null, reason: "", shadow: false, cascade: null } } });
     await make(b)(routed, ctx());
     expect(b.offered[0]).toMatchObject({ provider: "anthropic", model: "claude-haiku-4-5" });
   });

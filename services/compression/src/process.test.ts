@@ -71,7 +71,7 @@ describe("compression process", () => {
   });
 
   it("keeps what earlier stages put on the pipeline", async () => {
-    const route = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false };
+    const route = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false, cascade: null };
     const req = kb({ pipeline: { stage_ms: { cache: 2, router: 1 }, overhead_cost_nanousd: 50, overhead: { embedding: 50 }, route, compression: null, cache_lookup: "MISS", embedding: null } });
     const [sent] = only<LlmRequest>(await make().process(req, ctx), topics.ready);
     expect(sent!.pipeline).toMatchObject({ stage_ms: { cache: 2, router: 1, compression: 3 }, overhead_cost_nanousd: 50, overhead: { embedding: 50 }, route, cache_lookup: "MISS" });

@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { sqlLiteral } from "@costwise/infra";
 import { catalog } from "@costwise/pricing";
 import { countChatTokens } from "@costwise/providers";
-import { memoryDistillSwitchStore } from "@costwise/router";
+import { memoryDistillSwitchStore } from "@costwise/route-state";
 import { emptyPipelineState, newRequest, topics, type LlmRequest } from "@costwise/schemas";
 import { silentLogger } from "@costwise/stream-runtime";
 import { registerDistillCommands, type DistillCliDeps } from "./cli.ts";
@@ -60,7 +60,7 @@ describe("distiller on the real stack: capture with redaction, shadow scoring, e
   afterAll(() => stack.close());
 
   it("captures frontier answers redacted into distill_samples, and scores the candidate in distill_shadow", async () => {
-    const small = { pipeline: { ...emptyPipelineState(), route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: 0.1, reason: "test", shadow: false } } };
+    const small = { pipeline: { ...emptyPipelineState(), route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: 0.1, reason: "test", shadow: false, cascade: null } } };
     const requests = [
       ...Array.from({ length: 12 }, (_, i) => req(`agree-${i}`, agreeing(i), { max_tokens: 6 })),
       req("agree-dup", agreeing(0), { max_tokens: 6 }), // the same prompt again: two samples, one training example

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { percentBucket } from "@costwise/router";
+import { percentBucket } from "@costwise/route-state";
 import type { DistillSample, LlmRequest, LlmResponse, Message } from "@costwise/schemas";
 import type { DistillPolicy, UseCaseDistillPolicy } from "./policy.ts";
 import { sumCounts, type Redactor } from "./redact.ts";

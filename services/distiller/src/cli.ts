@@ -6,7 +6,7 @@ import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { repoRoot } from "@costwise/infra";
 import { catalog as currentCatalog, nanoUsdToUsd, type PriceCatalog } from "@costwise/pricing";
 import { countChatTokens } from "@costwise/providers";
-import { DEFAULT_POLICY_FILE, loadPolicy, redisDistillSwitchStore, redisRouteStore, type DistilledSwitch, type DistillSwitchStore, type FallbackInfo } from "@costwise/router";
+import { redisDistillSwitchStore, redisRouteStore, type DistilledSwitch, type DistillSwitchStore, type FallbackInfo } from "@costwise/route-state";
 import { loadDistillCliConfig, type DistillCliConfig } from "./config.ts";
 import { DistillInputError } from "./errors.ts";
 import { buildExport, fetchSamples, summarise, toChatJsonl, toPromptCompletionJsonl, type ExportSummary, type QueryFn } from "./export.ts";
@@ -192,7 +192,14 @@ export function registerDistillCommands(program: Command, deps: DistillCliDeps):
 }
 
 /** The CLI's dependencies from the environment (CLICKHOUSE_*, REDIS_URL, DISTILL_POLICY_FILE, ROUTER_POLICY_FILE …). */
-export function distillCliDepsFromEnv(io: { out: (t: string) => void }, env: NodeJS.ProcessEnv = process.env): DistillCliDeps {
+/**
+ * `routerUseCases` reads the router's policy; the composing CLI passes it in, since the distiller,
+ * a service, never imports the router.
+ */
+export function distillCliDepsFromEnv(
+  io: { out: (t: string) => void; routerUseCases: (env: NodeJS.ProcessEnv, catalog: PriceCatalog) => ReadonlySet<string> },
+  env: NodeJS.ProcessEnv = process.env,
+): DistillCliDeps {
   // Parsed on first use, inside the command: a bad variable is reported like any command error.
   let parsed: DistillCliConfig | undefined;
   const cfg = () => (parsed ??= loadDistillCliConfig(env));
@@ -201,7 +208,7 @@ export function distillCliDepsFromEnv(io: { out: (t: string) => void }, env: Nod
     now: () => new Date(),
     out: io.out,
     policy: () => loadDistillPolicy(cfg().DISTILL_POLICY_FILE, currentCatalog),
-    routerUseCases: () => new Set(loadPolicy(env.ROUTER_POLICY_FILE || DEFAULT_POLICY_FILE, { catalog: currentCatalog }).useCases.keys()),
+    routerUseCases: () => io.routerUseCases(env, currentCatalog),
     open: async () => {
       const config = cfg();
       const ch = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, request_timeout: 120_000, log: { level: ClickHouseLogLevel.OFF } });

@@ -2,7 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { repoRoot } from "@costwise/infra";
 import { providersConfigSchema } from "@costwise/providers";
-import { DEFAULT_DISTILL_SWITCH_KEY } from "@costwise/router";
+import { DEFAULT_DISTILL_SWITCH_KEY } from "@costwise/route-state";
 import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
 import { DEFAULT_DISTILL_POLICY_FILE } from "./policy.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { catalog } from "@costwise/pricing";
-import { memoryDistillSwitchStore, type DistilledSwitch } from "@costwise/router";
+import { memoryDistillSwitchStore, type DistilledSwitch } from "@costwise/route-state";
 import { buildStatus, perMonth, projectSaving, readiness, type DistillData } from "./status.ts";
 import { switchOff, switchOn } from "./switch.ts";
 import { triagePolicy } from "./testing/fixtures.ts";

@@ -1,6 +1,6 @@
 import { sql, sqlIdentifier } from "@costwise/infra";
 import { costOf, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
-import type { DistilledSwitch, FallbackInfo } from "@costwise/router";
+import type { DistilledSwitch, FallbackInfo } from "@costwise/route-state";
 import type { QueryFn, Selection } from "./export.ts";
 import { inferencePriceOf } from "./finetune-prices.ts";
 import type { DistillPolicy, UseCaseDistillPolicy } from "./policy.ts";

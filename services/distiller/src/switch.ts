@@ -1,4 +1,4 @@
-import type { DistilledSwitch, DistillSwitchStore } from "@costwise/router";
+import type { DistilledSwitch, DistillSwitchStore } from "@costwise/route-state";
 import { DistillInputError } from "./errors.ts";
 import type { DistillPolicy } from "./policy.ts";
 import type { UseCaseStatus } from "./status.ts";

@@ -45,7 +45,7 @@ describe("executor process", () => {
 
   it("uses the router's model when the request was routed, and prices the baseline at the caller's model", async () => {
     const p = chatting();
-    const routed = req({ model: "gpt-4o", pipeline: { stage_ms: { router: 1 }, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false } } });
+    const routed = req({ model: "gpt-4o", pipeline: { stage_ms: { router: 1 }, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false, cascade: null } } });
     const out = await make(p)(routed, ctx);
     const [rec] = pick<CostRecord>(out, topics.costRecords);
     expect(p.calls[0]!.model).toBe("gpt-4o-mini");
@@ -88,7 +88,7 @@ describe("executor process", () => {
 
   it("cascade: a cheap answer that fails the check is escalated, the cheap attempt charged to routing", async () => {
     const p = chatting(async (r) => ({ content: r.model === "gpt-4o-mini" ? "I'm not sure." : "A confident answer.", model: r.model, usage, finishReason: "stop", attempts: 1, latencyMs: 1, fellBackFrom: null }));
-    const route = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "cascade", score: null, reason: "cheap first", shadow: false };
+    const route = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "cascade", score: null, reason: "cheap first", shadow: false, cascade: null };
     const frontier = { ...route, tier: "frontier", model: "gpt-4o", reason: "escalated" };
     const escalations: string[] = [];
     const proc = createProcess({

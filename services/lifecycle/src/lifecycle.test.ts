@@ -4,7 +4,7 @@ import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { parseConfig } from "@costwise/stream-runtime";
 import { answer, baselineModel, chargeRequest, defaultModelConfigSchema, fail, recordStage, reject, targetModel, withDefaultModel } from "./index.ts";
 
-const route: RouteDecision = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false };
+const route: RouteDecision = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false, cascade: null };
 const req = newRequest({ request_id: "r1", tenant: "acme", use_case: "support", messages: [{ role: "user", content: "hi" }], created_at: 1_000 });
 const usage = { inputTokens: 100, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 20 };
 

@@ -5,3 +5,4 @@ export { costOf, usageFromAnthropic, usageFromOpenAI } from "./cost.ts";
 export { nanoUsdToUsd, parseUsdPerMTok, sumNanoUsd } from "./money.ts";
 export { InvalidPriceError, InvalidUsageError, PricingError, UnknownModelError } from "./errors.ts";
 export { attributeSavings, baselineUsageOf, buildCostRecord, NO_USAGE, type CallAccount, type Savings } from "./accounting.ts";
+export { LIFECYCLE, lifecycleStatus, servedSuccessor, isoDate, type LifecycleStatus, type ModelLifecycle } from "./lifecycle.ts";

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { catalog } from "@costwise/pricing";
 import type { PolicyFile } from "./policy.ts";
 import { addOverhead, cascadeCheck, cascadeDecision, escalatedRoute, isCascade } from "./cascade.ts";
+import { renderMessages } from "@costwise/schemas";
+import { cascadeEscalation } from "@costwise/route-state";
+import { decideRoute } from "./route.ts";
 import { policyOf, request, twoTiers } from "./testing/fixtures.ts";
 
 const policy = policyOf({
@@ -57,7 +60,7 @@ describe("cascade check", () => {
 describe("executor-side helpers", () => {
   const routed = request({
     use_case: "text", model: "gpt-4o",
-    pipeline: { stage_ms: { router: 1 }, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "cascade", score: null, reason: "cascade", shadow: false } },
+    pipeline: { stage_ms: { router: 1 }, overhead_cost_nanousd: 0, overhead: {}, compression: null, cache_lookup: null, embedding: null, route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "cascade", score: null, reason: "cascade", shadow: false, cascade: null } },
   });
 
   it("cascadeDecision tells the executor whether to escalate, and why", () => {
@@ -68,9 +71,17 @@ describe("executor-side helpers", () => {
   it("escalatedRoute names the frontier model and keeps the trail", () => {
     expect(isCascade(routed)).toBe(true);
     expect(escalatedRoute(routed, policy, catalog, ["empty answer"])).toEqual({
-      tier: "frontier", model: "gpt-4o", provider: "openai", strategy: "cascade", score: null, shadow: false, reason: "cascade; escalated from gpt-4o-mini: empty answer",
+      tier: "frontier", model: "gpt-4o", provider: "openai", strategy: "cascade", score: null, shadow: false, reason: "cascade; escalated from gpt-4o-mini: empty answer", cascade: null,
     });
     expect(escalatedRoute(request({ use_case: "text" }), policy, catalog, ["x"])).toBeNull();
+  });
+
+  it("the router puts the escalation target and checks on the route, so the executor needs no policy", async () => {
+    const out = await decideRoute(request({ use_case: "text", model: "gpt-4o" }), policy, { catalog, llm: null, fallback: () => null, renderMessages });
+    expect(out.route?.cascade).toMatchObject({ escalate_tier: "frontier", escalate_model: "gpt-4o", escalate_provider: "openai", format: "text" });
+    const req = request({ use_case: "text", model: "gpt-4o", pipeline: { ...routed.pipeline!, route: out.route } });
+    expect(cascadeEscalation(req, { content: "Tuesday.", finishReason: "stop" })).toBeNull();
+    expect(cascadeEscalation(req, { content: "I'm not sure.", finishReason: "stop" })).toMatchObject({ tier: "frontier", model: "gpt-4o", cascade: null });
   });
 
   it("addOverhead charges the failed cheap attempt to routing without touching other sources", () => {

@@ -1,62 +1,14 @@
 import type { PriceCatalog } from "@costwise/pricing";
+import { checkCascadeAnswer, type CascadeAnswer, type CascadeCheck } from "@costwise/route-state";
 import { emptyPipelineState, type LlmRequest, type PipelineState, type RouteDecision } from "@costwise/schemas";
 import type { CascadePolicy, RouterPolicy, UseCasePolicy } from "./policy.ts";
 import { frontierModelOf } from "./route.ts";
 
-/** The cheap model's answer as the executor has it. */
-export interface CascadeAnswer {
-  readonly content: string | null;
-  /** OpenAI vocabulary ("stop", "length", …), as @costwise/providers reports it. */
-  readonly finishReason?: string | null;
-}
+export type { CascadeAnswer, CascadeCheck } from "@costwise/route-state";
 
-export interface CascadeCheck {
-  readonly pass: boolean;
-  /** Why the answer failed, one line per failed check; empty when it passed. */
-  readonly failures: readonly string[];
-}
-
-/** Strip a Markdown code fence around a JSON answer (models add one even when told not to). */
-function unfence(text: string): string {
-  const m = /^\s*```(?:json|JSON)?\s*\n([\s\S]*?)\n?```\s*$/.exec(text);
-  return m ? m[1]! : text;
-}
-
-const normaliseLabel = (s: string) => s.trim().replace(/^["'`]+|["'`.!]+$/g, "").trim().toLowerCase();
-
-/**
- * The escalation check of a cascade, pure: is the cheap answer usable as it is? Fails on an
- * empty or cut-off answer, a self-reported uncertainty phrase, or an answer that breaks the use
- * case's format (invalid JSON or schema, a label outside the set, a required pattern missing).
- */
+/** The escalation check of a cascade (pure), as the executor runs it from the route's plan. */
 export function cascadeCheck(answer: CascadeAnswer, policy: CascadePolicy): CascadeCheck {
-  const failures: string[] = [];
-  const text = answer.content ?? "";
-  if (text.trim().length < Math.max(1, policy.minChars)) failures.push(text.trim() === "" ? "empty answer" : `answer shorter than ${policy.minChars} characters`);
-  if (policy.escalateOnTruncation && answer.finishReason === "length") failures.push("answer cut off at max_tokens");
-  const unsure = policy.uncertainty?.exec(text);
-  if (unsure) failures.push(`self-reported uncertainty: "${unsure[0].toLowerCase()}"`);
-  if (text.trim() !== "") {
-    if (policy.format === "json") {
-      let parsed: unknown;
-      let ok = true;
-      try {
-        parsed = JSON.parse(unfence(text));
-      } catch {
-        ok = false;
-        failures.push("answer is not valid JSON");
-      }
-      if (ok && policy.validateJson && !policy.validateJson(parsed)) {
-        const e = policy.validateJson.errors?.[0];
-        failures.push(`JSON does not match the schema: ${e ? `${e.instancePath || "/"} ${e.message ?? ""}`.trim() : "invalid"}`);
-      }
-    } else if (policy.format === "label" && policy.labels) {
-      const got = normaliseLabel(text);
-      if (!policy.labels.some((l) => normaliseLabel(l) === got)) failures.push(`answer is not one of the ${policy.labels.length} allowed labels`);
-    }
-    if (policy.pattern && !policy.pattern.test(text)) failures.push(`answer does not match the required pattern /${policy.pattern.source}/`);
-  }
-  return { pass: failures.length === 0, failures };
+  return checkCascadeAnswer(answer, policy.checks);
 }
 
 /** Executor side: should the cheap answer stand? `policy` is the request's use case policy. */
@@ -76,7 +28,7 @@ export function escalatedRoute(request: LlmRequest, policy: RouterPolicy, catalo
   if (!route || route.strategy !== "cascade" || !uc) return null;
   const frontier = frontierModelOf(request, uc, catalog);
   if (!frontier) return null;
-  return { ...route, tier: uc.tiers[uc.tiers.length - 1]!.name, model: frontier.id, provider: frontier.provider, reason: `${route.reason}; escalated from ${route.model}: ${reasons.join("; ")}` };
+  return { ...route, tier: uc.tiers[uc.tiers.length - 1]!.name, model: frontier.id, provider: frontier.provider, reason: `${route.reason}; escalated from ${route.model}: ${reasons.join("; ")}`, cascade: null };
 }
 
 /** Add a cost to a pipeline's overhead under `source` ("router" for a failed cascade attempt: it is charged to routing). */

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { providersConfigSchema } from "@costwise/providers";
@@ -6,6 +7,8 @@ import { DEFAULT_DISTILL_SWITCH_KEY } from "./distilled.ts";
 
 /** The shipped policy, found relative to this package whatever the working directory. */
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL("../config/policy.yaml", import.meta.url));
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
@@ -30,10 +33,25 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
   ROUTER_DISTILL_SWITCH_KEY: z.string().min(1).default(DEFAULT_DISTILL_SWITCH_KEY),
   /** How often the routing path re-reads the distilled-model switches. */
   ROUTER_DISTILL_REFRESH_MS: z.coerce.number().int().positive().default(1_000),
+  /**
+   * The local sentence model for semantic use cases, loaded only when a request arrives without
+   * the cache's embedding of the same model (its name is checked against each model file).
+   */
+  ROUTER_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
+  ROUTER_EMBEDDING_THREADS: z.coerce.number().int().positive().default(1),
+  /** How often semantic routes re-derive their threshold from shadow results (0: never, the model file's). */
+  ROUTER_CALIBRATION_REFRESH_MS: z.coerce.number().int().nonnegative().default(60_000),
   CLICKHOUSE_URL: z.string().url().default("http://127.0.0.1:18123"),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("costwise"),
   CLICKHOUSE_USER: z.string().default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
 });
 export type RouterConfig = z.infer<typeof routerConfigSchema>;
-export const loadRouterConfig = (env: NodeJS.ProcessEnv = process.env): RouterConfig => parseConfig(routerConfigSchema, env);
+/** The embedder name every semantic model file must have been trained with (the cache's local model). */
+export const ROUTER_EMBEDDING_NAME = "local:all-MiniLM-L6-v2";
+
+export const loadRouterConfig = (env: NodeJS.ProcessEnv = process.env): RouterConfig =>
+  parseConfig(routerConfigSchema, {
+    ROUTER_EMBEDDING_MODEL_DIR: env.COSTWISE_HOME?.trim() ? path.join(env.COSTWISE_HOME.trim(), "models", "all-MiniLM-L6-v2") : undefined,
+    ...env,
+  });

@@ -4,7 +4,7 @@ import { ConfigError } from "@costwise/stream-runtime";
 import { DEFAULT_POLICY_FILE } from "./config.ts";
 import { PolicyError } from "./errors.ts";
 import { loadPolicy, parsePolicy, type PolicyFile } from "./policy.ts";
-import { CONFIG_DIR, policyOf, twoTiers } from "./testing/fixtures.ts";
+import { CONFIG_DIR, POLICY_DATE, policyOf, twoTiers } from "./testing/fixtures.ts";
 
 const base = (uc: Record<string, unknown>): PolicyFile => ({ version: 1, useCases: { chat: { strategy: "rules", tiers: twoTiers(), ...uc } } }) as PolicyFile;
 
@@ -21,9 +21,9 @@ function policyError(doc: unknown): string {
 
 describe("routing policy", () => {
   it("the shipped policy loads, with every demo use case and its strategy", () => {
-    const p = loadPolicy(DEFAULT_POLICY_FILE, { catalog });
+    const p = loadPolicy(DEFAULT_POLICY_FILE, { catalog, now: () => POLICY_DATE });
     const strategies = Object.fromEntries([...p.useCases].map(([k, v]) => [k, v.strategy]));
-    expect(strategies).toMatchObject({ "support-chat": "classifier", "intent-triage": "rules", "kb-answers": "cascade", "weekly-digest": "llm", "general-assistant": "rules", "math-answers": "cascade" });
+    expect(strategies).toMatchObject({ "support-chat": "classifier", "intent-triage": "rules", "kb-answers": "cascade", "weekly-digest": "llm", "general-assistant": "semantic", "math-answers": "semantic", "general-rules": "rules", "math-cascade": "cascade" });
     const support = p.useCases.get("support-chat")!;
     expect(support.tiers.map((t) => t.name)).toEqual(["small", "frontier"]);
     expect(support.tiers[0]!.models).toMatchObject({ openai: { id: "gpt-4o-mini" }, anthropic: { id: "claude-haiku-4-5" } });
@@ -31,7 +31,15 @@ describe("routing policy", () => {
     expect(support.classifier?.model.version).toBe("router-classifier-v1");
     expect(support.shadow).toMatchObject({ sampleRate: 0.1, judge: "embedding", ttlSeconds: 3600 });
     expect(support.quality).toEqual({ floor: 0.7, window: 200, minSamples: 50, recoverMargin: 0.05 });
-    expect(p.useCases.get("general-assistant")!.rollout).toBe(25);
+    expect(p.useCases.get("general-rules")!.rollout).toBe(25);
+    // The demo's use cases route by a calibrated semantic model: the cheap tier's maxScore is derived, not written.
+    for (const uc of ["math-answers", "general-assistant"]) {
+      const s = p.useCases.get(uc)!.semantic!;
+      expect(s.target).toEqual({ quality: 0.95 });
+      expect(s.expected.qualityLower).toBeGreaterThanOrEqual(0.95);
+      expect(s.expected.strongShare).toBeLessThan(1);
+      expect(p.useCases.get(uc)!.tiers[0]!.maxScore).toBe(s.threshold);
+    }
   });
 
   it("merges use-case sections over the defaults", () => {
@@ -114,5 +122,14 @@ describe("routing policy", () => {
   it("accepts JSON as well as YAML", () => {
     const p = parsePolicy(JSON.stringify(base({})), "p.json", CONFIG_DIR, { catalog });
     expect(p.useCases.get("chat")!.strategy).toBe("rules");
+  });
+});
+
+describe("model lifecycle in the policy", () => {
+  it("rejects a retired model with its date and source, and warns on a deprecated one", () => {
+    const retired = policyError(base({ tiers: [{ name: "nano", models: { openai: "gpt-4.1-nano" }, maxScore: 0.5 }, { name: "frontier", models: "caller" }] }));
+    expect(retired).toContain('useCases.chat.tiers[0].models.openai: model "gpt-4.1-nano" was retired on 2026-10-23');
+    const p = policyOf(base({ defaultModel: "gpt-4o" }));
+    expect(p.warnings).toContain('useCases.chat.defaultModel: model "gpt-4o" is deprecated, retires on 2027-01-14');
   });
 });

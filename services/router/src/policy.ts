@@ -4,9 +4,12 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import type { ModelPrice, PriceCatalog, Provider } from "@costwise/pricing";
-import { findModel } from "@costwise/pricing";
+import { findModel, isoDate, lifecycleStatus } from "@costwise/pricing";
+import { keywordRegex, type CascadeChecks } from "@costwise/route-state";
 import { loadClassifierModel, type ClassifierModel } from "./classifier.ts";
 import { PolicyError } from "./errors.ts";
+import { chooseThreshold, type QualityTarget } from "./semantic/calibration.ts";
+import { loadSemanticModel, type CalibrationPoint, type SemanticModel } from "./semantic/model.ts";
 
 /*
  * The routing policy: one validated file (YAML or JSON) with a section per use case. Parsed once
@@ -15,7 +18,7 @@ import { PolicyError } from "./errors.ts";
  * PolicyError naming the file and the path of every problem.
  */
 
-export const STRATEGIES = ["rules", "classifier", "llm", "cascade"] as const;
+export const STRATEGIES = ["rules", "classifier", "semantic", "llm", "cascade"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 export const JUDGES = ["exact", "structured", "embedding", "llm"] as const;
 export type JudgeMethod = (typeof JUDGES)[number];
@@ -109,6 +112,18 @@ const llmSchema = z
   .strict();
 
 const classifierSchema = z.object({ model: z.string().min(1) }).strict();
+const semanticSchema = z.object({ model: z.string().min(1) }).strict();
+
+/** What a use case must keep; the router derives its threshold from the model's calibration. */
+const targetSchema = z
+  .object({
+    /** Share of the frontier model's quality to keep, e.g. 0.95. */
+    quality: z.number().gt(0).max(1.5).optional(),
+    /** At most this share of requests on the frontier tier. */
+    strong_share_max: share.optional(),
+  })
+  .strict()
+  .refine((t) => t.quality !== undefined || t.strong_share_max !== undefined, { message: "name quality and/or strong_share_max" });
 
 const sections = {
   rollout: z.number().min(0).max(100),
@@ -147,6 +162,8 @@ const useCaseSchema = z
     cascade: cascadeSchema.partial().optional(),
     llm: llmSchema.partial().optional(),
     classifier: classifierSchema.optional(),
+    semantic: semanticSchema.optional(),
+    target: targetSchema.optional(),
   })
   .strict();
 
@@ -193,6 +210,8 @@ export interface ShadowPolicy {
 export type QualityPolicy = z.infer<typeof qualitySchema>;
 
 export interface CascadePolicy {
+  /** The checks as they travel on a cascade route (pipeline.route.cascade), for the executor. */
+  readonly checks: CascadeChecks;
   readonly uncertaintyPhrases: readonly string[];
   readonly uncertainty: RegExp | null;
   readonly minChars: number;
@@ -218,16 +237,34 @@ export interface UseCasePolicy {
   readonly cascade: CascadePolicy;
   readonly llm: { readonly model: ModelPrice; readonly maxPromptChars: number; readonly unparseableScore: number };
   readonly classifier: { readonly model: ClassifierModel; readonly file: string } | null;
+  /** Strategy "semantic": the model, and the threshold its calibration gives the use case's target. */
+  readonly semantic: SemanticRoute | null;
+}
+
+export interface SemanticRoute {
+  readonly model: SemanticModel;
+  readonly file: string;
+  readonly target: QualityTarget;
+  /** Scores at or above it go to the frontier tier (the cheap tier's maxScore). */
+  readonly threshold: number;
+  /** The calibration point the threshold came from: expected strong share and quality, with its lower bound. */
+  readonly expected: CalibrationPoint;
 }
 
 export interface RouterPolicy {
   readonly source: string;
   readonly useCases: ReadonlyMap<string, UseCasePolicy>;
   readonly passthroughModel: ModelPrice | null;
+  /** Deprecated models the policy names (each still served): logged at start-up. */
+  readonly warnings: readonly string[];
 }
 
 export interface PolicyDeps {
   readonly catalog: PriceCatalog;
+  /** The embedder the router runs (its name); a semantic model trained on another one is refused. */
+  readonly embeddingModel?: string;
+  /** The date models are checked against (retired → error, deprecated → warning); default today. */
+  readonly now?: () => number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,13 +289,8 @@ function suggestion(catalog: PriceCatalog, model: string): string {
   return best && best.d <= 3 ? ` (did you mean ${best.id}?)` : ` (chat models: ${chat.map((m) => m.id).join(", ")})`;
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/** One regex for a keyword list: whole words, case-insensitive; "c++" and "step by step" work too. */
-export function keywordRegex(keywords: readonly string[]): RegExp {
-  const alts = keywords.map((k) => escapeRegex(k.toLowerCase()).replace(/\s+/g, "\\s+"));
-  return new RegExp(`(?<![\\p{L}\\p{N}])(?:${alts.join("|")})(?![\\p{L}\\p{N}])`, "iu");
-}
+// Keyword rules and the cascade's uncertainty phrases share one matcher (with the executor's check).
+export { keywordRegex };
 
 /** zod's ["useCases", "chat", "rules", 2] → "useCases.chat.rules[2]", the same form as the semantic checks. */
 function formatPath(p: readonly (string | number)[]): string {
@@ -267,8 +299,13 @@ function formatPath(p: readonly (string | number)[]): string {
 
 class Issues {
   readonly list: string[] = [];
+  readonly warnings: string[] = [];
+  constructor(readonly onDate: string = isoDate(Date.now())) {}
   add(where: string, message: string): void {
     this.list.push(`  ${where}: ${message}`);
+  }
+  warn(where: string, message: string): void {
+    this.warnings.push(`${where}: ${message}`);
   }
 }
 
@@ -282,6 +319,13 @@ function chatModel(catalog: PriceCatalog, id: string, where: string, issues: Iss
     issues.add(where, `model "${id}" is an ${m.kind} model, not a chat model`);
     return null;
   }
+  const { status, lifecycle } = lifecycleStatus(catalog, m.id, issues.onDate);
+  const successor = lifecycle?.successor ? `; successor: ${lifecycle.successor}` : "";
+  if (status === "retired") {
+    issues.add(where, `model "${id}" was retired on ${lifecycle!.retiresOn} (${lifecycle!.source})${successor}`);
+    return null;
+  }
+  if (status === "deprecated") issues.warn(where, `model "${id}" is deprecated${lifecycle!.retiresOn ? `, retires on ${lifecycle!.retiresOn}` : ", retirement date unknown"}${successor}`);
   return m;
 }
 
@@ -294,9 +338,186 @@ function compileRegex(source: string, where: string, issues: Issues): RegExp | n
   }
 }
 
+type FileSpec = z.infer<typeof policyFileSchema>;
+type UseCaseSpec = FileSpec["useCases"][string];
+type Defaults = FileSpec["defaults"];
+
+interface CompileContext {
+  readonly catalog: PriceCatalog;
+  readonly issues: Issues;
+  readonly baseDir: string;
+  readonly deps: PolicyDeps;
+  readonly ajv: Ajv;
+  readonly files: Map<string, ClassifierModel | SemanticModel>;
+}
+
+/** Load a model file once per policy (use cases may share one), reporting a bad file at `where`. */
+function loadModelFile<T extends ClassifierModel | SemanticModel>(cx: CompileContext, rel: string, where: string, load: (abs: string) => T): { model: T; file: string } | null {
+  const abs = path.resolve(cx.baseDir, rel);
+  if (!cx.files.has(abs)) {
+    try {
+      cx.files.set(abs, load(abs));
+    } catch (err) {
+      cx.issues.add(where, (err as Error).message);
+      return null;
+    }
+  }
+  return { model: cx.files.get(abs) as T, file: abs };
+}
+
+function compileTiers(cx: CompileContext, at: string, spec: UseCaseSpec): Tier[] {
+  const tierNames = new Set<string>();
+  const tiers: Tier[] = [];
+  // A semantic use case with a target derives the cheap tier's maxScore from its calibration.
+  const derived = spec.strategy === "semantic" && spec.target !== undefined;
+  spec.tiers.forEach((t, i) => {
+    const where = `${at}.tiers[${i}]`;
+    const last = i === spec.tiers.length - 1;
+    if (tierNames.has(t.name)) cx.issues.add(`${where}.name`, `tier "${t.name}" is listed twice`);
+    tierNames.add(t.name);
+    if (last && t.maxScore !== undefined) cx.issues.add(`${where}.maxScore`, "the last tier takes every remaining request and has no maxScore");
+    if (derived && t.maxScore !== undefined) cx.issues.add(`${where}.maxScore`, "set by the use case's target from the model's calibration: leave it out");
+    if (!derived && !last && t.maxScore === undefined) cx.issues.add(`${where}.maxScore`, "required on every tier but the last (requests scoring below it use this tier)");
+    const prev = tiers.at(-1)?.maxScore;
+    if (!last && t.maxScore !== undefined && prev != null && t.maxScore <= prev) cx.issues.add(`${where}.maxScore`, `must be greater than the previous tier's (${prev})`);
+    if (t.models === "caller" && !last) cx.issues.add(`${where}.models`, `"caller" (the request's own model) is only allowed on the last tier`);
+    let models: Partial<Record<Provider, ModelPrice>> | null = null;
+    if (t.models !== "caller") {
+      models = {};
+      const entries = Object.entries(t.models) as [Provider, string][];
+      if (entries.length === 0) cx.issues.add(`${where}.models`, "name a model for at least one provider");
+      for (const [provider, id] of entries) {
+        const m = chatModel(cx.catalog, id, `${where}.models.${provider}`, cx.issues);
+        if (m && m.provider !== provider) cx.issues.add(`${where}.models.${provider}`, `model "${id}" is a ${m.provider} model`);
+        else if (m) models[provider] = m;
+      }
+    }
+    tiers.push({ name: t.name, models, maxScore: t.maxScore ?? null });
+  });
+  if (derived && tiers.length !== 2) cx.issues.add(`${at}.tiers`, "a semantic use case with a target has exactly two tiers (cheap, frontier)");
+  return tiers;
+}
+
+function compileRules(cx: CompileContext, at: string, spec: UseCaseSpec): CompiledRule[] {
+  const tierNames = new Set(spec.tiers.map((t) => t.name));
+  const rules = spec.rules.map((r, i): CompiledRule => {
+    const where = `${at}.rules[${i}]`;
+    if (r.tier !== undefined && !tierNames.has(r.tier)) cx.issues.add(`${where}.tier`, `no tier named "${r.tier}" (tiers: ${[...tierNames].join(", ")})`);
+    if (r.minChars !== undefined && r.maxChars !== undefined && r.minChars > r.maxChars) cx.issues.add(where, "minChars is greater than maxChars");
+    return {
+      name: r.name,
+      matcher: r.pattern ? compileRegex(r.pattern, `${where}.pattern`, cx.issues) : null,
+      keywords: r.keywords ? keywordRegex(r.keywords) : null,
+      in: r.in,
+      minChars: r.minChars ?? null,
+      maxChars: r.maxChars ?? null,
+      minTurns: r.minTurns ?? null,
+      hasContext: r.hasContext ?? null,
+      tags: r.tags ?? null,
+      add: r.add ?? 0,
+      tier: r.tier ?? null,
+    };
+  });
+  if (spec.strategy !== "rules" && rules.length > 0) cx.issues.add(`${at}.rules`, `rules are only used by strategy "rules" (this use case uses "${spec.strategy}")`);
+  return rules;
+}
+
+function compileCascade(cx: CompileContext, at: string, c: Defaults["cascade"]): CascadePolicy {
+  let validateJson: ValidateFunction | null = null;
+  if (c.jsonSchema) {
+    try {
+      validateJson = cx.ajv.compile(c.jsonSchema);
+    } catch (err) {
+      cx.issues.add(`${at}.cascade.jsonSchema`, `invalid JSON schema: ${(err as Error).message}`);
+    }
+  }
+  if (c.format === "label" && (!c.labels || c.labels.length === 0)) cx.issues.add(`${at}.cascade.labels`, 'format "label" needs the list of valid labels');
+  return {
+    checks: {
+      uncertainty_phrases: [...c.uncertaintyPhrases], min_chars: c.minChars, escalate_on_truncation: c.escalateOnTruncation, format: c.format,
+      labels: c.labels ? [...c.labels] : null, json_schema: c.jsonSchema ? JSON.stringify(c.jsonSchema) : null, pattern: c.pattern,
+    },
+    uncertaintyPhrases: c.uncertaintyPhrases,
+    uncertainty: c.uncertaintyPhrases.length > 0 ? keywordRegex(c.uncertaintyPhrases) : null,
+    minChars: c.minChars,
+    escalateOnTruncation: c.escalateOnTruncation,
+    format: c.format,
+    labels: c.labels,
+    validateJson,
+    pattern: c.pattern ? compileRegex(c.pattern, `${at}.cascade.pattern`, cx.issues) : null,
+  };
+}
+
+/** The semantic model and the threshold its calibration gives the target; a target no threshold meets is a policy error. */
+const uc = (at: string) => at.slice("useCases.".length);
+
+function compileSemantic(cx: CompileContext, at: string, spec: UseCaseSpec): SemanticRoute | null {
+  if (spec.strategy !== "semantic") {
+    if (spec.semantic) cx.issues.add(`${at}.semantic`, `only used by strategy "semantic" (this use case uses "${spec.strategy}")`);
+    if (spec.target) cx.issues.add(`${at}.target`, `a quality target needs strategy "semantic", whose model carries the calibration (this use case uses "${spec.strategy}")`);
+    return null;
+  }
+  if (!spec.semantic) {
+    cx.issues.add(`${at}.semantic`, 'strategy "semantic" needs semantic.model (a file written by npm run train:router)');
+    return null;
+  }
+  if (!spec.target) {
+    cx.issues.add(`${at}.target`, 'strategy "semantic" needs a target: { quality: 0.95 } (share of frontier quality) or { strong_share_max: 0.3 }');
+    return null;
+  }
+  const loaded = loadModelFile(cx, spec.semantic.model, `${at}.semantic.model`, loadSemanticModel);
+  if (!loaded) return null;
+  const m = loaded.model;
+  if (cx.deps.embeddingModel !== undefined && m.embedding.model !== cx.deps.embeddingModel) {
+    cx.issues.add(`${at}.semantic.model`, `${loaded.file} was trained on embedding ${m.embedding.model}, but the router embeds with ${cx.deps.embeddingModel}: retrain it with npm run train:router or configure that embedder`);
+    return null;
+  }
+  const choice = chooseThreshold(m.calibration, spec.target);
+  if (!("threshold" in choice)) {
+    cx.issues.add(`${at}.target`, `use case ${uc(at)} cannot meet its target: ${choice.reason}`);
+    return null;
+  }
+  return { model: m, file: loaded.file, target: spec.target, threshold: choice.threshold, expected: choice.point };
+}
+
+function compileUseCase(cx: CompileContext, uc: string, spec: UseCaseSpec, d: Defaults): UseCasePolicy | null {
+  const at = `useCases.${uc}`;
+  const { catalog, issues } = cx;
+  const semantic = compileSemantic(cx, at, spec);
+  let tiers = compileTiers(cx, at, spec);
+  if (semantic && tiers.length === 2) tiers = [{ ...tiers[0]!, maxScore: semantic.threshold }, tiers[1]!];
+  const rules = compileRules(cx, at, spec);
+
+  const shadowSpec = { ...d.shadow, ...spec.shadow };
+  const judgeModel = shadowSpec.judgeModel ? chatModel(catalog, shadowSpec.judgeModel, `${at}.shadow.judgeModel`, issues) : null;
+  if (shadowSpec.judge === "llm" && !shadowSpec.judgeModel) issues.add(`${at}.shadow.judgeModel`, 'the "llm" judge needs a judgeModel');
+  const quality = { ...d.quality, ...spec.quality };
+  if (quality.minSamples > quality.window) issues.add(`${at}.quality.minSamples`, `is ${quality.minSamples} but the window keeps only ${quality.window} comparisons`);
+  const cascade = compileCascade(cx, at, { ...d.cascade, ...spec.cascade });
+
+  const llmSpec = { ...d.llm, ...spec.llm };
+  const llmModel = chatModel(catalog, llmSpec.model, `${at}.llm.model`, issues);
+  const classifierSpec = spec.classifier ?? d.classifier;
+  let classifier: UseCasePolicy["classifier"] = null;
+  if (spec.strategy === "classifier") {
+    if (!classifierSpec) issues.add(`${at}.classifier`, 'strategy "classifier" needs classifier.model (here or in defaults)');
+    else classifier = loadModelFile(cx, classifierSpec.model, `${at}.classifier.model`, loadClassifierModel);
+  }
+  const defaultModel = spec.defaultModel ? chatModel(catalog, spec.defaultModel, `${at}.defaultModel`, issues) : null;
+  if (!llmModel) return null;
+  return {
+    useCase: uc, strategy: spec.strategy, tiers, defaultModel, baseScore: spec.baseScore, rules,
+    rollout: spec.rollout ?? d.rollout,
+    shadow: { sampleRate: shadowSpec.sampleRate, judge: shadowSpec.judge, similarity: shadowSpec.similarity, judgeModel, ttlSeconds: shadowSpec.ttlSeconds },
+    quality, cascade,
+    llm: { model: llmModel, maxPromptChars: llmSpec.maxPromptChars, unparseableScore: llmSpec.unparseableScore },
+    classifier, semantic,
+  };
+}
+
 /**
  * Validate and compile a parsed policy document. `baseDir` resolves relative file paths
- * (classifier models) — the policy file's own directory.
+ * (classifier and semantic models) — the policy file's own directory.
  */
 export function compilePolicy(doc: unknown, source: string, baseDir: string, deps: PolicyDeps): RouterPolicy {
   const parsed = policyFileSchema.safeParse(doc);
@@ -305,126 +526,16 @@ export function compilePolicy(doc: unknown, source: string, baseDir: string, dep
     throw new PolicyError(`invalid router policy ${source}:\n${lines.join("\n")}`);
   }
   const file = parsed.data;
-  const issues = new Issues();
-  const { catalog } = deps;
+  const cx: CompileContext = { catalog: deps.catalog, issues: new Issues(isoDate((deps.now ?? Date.now)())), baseDir, deps, ajv: new Ajv({ allErrors: true, strict: false }), files: new Map() };
   const d = file.defaults;
-  const classifiers = new Map<string, ClassifierModel>();
-  const ajv = new Ajv({ allErrors: true, strict: false });
-
-  const loadClassifier = (rel: string, where: string) => {
-    const abs = path.resolve(baseDir, rel);
-    if (!classifiers.has(abs)) {
-      try {
-        classifiers.set(abs, loadClassifierModel(abs));
-      } catch (err) {
-        issues.add(where, (err as Error).message);
-        return null;
-      }
-    }
-    return { model: classifiers.get(abs)!, file: abs };
-  };
-
-  const passthroughModel = d.passthroughModel ? chatModel(catalog, d.passthroughModel, "defaults.passthroughModel", issues) : null;
+  const passthroughModel = d.passthroughModel ? chatModel(cx.catalog, d.passthroughModel, "defaults.passthroughModel", cx.issues) : null;
   const useCases = new Map<string, UseCasePolicy>();
-
   for (const [uc, spec] of Object.entries(file.useCases)) {
-    const at = `useCases.${uc}`;
-    const tierNames = new Set<string>();
-    const tiers: Tier[] = [];
-    spec.tiers.forEach((t, i) => {
-      const where = `${at}.tiers[${i}]`;
-      const last = i === spec.tiers.length - 1;
-      if (tierNames.has(t.name)) issues.add(`${where}.name`, `tier "${t.name}" is listed twice`);
-      tierNames.add(t.name);
-      if (last && t.maxScore !== undefined) issues.add(`${where}.maxScore`, "the last tier takes every remaining request and has no maxScore");
-      if (!last && t.maxScore === undefined) issues.add(`${where}.maxScore`, "required on every tier but the last (requests scoring below it use this tier)");
-      const prev = tiers.at(-1)?.maxScore;
-      if (!last && t.maxScore !== undefined && prev != null && t.maxScore <= prev) issues.add(`${where}.maxScore`, `must be greater than the previous tier's (${prev})`);
-      if (t.models === "caller" && !last) issues.add(`${where}.models`, `"caller" (the request's own model) is only allowed on the last tier`);
-      let models: Partial<Record<Provider, ModelPrice>> | null = null;
-      if (t.models !== "caller") {
-        models = {};
-        const entries = Object.entries(t.models) as [Provider, string][];
-        if (entries.length === 0) issues.add(`${where}.models`, "name a model for at least one provider");
-        for (const [provider, id] of entries) {
-          const m = chatModel(catalog, id, `${where}.models.${provider}`, issues);
-          if (m && m.provider !== provider) issues.add(`${where}.models.${provider}`, `model "${id}" is a ${m.provider} model`);
-          else if (m) models[provider] = m;
-        }
-      }
-      tiers.push({ name: t.name, models, maxScore: t.maxScore ?? null });
-    });
-
-    const rules: CompiledRule[] = spec.rules.map((r, i) => {
-      const where = `${at}.rules[${i}]`;
-      if (r.tier !== undefined && !tierNames.has(r.tier)) issues.add(`${where}.tier`, `no tier named "${r.tier}" (tiers: ${[...tierNames].join(", ")})`);
-      if (r.minChars !== undefined && r.maxChars !== undefined && r.minChars > r.maxChars) issues.add(where, "minChars is greater than maxChars");
-      return {
-        name: r.name,
-        matcher: r.pattern ? compileRegex(r.pattern, `${where}.pattern`, issues) : null,
-        keywords: r.keywords ? keywordRegex(r.keywords) : null,
-        in: r.in,
-        minChars: r.minChars ?? null,
-        maxChars: r.maxChars ?? null,
-        minTurns: r.minTurns ?? null,
-        hasContext: r.hasContext ?? null,
-        tags: r.tags ?? null,
-        add: r.add ?? 0,
-        tier: r.tier ?? null,
-      };
-    });
-    if (spec.strategy !== "rules" && rules.length > 0) issues.add(`${at}.rules`, `rules are only used by strategy "rules" (this use case uses "${spec.strategy}")`);
-
-    const shadowSpec = { ...d.shadow, ...spec.shadow };
-    const judgeModel = shadowSpec.judgeModel ? chatModel(catalog, shadowSpec.judgeModel, `${at}.shadow.judgeModel`, issues) : null;
-    if (shadowSpec.judge === "llm" && !shadowSpec.judgeModel) issues.add(`${at}.shadow.judgeModel`, 'the "llm" judge needs a judgeModel');
-    const quality = { ...d.quality, ...spec.quality };
-    if (quality.minSamples > quality.window) issues.add(`${at}.quality.minSamples`, `is ${quality.minSamples} but the window keeps only ${quality.window} comparisons`);
-
-    const c = { ...d.cascade, ...spec.cascade };
-    let validateJson: ValidateFunction | null = null;
-    if (c.jsonSchema) {
-      try {
-        validateJson = ajv.compile(c.jsonSchema);
-      } catch (err) {
-        issues.add(`${at}.cascade.jsonSchema`, `invalid JSON schema: ${(err as Error).message}`);
-      }
-    }
-    if (c.format === "label" && (!c.labels || c.labels.length === 0)) issues.add(`${at}.cascade.labels`, 'format "label" needs the list of valid labels');
-    const cascade: CascadePolicy = {
-      uncertaintyPhrases: c.uncertaintyPhrases,
-      uncertainty: c.uncertaintyPhrases.length > 0 ? keywordRegex(c.uncertaintyPhrases) : null,
-      minChars: c.minChars,
-      escalateOnTruncation: c.escalateOnTruncation,
-      format: c.format,
-      labels: c.labels,
-      validateJson,
-      pattern: c.pattern ? compileRegex(c.pattern, `${at}.cascade.pattern`, issues) : null,
-    };
-
-    const llmSpec = { ...d.llm, ...spec.llm };
-    const llmModel = chatModel(catalog, llmSpec.model, `${at}.llm.model`, issues);
-    const classifierSpec = spec.classifier ?? d.classifier;
-    let classifier: UseCasePolicy["classifier"] = null;
-    if (spec.strategy === "classifier") {
-      if (!classifierSpec) issues.add(`${at}.classifier`, 'strategy "classifier" needs classifier.model (here or in defaults)');
-      else classifier = loadClassifier(classifierSpec.model, `${at}.classifier.model`);
-    }
-    const defaultModel = spec.defaultModel ? chatModel(catalog, spec.defaultModel, `${at}.defaultModel`, issues) : null;
-
-    if (llmModel) {
-      useCases.set(uc, {
-        useCase: uc, strategy: spec.strategy, tiers, defaultModel, baseScore: spec.baseScore, rules,
-        rollout: spec.rollout ?? d.rollout,
-        shadow: { sampleRate: shadowSpec.sampleRate, judge: shadowSpec.judge, similarity: shadowSpec.similarity, judgeModel, ttlSeconds: shadowSpec.ttlSeconds },
-        quality, cascade,
-        llm: { model: llmModel, maxPromptChars: llmSpec.maxPromptChars, unparseableScore: llmSpec.unparseableScore },
-        classifier,
-      });
-    }
+    const compiled = compileUseCase(cx, uc, spec, d);
+    if (compiled) useCases.set(uc, compiled);
   }
-  if (issues.list.length > 0) throw new PolicyError(`invalid router policy ${source}:\n${issues.list.join("\n")}`);
-  return { source, useCases, passthroughModel };
+  if (cx.issues.list.length > 0) throw new PolicyError(`invalid router policy ${source}:\n${cx.issues.list.join("\n")}`);
+  return { source, useCases, passthroughModel, warnings: cx.issues.warnings };
 }
 
 /** Parse YAML (or JSON, which is YAML) text and compile it. */

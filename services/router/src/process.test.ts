@@ -46,7 +46,7 @@ describe("router process", () => {
       stage_ms: { cache: 4, router: 3 },
       overhead: { embedding: 500, router: routerCost },
       overhead_cost_nanousd: 500 + routerCost,
-      route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "llm", score: 0, reason: "llm gpt-4o-mini rated 1/5 → small", shadow: true },
+      route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "llm", score: 0, reason: "llm gpt-4o-mini rated 1/5 → small", shadow: true, cascade: null },
       compression: null,
       cache_lookup: "miss",
       embedding: null,

@@ -41,6 +41,7 @@ export function createRouterProcess(deps: RouterProcessDeps): ProcessFn<LlmReque
     const pipeline = {
       ...p,
       route,
+      ...(outcome.embedding && !p.embedding ? { embedding: outcome.embedding } : {}),
       stage_ms: { ...p.stage_ms, router: Math.max(0, Math.round(deps.now() - started)) },
       ...(overhead > 0 ? { overhead: { ...p.overhead, router: (p.overhead.router ?? 0) + overhead }, overhead_cost_nanousd: p.overhead_cost_nanousd + overhead } : {}),
     };

@@ -40,7 +40,7 @@ const rulesPolicy = one({
 describe("rules strategy", () => {
   it("sends a plain question to the small tier with the rules that matched", async () => {
     const out = await decideRoute(request(), rulesPolicy, deps());
-    expect(out.route).toEqual({ tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: expect.closeTo(0.1, 9), reason: "rules (greeting) score 0.10 → small", shadow: false });
+    expect(out.route).toEqual({ tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: expect.closeTo(0.1, 9), reason: "rules (greeting) score 0.10 → small", shadow: false, cascade: null });
     expect(out.kind).toBe("routed");
     expect(out.overheadNanoUsd).toBe(0);
   });
@@ -77,7 +77,7 @@ describe("rules strategy", () => {
 describe("passthrough", () => {
   it("a use case without a policy keeps the caller's model", async () => {
     const out = await decideRoute(request({ use_case: "unknown" }), rulesPolicy, deps());
-    expect(out.route).toEqual({ tier: "frontier", model: "gpt-4o", provider: "openai", strategy: "passthrough", score: null, reason: 'no routing policy for use case "unknown"', shadow: false });
+    expect(out.route).toEqual({ tier: "frontier", model: "gpt-4o", provider: "openai", strategy: "passthrough", score: null, reason: 'no routing policy for use case "unknown"', shadow: false, cascade: null });
   });
 
   it("a request naming no model and no passthrough model gets no route (the executor's default applies)", async () => {
@@ -124,16 +124,16 @@ describe("classifier strategy", () => {
 });
 
 describe("llm strategy", () => {
-  const p = one({ strategy: "llm", llm: { model: "gpt-4.1-nano", unparseableScore: 1 } });
-  const expectedCost = costOf(requireModel(catalog, "gpt-4.1-nano"), usage).totalNanoUsd;
+  const p = one({ strategy: "llm", llm: { model: "gpt-5-nano", unparseableScore: 1 } });
+  const expectedCost = costOf(requireModel(catalog, "gpt-5-nano"), usage).totalNanoUsd;
 
   it("asks the routing model, records its cost, and follows its rating", async () => {
     const calls: { model: string; maxTokens?: number | null; messages: readonly { role: string; content: string }[] }[] = [];
     const out = await decideRoute(request(), p, deps({ llm: chatAnswering("2", calls) }));
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ model: "gpt-4.1-nano", maxTokens: 4 });
+    expect(calls[0]).toMatchObject({ model: "gpt-5-nano", maxTokens: 4 });
     expect(calls[0]!.messages[1]!.content).toContain("what are your opening hours?");
-    expect(out.route).toMatchObject({ tier: "small", strategy: "llm", score: 0.25, reason: "llm gpt-4.1-nano rated 2/5 → small" });
+    expect(out.route).toMatchObject({ tier: "small", strategy: "llm", score: 0.25, reason: "llm gpt-5-nano rated 2/5 → small" });
     expect(expectedCost).toBeGreaterThan(0);
     expect(out.overheadNanoUsd).toBe(expectedCost);
   });

@@ -1,63 +1,20 @@
 import { costOf, findModel, NO_USAGE, type ModelPrice, type PriceCatalog, type Provider, type Usage } from "@costwise/pricing";
-import type { LlmRequest, Message, RouteDecision } from "@costwise/schemas";
+import { decodeVector } from "@costwise/embeddings";
+import { percentBucket, type FallbackInfo, type ShadowEntry } from "@costwise/route-state";
+import type { LlmRequest, QueryEmbedding } from "@costwise/schemas";
 import { predict } from "./classifier.ts";
-import { decideDistilled, type DistilledSwitch } from "./distilled.ts";
-import { percentBucket } from "./hash.ts";
+import { denseFeatures } from "./features.ts";
+import { decideDistilled } from "./distilled.ts";
 import { routeInputOf, type RouteInput } from "./input.ts";
 import type { RouterPolicy, Tier, UseCasePolicy } from "./policy.ts";
-import { callSignal, difficultyScore, llmRouterMessages, parseDifficulty, type ChatPort } from "./strategies/llm.ts";
+import type { RouteDeps, RouteKind, RouteOutcome } from "./route-types.ts";
+import { callSignal, difficultyScore, llmRouterMessages, parseDifficulty } from "./strategies/llm.ts";
 import { scoreRules } from "./strategies/rules.ts";
+import { embeddingTextOf } from "./semantic/embedding-text.ts";
+import { semanticScoreOf } from "./semantic/model.ts";
 
-/** A route whose measured agreement fell below its floor; requests for it go to the last tier. */
-export interface FallbackInfo {
-  readonly since: number;
-  readonly agreement: number;
-  readonly samples: number;
-  readonly floor: number;
-}
-
-export interface RouteDeps {
-  readonly catalog: PriceCatalog;
-  /** For strategy "llm"; when absent those use cases go to the last tier. */
-  readonly llm: ChatPort | null;
-  /** The route's fallback state, as last read from the shared store. */
-  readonly fallback: (useCase: string, tier: string) => FallbackInfo | null;
-  /** The exact messages a model would get for this request (renderMessages from @costwise/executor). */
-  readonly renderMessages: (req: LlmRequest) => Message[];
-  /** The use case's distilled-model switch for this tenant, when one is in force (see distilled.ts). */
-  readonly distilled?: (tenant: string, useCase: string) => DistilledSwitch | null;
-}
-
-/** What the shadow consumer needs to compare the two answers once the served one arrives. */
-export interface ShadowEntry {
-  readonly request_id: string;
-  readonly tenant: string;
-  readonly use_case: string;
-  readonly created_at: number;
-  readonly strategy: string;
-  readonly score: number | null;
-  readonly cheapTier: string;
-  readonly frontierTier: string;
-  readonly cheapModel: string;
-  readonly frontierModel: string;
-  /** The model the request was sent to: the cheap one, or the frontier one while the route is in fallback. */
-  readonly servedModel: string;
-  readonly fallback: boolean;
-  readonly messages: Message[];
-  readonly maxTokens: number | null;
-  readonly temperature: number | null;
-}
-
-/** Why the request got its tier, for metrics (the decision's `reason` has the detail). */
-export type RouteKind = "routed" | "forced" | "holdout" | "fallback" | "passthrough" | "not-cheaper" | "router-error" | "distilled";
-
-export interface RouteOutcome {
-  readonly route: RouteDecision | null;
-  readonly kind: RouteKind;
-  /** nano-USD the router itself spent (LLM-as-router calls). */
-  readonly overheadNanoUsd: number;
-  readonly shadow: ShadowEntry | null;
-}
+export type { RouteDeps, RouteEmbedder, RouteKind, RouteOutcome } from "./route-types.ts";
+export type { FallbackInfo, ShadowEntry } from "@costwise/route-state";
 
 const fmt = (x: number) => x.toFixed(2);
 
@@ -74,7 +31,7 @@ function passthrough(req: LlmRequest, policy: RouterPolicy, catalog: PriceCatalo
   const id = req.model ?? policy.passthroughModel?.id ?? null;
   if (!id) return { route: null, kind: "passthrough", overheadNanoUsd: 0, shadow: null };
   const provider = findModel(catalog, id)?.provider ?? "";
-  return { route: { tier: "frontier", model: id, provider, strategy: "passthrough", score: null, reason, shadow: false }, kind: "passthrough", overheadNanoUsd: 0, shadow: null };
+  return { route: { tier: "frontier", model: id, provider, strategy: "passthrough", score: null, reason, shadow: false, cascade: null }, kind: "passthrough", overheadNanoUsd: 0, shadow: null };
 }
 
 /**
@@ -131,6 +88,16 @@ interface Scored {
   readonly why: string;
   readonly overhead: number;
   readonly error: boolean;
+  readonly embedding?: QueryEmbedding;
+}
+
+/** The request's embedding for a semantic model: the cache's when it used the same model, else one computed here. */
+async function vectorFor(req: LlmRequest, input: RouteInput, model: string, deps: RouteDeps, signal: AbortSignal | undefined): Promise<{ vector: Float32Array; cost: number; computed: QueryEmbedding | null } | null> {
+  const carried = req.pipeline?.embedding;
+  if (carried && carried.model === model) return { vector: decodeVector(carried.vector), cost: 0, computed: null };
+  if (!deps.embedder || deps.embedder.name !== model) return null;
+  const e = await deps.embedder.embed(embeddingTextOf(input), signal);
+  return { vector: e.vector, cost: e.costNanoUsd, computed: { model, vector: Buffer.from(e.vector.buffer, e.vector.byteOffset, e.vector.byteLength) } };
 }
 
 async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps: RouteDeps, holdout: boolean, signal: AbortSignal | undefined): Promise<Scored> {
@@ -147,6 +114,25 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
     case "classifier": {
       const p = predict(uc.classifier!.model, input);
       return { score: p, index: tierForScore(uc.tiers, p), forced: false, why: `classifier ${uc.classifier!.model.version} p(strong needed)=${fmt(p)}`, overhead: 0, error: false };
+    }
+    case "semantic": {
+      if (holdout) return { score: null, index: last, forced: false, why: "semantic router not needed (holdout)", overhead: 0, error: false };
+      const sem = uc.semantic!;
+      let v: Awaited<ReturnType<typeof vectorFor>>;
+      try {
+        v = await vectorFor(req, input, sem.model.embedding.model, deps, signal);
+      } catch (err) {
+        return { score: null, index: last, forced: false, why: `embedding failed (${(err as Error).name})`, overhead: 0, error: true };
+      }
+      if (!v) return { score: null, index: last, forced: false, why: `no ${sem.model.embedding.model} embedding for the semantic router`, overhead: 0, error: true };
+      const p = semanticScoreOf(sem.model, v.vector, denseFeatures(input));
+      const threshold = deps.semanticThreshold?.(uc.useCase) ?? sem.threshold;
+      const target = sem.target.quality !== undefined ? `quality ${sem.target.quality}` : `strong share ≤ ${sem.target.strong_share_max}`;
+      return {
+        score: p, index: p < threshold ? 0 : last, forced: false, overhead: v.cost, error: false,
+        why: `semantic ${sem.model.version} p(strong needed)=${fmt(p)}, threshold ${threshold.toFixed(3)}${threshold === sem.threshold ? "" : " (re-calibrated from shadow results)"} for ${target}`,
+        ...(v.computed ? { embedding: v.computed } : {}),
+      };
     }
     case "llm": {
       // Holdout traffic goes to the frontier anyway: do not pay for a routing call it will not use.
@@ -195,8 +181,12 @@ export async function decideRoute(req: LlmRequest, policy: RouterPolicy, deps: R
   const s = await score(uc, input, req, deps, holdout, signal);
 
   const decide = (index: number, model: ModelPrice, reason: string, kind: RouteKind, shadow: ShadowEntry | null): RouteOutcome => ({
-    route: { tier: uc.tiers[index]!.name, model: model.id, provider: model.provider, strategy: uc.strategy, score: s.score, reason, shadow: shadow !== null },
-    kind, overheadNanoUsd: s.overhead, shadow,
+    route: {
+      tier: uc.tiers[index]!.name, model: model.id, provider: model.provider, strategy: uc.strategy, score: s.score, reason, shadow: shadow !== null,
+      // A cheap cascade answer is checked by the executor: the plan travels with the route.
+      cascade: uc.strategy === "cascade" && index < uc.tiers.length - 1 ? { escalate_tier: uc.tiers[uc.tiers.length - 1]!.name, escalate_model: frontierModel.id, escalate_provider: frontierModel.provider, ...uc.cascade.checks } : null,
+    },
+    kind, overheadNanoUsd: s.overhead, shadow, ...(s.embedding ? { embedding: s.embedding } : {}),
   });
   const last = uc.tiers.length - 1;
   if (holdout) return decide(last, frontierModel, `rollout holdout: bucket ${fmt(bucket)} ≥ ${uc.rollout}%; ${s.why}`, "holdout", null);

@@ -4,7 +4,11 @@ import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing"
 import { createProviders } from "@costwise/providers";
 import { topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, StreamMetrics, type Logger, type RunningService } from "@costwise/stream-runtime";
-import type { RouterConfig } from "./config.ts";
+import { batchingEmbedder, localEmbedder, type Embedder } from "@costwise/embeddings";
+import { ROUTER_EMBEDDING_NAME, type RouterConfig } from "./config.ts";
+import type { RouteEmbedder } from "./route.ts";
+import { clickhouseShadowResults } from "./semantic/clickhouse-results.ts";
+import { LiveThresholds } from "./semantic/live.ts";
 import { RouterMetrics } from "./metrics.ts";
 import { loadPolicy, type RouterPolicy } from "./policy.ts";
 import { createRouterProcess } from "./process.ts";
@@ -31,8 +35,26 @@ export interface StartRouterOptions {
   readonly now?: () => number;
   /** Use this compiled policy instead of loading ROUTER_POLICY_FILE. */
   readonly policy?: RouterPolicy;
+  /** Replace the local sentence model (tests); its name must match the semantic models'. */
+  readonly embedder?: Embedder;
   /** The shadow's "embedding" judge model; default: the local sentence model, loaded when a route uses that judge. */
-  readonly embedder?: TextEmbedder | null;
+  readonly shadowEmbedder?: TextEmbedder | null;
+}
+
+/**
+ * The router's own embedder, created on first use: most requests of a semantic use case carry
+ * the cache's vector, so the model loads only if one does not.
+ */
+function lazyEmbedder(config: RouterConfig, given: Embedder | undefined): RouteEmbedder {
+  let inner: Promise<Embedder & { embedOne(text: string): Promise<{ vector: Float32Array; costNanoUsd: number }> }> | null = null;
+  return {
+    name: given?.name ?? ROUTER_EMBEDDING_NAME,
+    embed: async (text) => {
+      inner ??= (given ? Promise.resolve(given) : localEmbedder({ modelDir: config.ROUTER_EMBEDDING_MODEL_DIR, threads: config.ROUTER_EMBEDDING_THREADS, name: ROUTER_EMBEDDING_NAME })).then((e) => batchingEmbedder(e));
+      inner.catch(() => (inner = null));
+      return (await inner).embedOne(text);
+    },
+  };
 }
 
 /**
@@ -44,8 +66,10 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
   const logger = opts.logger ?? createLogger({ service: "router", level: config.LOG_LEVEL });
   const catalog = opts.catalog ?? defaultCatalog;
   const now = opts.now ?? Date.now;
-  const policy = opts.policy ?? loadPolicy(config.ROUTER_POLICY_FILE, { catalog });
+  const embedder = lazyEmbedder(config, opts.embedder);
+  const policy = opts.policy ?? loadPolicy(config.ROUTER_POLICY_FILE, { catalog, embeddingModel: embedder.name });
   logger.info({ policy: policy.source, useCases: [...policy.useCases.keys()] }, "routing policy loaded");
+  for (const w of policy.warnings) logger.warn({ policy: policy.source }, w);
 
   const providers = opts.chat ? null : createProviders(config, { catalog, logger });
   const chat: ChatPort = opts.chat ?? providers!;
@@ -75,7 +99,19 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
   const distilled = new DistillSwitchView(switchStore, { refreshMs: config.ROUTER_DISTILL_REFRESH_MS, onError: (err) => logger.debug({ err: errorMessage(err) }, "distill switches not refreshed") });
   await distilled.start();
 
+  const semantic = [...policy.useCases.values()].some((u) => u.semantic !== null);
+  const calibrationCh = semantic && config.ROUTER_CALIBRATION_REFRESH_MS > 0 ? createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, request_timeout: 10_000 }) : null;
+  const thresholds = calibrationCh
+    ? new LiveThresholds(policy, clickhouseShadowResults(calibrationCh, config.CLICKHOUSE_DATABASE), {
+        refreshMs: config.ROUTER_CALIBRATION_REFRESH_MS,
+        onChange: (uc, next, previous) => logger.info({ use_case: uc, threshold: next.threshold, previous, achieved: next.achieved, lower: next.lower, samples: next.samples, source: next.source }, "semantic threshold re-calibrated"),
+        onError: (err) => logger.debug({ err: errorMessage(err) }, "shadow results not read: keeping the current thresholds"),
+      })
+    : null;
+  await thresholds?.start();
+
   const closeShared = [
+    ...(thresholds ? [{ name: "live-thresholds", close: async () => { thresholds.close(); await calibrationCh!.close(); } }] : []),
     { name: "fallback-view", close: () => fallbacks.close() },
     { name: "distill-switches", close: async () => { distilled.close(); await switchStore.close(); } },
     ...(providers ? [{ name: "providers", close: () => providers.close() }] : []),
@@ -88,18 +124,18 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       const ch = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, request_timeout: 30_000 });
       const shadowMetrics = new StreamMetrics("router-shadow");
       const shadowRouterMetrics = new RouterMetrics(shadowMetrics.registry);
-      let embedder = opts.embedder ?? null;
-      if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.shadow.sampleRate > 0 && u.shadow.judge === "embedding")) {
+      let shadowEmbedder = opts.shadowEmbedder ?? null;
+      if (opts.shadowEmbedder === undefined && [...policy.useCases.values()].some((u) => u.shadow.sampleRate > 0 && u.shadow.judge === "embedding")) {
         const { batchingEmbedder, localEmbedder } = await import("@costwise/embeddings");
         const local = batchingEmbedder(await localEmbedder({ modelDir: config.ROUTER_SHADOW_EMBEDDING_MODEL_DIR, threads: 1 }));
         closeShared.push({ name: "shadow-embedder", close: () => local.close?.() });
-        embedder = local;
+        shadowEmbedder = local;
       }
       shadow = await startService<LlmResponse>({
         name: "router-shadow",
         input: topics.responses,
         outputs: [],
-        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), embedder, now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics }),
+        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), embedder: shadowEmbedder, now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics }),
         config: { ...config, GROUP_ID: `${config.GROUP_ID ?? "costwise-router"}-shadow`, METRICS_PORT: config.ROUTER_SHADOW_METRICS_PORT },
         logger: logger.child({ loop: "shadow" }),
         metrics: shadowMetrics,
@@ -110,7 +146,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       name: "router",
       input: topics.uncached,
       outputs: [topics.routed],
-      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc) }),
+      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc), embedder, semanticThreshold: (uc) => thresholds?.get(uc) ?? null }),
       config,
       logger,
       metrics: streamMetrics,

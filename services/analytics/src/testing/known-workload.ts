@@ -44,7 +44,7 @@ export function knownRecords(tenant: string, now: number, prefix = tenant): Cost
     const p: PipelineState = emptyPipelineState();
     p.overhead = { ...(s.overhead ?? {}) };
     p.overhead_cost_nanousd = Object.values(p.overhead).reduce((a, b) => a + b, 0);
-    if (s.route) p.route = { tier: s.route.tier, model: s.model ?? "gpt-4o", provider: "openai", strategy: s.route.strategy, score: s.route.score, reason: "", shadow: false };
+    if (s.route) p.route = { tier: s.route.tier, model: s.model ?? "gpt-4o", provider: "openai", strategy: s.route.strategy, score: s.route.score, reason: "", shadow: false, cascade: null };
     if (s.compression) p.compression = { strategy: s.compression.strategy, context_tokens_before: s.compression.before, context_tokens_after: s.compression.after, per_strategy_tokens: {} };
     const created = now - s.agoMin * 60_000;
     const request = newRequest({ request_id: `${prefix}-${s.id}`, tenant, use_case: s.useCase, messages: [{ role: "user", content: "hi" }], model: "gpt-4o", created_at: created, pipeline: p });

@@ -2,7 +2,11 @@
  * Operator commands for routes (run from the repo root):
  *   npx tsx services/router/src/cli/routes.ts status
  *   npx tsx services/router/src/cli/routes.ts reset --use-case support-chat --tier small
+ *   npx tsx services/router/src/cli/routes.ts calibration
  * `status` lists every route of the policy with its measured agreement and fallback state;
+ * `calibration` shows, per route with a quality target: the target, the quality achieved (live
+ * from shadow results when there are enough, else the model's out-of-fold estimate), its
+ * interval, the samples behind it and the current threshold;
  * `reset` takes a route out of automatic fallback and forgets its window (it starts measuring
  * afresh), and records the reset in costwise.route_fallback_events.
  */
@@ -16,6 +20,9 @@ import { agreementRate } from "../quality.ts";
 import { clickhouseShadowWriter } from "../shadow/clickhouse.ts";
 import { chDateTime } from "../shadow/rows.ts";
 import { redisRouteStore, routeId } from "../store.ts";
+import { chooseThreshold, recalibrate } from "../semantic/calibration.ts";
+import type { ShadowResults } from "../semantic/shadow-port.ts";
+import { clickhouseShadowResults } from "../semantic/clickhouse-results.ts";
 
 const config = loadRouterConfig();
 const program = new Command("routes").description("Inspect and reset router routes (automatic fallback)");
@@ -37,6 +44,34 @@ program.command("status").description("agreement and fallback state of every rou
     process.stdout.write(`${table.toString()}\n`);
   } finally {
     await store.close();
+  }
+});
+
+program.command("calibration").description("target, achieved quality, interval, samples and threshold of every calibrated route").option("--samples <n>", "most recent shadow results per route", "1000").action(async (o: { samples: string }) => {
+  const policy = loadPolicy(config.ROUTER_POLICY_FILE, { catalog });
+  const ch = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, request_timeout: 10_000 });
+  const shadow = clickhouseShadowResults(ch, config.CLICKHOUSE_DATABASE);
+  try {
+    const table = new Table({ head: ["use case", "tier", "target", "achieved", "interval", "samples", "source", "threshold", "offline threshold"], style: { head: [], border: [] } });
+    for (const [uc, p] of policy.useCases) {
+      if (!p.semantic) continue;
+      const tier = p.tiers[0]!.name;
+      const offline = chooseThreshold(p.semantic.model.calibration, p.semantic.target);
+      if (!("threshold" in offline)) continue; // the policy would not have loaded
+      let samples: Awaited<ReturnType<ShadowResults["recent"]>> = [];
+      try {
+        samples = await shadow.recent({ useCase: uc, tier }, Number(o.samples));
+      } catch (err) {
+        process.stderr.write(`shadow results for ${uc}/${tier} unavailable (${(err as Error).message}): showing the offline calibration\n`);
+      }
+      const live = recalibrate(p.semantic.model.calibration, offline, samples, p.semantic.target, p.quality.minSamples);
+      const target = p.semantic.target.quality !== undefined ? `quality ≥ ${p.semantic.target.quality}` : `strong share ≤ ${p.semantic.target.strong_share_max}`;
+      const n = live.source === "offline" ? `${p.semantic.model.calibration.groups} labelled groups (${samples.length} shadow)` : String(live.samples);
+      table.push([uc, tier, target, live.achieved.toFixed(3), `[${live.lower.toFixed(3)}, ${live.achieved.toFixed(3)}]`, n, live.source, live.threshold.toFixed(4), offline.threshold.toFixed(4)]);
+    }
+    process.stdout.write(`${table.toString()}\n`);
+  } finally {
+    await ch.close();
   }
 });
 

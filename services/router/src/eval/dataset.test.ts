@@ -4,6 +4,7 @@ import { catalog } from "@costwise/pricing";
 import { DEFAULT_POLICY_FILE } from "../config.ts";
 import { DatasetError } from "../errors.ts";
 import { loadPolicy } from "../policy.ts";
+import { POLICY_DATE } from "../testing/fixtures.ts";
 import { loadEvalSet, namedPair, strongWins } from "./dataset.ts";
 import { groupFolds } from "./folds.ts";
 import { cascadePoint, classifierCvScores, lengthScores } from "./strategies.ts";
@@ -55,7 +56,7 @@ describe("router dev rows", () => {
   });
 
   it("a cascade escalates rows whose weak answer fails the check (missing #### line, uncertainty)", () => {
-    const uc = loadPolicy(DEFAULT_POLICY_FILE, { catalog }).useCases.get("math-answers")!;
+    const uc = loadPolicy(DEFAULT_POLICY_FILE, { catalog, now: () => POLICY_DATE }).useCases.get("math-cascade")!;
     const set = loadEvalSet(fixture("tiny-gsm8k.jsonl"));
     // Escalated: gsm:1 (no final line), gsm:3 ("I'm not sure"), gsm:7 (cut off): strong scores 1, 1, 1.
     // Kept: weak scores 1, 1, 1, 0, 1 → quality (3 + 4) / 8.

@@ -7,7 +7,9 @@ import { compilePolicy, type RouterPolicy } from "../policy.ts";
 export const CONFIG_DIR = fileURLToPath(new URL("../../config/", import.meta.url));
 export const SHIPPED_MODEL = fileURLToPath(new URL("../../models/router-classifier-v1.json", import.meta.url));
 
-export const policyOf = (doc: unknown): RouterPolicy => compilePolicy(doc, "test-policy.yaml", CONFIG_DIR, { catalog });
+/** Model lifecycles are checked against a fixed date, so a test never fails because a model retired since. */
+export const POLICY_DATE = Date.parse("2026-12-01T00:00:00Z");
+export const policyOf = (doc: unknown): RouterPolicy => compilePolicy(doc, "test-policy.yaml", CONFIG_DIR, { catalog, now: () => POLICY_DATE });
 
 export const twoTiers = (maxScore = 0.5) => [
   { name: "small", models: { openai: "gpt-4o-mini", anthropic: "claude-haiku-4-5" }, maxScore },

@@ -18,21 +18,23 @@ import { catalog } from "@costwise/pricing";
 import { createProviders, providersConfigSchema } from "@costwise/providers";
 import type { LlmRequest } from "@costwise/schemas";
 import { parseConfig, silentLogger, type ProcessContext } from "@costwise/stream-runtime";
-import { sampleWorkload } from "../../../../test/src/workload.ts";
-import { extractFeatures } from "../features.ts";
-import { routeInputOf } from "../input.ts";
-import { compilePolicy, type PolicyFile } from "../policy.ts";
-import { createRouterProcess } from "../process.ts";
-import { memoryRouteStore } from "../store.ts";
-import type { ChatPort } from "../strategies/llm.ts";
+import { encodeVector } from "@costwise/embeddings";
+import { emptyPipelineState } from "@costwise/schemas";
+import { sampleWorkload } from "../../../test/src/workload.ts";
+import { extractFeatures } from "../src/features.ts";
+import { routeInputOf } from "../src/input.ts";
+import { compilePolicy, type PolicyFile } from "../src/policy.ts";
+import { createRouterProcess } from "../src/process.ts";
+import { memoryRouteStore } from "../src/store.ts";
+import type { ChatPort } from "../src/strategies/llm.ts";
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20_000);
 const LLM_ITERATIONS = Number(process.env.BENCH_LLM_ITERATIONS ?? 300);
 const WARMUP = 500;
 const TARGET_P50_MS = 2;
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, "../../../..");
-const configDir = path.resolve(here, "../../config");
+const repoRoot = path.resolve(here, "../../..");
+const configDir = path.resolve(here, "../config");
 
 const tiers = [{ name: "small", models: { openai: "gpt-4o-mini", anthropic: "claude-haiku-4-5" }, maxScore: 0.5 }, { name: "frontier", models: "caller" }];
 const general = parseYaml(readFileSync(path.join(configDir, "policy.yaml"), "utf8")) as { useCases: Record<string, { rules: unknown[]; baseScore: number }> };
@@ -44,7 +46,19 @@ function policyFor(strategy: string, extra: Record<string, unknown> = {}) {
     // Every demo use case gets the strategy under test, so all request shapes are measured.
     useCases: Object.fromEntries(["support-chat", "intent-triage", "kb-answers", "weekly-digest"].map((uc) => [uc, { strategy, tiers, ...extra }])),
   };
-  return compilePolicy(doc as PolicyFile, "bench", configDir, { catalog });
+  return compilePolicy(doc as PolicyFile, "bench", configDir, { catalog, embeddingModel: "local:all-MiniLM-L6-v2" });
+}
+
+/** Unit vectors standing in for the cache's embeddings: the embedding itself is shared with the cache, not part of the decision. */
+function withEmbeddings(reqs: LlmRequest[]): LlmRequest[] {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  return reqs.map((r) => {
+    const v = Float32Array.from({ length: 384 }, rand);
+    const n = Math.hypot(...v);
+    for (let i = 0; i < v.length; i++) v[i]! /= n;
+    return { ...r, pipeline: { ...(r.pipeline ?? emptyPipelineState()), embedding: { model: "local:all-MiniLM-L6-v2", vector: encodeVector(v) } } };
+  });
 }
 
 const ctx = { logger: silentLogger, signal: new AbortController().signal } as unknown as ProcessContext;
@@ -70,7 +84,7 @@ async function emulatorChat(): Promise<{ chat: ChatPort; close: () => Promise<vo
   const config = parseConfig(providersConfigSchema, process.env);
   const providers = createProviders(config, { catalog, logger: silentLogger });
   try {
-    await providers.chat({ model: "gpt-4.1-nano", messages: [{ role: "user", content: "ping" }], maxTokens: 1 });
+    await providers.chat({ model: "gpt-5-nano", messages: [{ role: "user", content: "ping" }], maxTokens: 1 });
     return { chat: providers, close: () => providers.close() };
   } catch {
     await providers.close();
@@ -84,18 +98,20 @@ async function main(): Promise<void> {
   const proc = (policy: ReturnType<typeof policyFor>, llm: ChatPort | null = null) =>
     createRouterProcess({ policy, catalog, llm, store, now: Date.now, renderMessages, fallback: () => null });
   const rows: Row[] = [];
-  const rulesExtra = { baseScore: general.useCases["general-assistant"]!.baseScore, rules: general.useCases["general-assistant"]!.rules };
+  const rulesExtra = { baseScore: general.useCases["general-rules"]!.baseScore, rules: general.useCases["general-rules"]!.rules };
 
   rows.push(await measure("features only (hashed bag + dense)", reqs, ITERATIONS, (r) => extractFeatures(routeInputOf(r), 12)));
   rows.push(await measure("passthrough (no policy)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p({ ...r, use_case: "unrouted" }, ctx))(proc(policyFor("cascade")))));
-  rows.push(await measure("rules (general-assistant rule set, 11 rules)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("rules", rulesExtra)))));
+  rows.push(await measure("rules (general-rules rule set, 11 rules)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("rules", rulesExtra)))));
   rows.push(await measure("classifier (router-classifier-v1)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("classifier", { classifier: { model: "../models/router-classifier-v1.json" } })))));
+  const semanticTiers = [{ name: "small", models: { openai: "gpt-4o-mini", anthropic: "claude-haiku-4-5" } }, { name: "frontier", models: "caller" }];
+  rows.push(await measure("semantic (router-general-v1, cache's embedding on the request)", withEmbeddings(reqs), ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("semantic", { tiers: semanticTiers, semantic: { model: "../models/router-general-v1.json" }, target: { quality: 0.95 } }))), "excludes the embedding (computed once by the cache): decode the vector, shape features, a 404-weight dot product"));
   rows.push(await measure("cascade (route to cheapest tier)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("cascade")))));
   const sampled = policyFor("rules", { ...rulesExtra, shadow: { sampleRate: 1 } });
   rows.push(await measure("rules + shadow sample stored (in-memory store)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(sampled)), "the service stores samples in Redis: add one SET round trip (~0.2 ms local) for sampled requests only"));
   const emu = await emulatorChat();
   if (emu) {
-    rows.push(await measure("llm (gpt-4.1-nano via the local emulator)", reqs, LLM_ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("llm", { llm: { model: "gpt-4.1-nano" } }), emu.chat)), "one provider round trip per request; against a real provider that is typically hundreds of ms (not measured here: no provider keys on this machine)"));
+    rows.push(await measure("llm (gpt-5-nano via the local emulator)", reqs, LLM_ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("llm", { llm: { model: "gpt-5-nano" } }), emu.chat)), "one provider round trip per request; against a real provider that is typically hundreds of ms (not measured here: no provider keys on this machine)"));
     await emu.close();
   }
 
@@ -111,7 +127,7 @@ async function main(): Promise<void> {
   const md = [
     "# Router benchmark",
     "",
-    `Generated by \`npx tsx services/router/src/bench/main.ts\` on ${new Date().toISOString().slice(0, 10)}.`,
+    `Generated by \`npx tsx services/router/tools/bench.ts\` on ${new Date().toISOString().slice(0, 10)}.`,
     "",
     `Machine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores (shared with other work; load average ${loadavg().map((x) => x.toFixed(2)).join(" / ")}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}.`,
     "",
@@ -125,6 +141,7 @@ async function main(): Promise<void> {
     "",
     `- Rules p50 ≤ ${TARGET_P50_MS} ms: ${verdict(byName("rules ("))}.`,
     `- Classifier p50 ≤ ${TARGET_P50_MS} ms: ${verdict(byName("classifier"))}.`,
+    `- Semantic decision p50 ≤ 1 ms excluding the embedding: ${byName("semantic").p50 <= 1 ? "met" : "MISSED"} (${byName("semantic").p50.toFixed(3)} ms).`,
     `- Decision adds < 10% to the average per-call latency: against a conservative 300 ms per model call, rules add ${share(byName("rules ("))} and the classifier ${share(byName("classifier"))} on average.`,
     emu
       ? `- LLM-as-router is the exception: it adds a full model round trip per request (here ${byName("llm").p50.toFixed(1)} ms p50 against the local emulator; against a real provider a round trip of a few hundred ms, which can exceed 10% of a call). That is why the shipped policy uses it only for \`weekly-digest\`, a batch use case with a 24-hour deadline, where latency does not matter; its cost is recorded in \`pipeline.overhead.router\`.`

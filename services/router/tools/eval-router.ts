@@ -1,0 +1,301 @@
+/**
+ * `npm run eval:router -- --data <router_*.jsonl...> [--strategy s] [--model <file> | --shipped] [--seeds k]`
+ *
+ * Offline evaluation that cannot flatter: every set is reported with random, length, kNN and the
+ * oracle next to the strategy, with RouteLLM's metrics (APGR, CPT(50%), CPT(80%)) and the share of
+ * strong calls at 95% of the strong model's quality, and an interval over seeds.
+ * - Without --model/--shipped: grouped k-fold cross-validation by group_id on each given file
+ *   (the learned scorer and kNN see only the other folds); the interval is over fold seeds.
+ * - With --model <file> (or --shipped: the model the shipped policy's use case for that kind of
+ *   traffic names): the model scores the file as it is, no cross-validation. A model whose recorded
+ *   training rows include the file's ids is refused; shared groups (the same questions under other
+ *   ids) are warned about. kNN is built from the model's own training files; the interval is over
+ *   group-bootstrap seeds of the evaluated file.
+ * - Calibration check: the threshold that a quality target (--target, share of strong quality)
+ *   derives, and the quality it achieves on data it was not calibrated on, in how many seeds.
+ * The last stdout line is one JSON object: {"strategies": {"random", "length", "knn", "oracle", "shipped", …}}.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { catalog } from "@costwise/pricing";
+import { repoRoot } from "@costwise/infra";
+import { DEFAULT_POLICY_FILE } from "../src/config.ts";
+import { strongWins, type EvalSet } from "../src/eval/dataset.ts";
+import { baseResult, strategyResult } from "../src/eval/evaluate.ts";
+import { cvScores, knnFrom, knnScorer, learnedScorer, subset, type EmbeddedSet } from "../src/eval/semantic.ts";
+import { writeGeneratedBlock } from "../src/eval/report.ts";
+import { cascadePoint, classifierCvScores, lengthScores, rulesScores, type Scores } from "../src/eval/strategies.ts";
+import { loadPolicy, type UseCasePolicy } from "../src/policy.ts";
+import { chooseThreshold, groupHalf, rng } from "../src/semantic/calibration.ts";
+import { loadSemanticModel, semanticScoreOf, type SemanticModel } from "../src/semantic/model.ts";
+import { defaultL2, sha256Of, trainSemanticModel, unitScore } from "../src/semantic/train.ts";
+import { embedSets } from "./semantic-data.ts";
+import { loadSets } from "./sets.ts";
+
+const EXTRA = ["semantic", "classifier", "rules", "cascade", "all"] as const;
+type Extra = (typeof EXTRA)[number];
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("not a positive integer");
+  return n;
+};
+const frac = (v: string) => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError("expected a fraction in (0, 1]");
+  return n;
+};
+
+const program = new Command("eval:router")
+  .description("Evaluate routers on router files: random, length, kNN, oracle and the strategy, with intervals")
+  .requiredOption("--data <files...>", "router jsonl files (../shared/data/router_*/dev.jsonl)")
+  .option("--strategy <name>", `strategy next to the baselines: ${EXTRA.join(", ")}`, (v: string) => {
+    if (!(EXTRA as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${EXTRA.join(", ")}`);
+    return v as Extra;
+  }, "semantic" as Extra)
+  .option("--model <file>", "score this semantic model file (trained elsewhere) on the files; no cross-validation")
+  .option("--shipped", "score the model the shipped policy names for the file's kind of traffic", false)
+  .option("--seeds <k>", "fold seeds (cross-validation) or bootstrap seeds (--model)", int, 5)
+  .option("--folds <k>", "grouped cross-validation folds", int, 5)
+  .option("--knn-k <k>", "neighbours that vote in the kNN baseline", int, 20)
+  .option("--target <q>", "quality target (share of strong quality) for the calibration check", frac, 0.95)
+  .option("--policy <file>", "routing policy (rules, cascade, --shipped)", DEFAULT_POLICY_FILE)
+  .option("--pairs <strong=weak...>", "model pairs for files that name none (router_zeroeval_gsm8k)")
+  .option("--strong <model>", "strong model for files that name no pair")
+  .option("--weak <model>", "weak model for files that name no pair")
+  .option("--drop-contaminated", "leave out rows RouteLLM flags as contaminated", false)
+  .option("--out-md <file>", "write the tables into this Markdown file (between generated markers)")
+  .showHelpAfterError();
+
+interface Opts {
+  data: string[]; strategy: Extra; model?: string; shipped: boolean; seeds: number; folds: number; knnK: number; target: number; policy: string;
+  pairs?: string[]; strong?: string; weak?: string; dropContaminated: boolean; outMd?: string;
+}
+
+interface Metric { apgr: number | null; cpt50: number | null; cpt80: number | null; strong_share_at_95: number | null }
+interface Summary extends Metric {
+  seeds: number;
+  interval: { [K in keyof Metric]: [number, number] | null };
+  note?: string;
+  calibration?: CalibrationCheck;
+}
+interface CalibrationCheck { target: number; seeds: number; met: number; met_share: number; achieved_mean: number; achieved_interval: [number, number]; strong_share_mean: number; threshold: string; note?: string }
+
+const KEYS = ["apgr", "cpt50", "cpt80", "strong_share_at_95"] as const;
+const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+const pctl = (xs: readonly number[], q: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!; };
+
+function metricOf(set: EvalSet, scores: Scores): Metric {
+  const m = strategyResult(set, "x", scores).metrics;
+  return { apgr: m.apgr, cpt50: m.cpt50, cpt80: m.cpt80, strong_share_at_95: m.strongShareAt95 };
+}
+
+/** Mean over seeds, and a 5–95% interval (min–max for fewer than 20 seeds). */
+function summarise(ms: readonly Metric[], note?: string): Summary {
+  const out = { seeds: ms.length, interval: {} } as Summary;
+  for (const k of KEYS) {
+    const xs = ms.map((m) => m[k]).filter((x): x is number => x !== null);
+    out[k] = xs.length === ms.length && xs.length > 0 ? mean(xs) : null;
+    out.interval[k] = xs.length === ms.length && xs.length > 0 ? (ms.length >= 20 ? [pctl(xs, 0.05), pctl(xs, 0.95)] : [Math.min(...xs), Math.max(...xs)]) : null;
+  }
+  if (note) out.note = note;
+  return out;
+}
+
+/** Group-bootstrap resamples of a set's row indices, one per seed (seed 0 is the set as it is). */
+function bootstraps(set: EvalSet, seeds: number): number[][] {
+  const byGroup = new Map<string, number[]>();
+  set.rows.forEach((r, i) => (byGroup.get(r.groupId) ?? byGroup.set(r.groupId, []).get(r.groupId)!).push(i));
+  const groups = [...byGroup.values()];
+  return Array.from({ length: seeds }, (_, s) => {
+    if (s === 0) return set.rows.map((_, i) => i);
+    const rand = rng(1000 + s);
+    return Array.from({ length: groups.length }, () => groups[Math.floor(rand() * groups.length)]!).flat();
+  });
+}
+
+const pick = (set: EvalSet, idx: readonly number[]): EvalSet => ({ ...set, rows: idx.map((i) => set.rows[i]!) });
+const pickScores = (s: Scores, idx: readonly number[]) => idx.map((i) => s[i]!);
+
+/** Achieved share of strong quality when rows scoring ≥ threshold go to the strong model. */
+function achieved(set: EvalSet, scores: Scores, threshold: number): { quality: number; strongShare: number } {
+  let routed = 0, strong = 0, n = 0;
+  set.rows.forEach((r, i) => {
+    const up = scores[i]! >= threshold;
+    routed += unitScore(set.scoreType, up ? r.strong : r.weak);
+    strong += unitScore(set.scoreType, r.strong);
+    if (up) n++;
+  });
+  return { quality: strong === 0 ? 1 : routed / strong, strongShare: n / set.rows.length };
+}
+
+function calibrationSummary(target: number, runs: { quality: number; strongShare: number }[], threshold: string, note?: string): CalibrationCheck {
+  const met = runs.filter((r) => r.quality >= target).length;
+  const q = runs.map((r) => r.quality);
+  return { target, seeds: runs.length, met, met_share: met / runs.length, achieved_mean: mean(q), achieved_interval: [Math.min(...q), Math.max(...q)], strong_share_mean: mean(runs.map((r) => r.strongShare)), threshold, ...(note ? { note } : {}) };
+}
+
+/** Use case of the demo/replay for a kind of traffic (fixed names, see the project brief). */
+export function useCaseForBenchmark(benchmark: string): string {
+  return benchmark === "gsm8k" ? "math-answers" : "general-assistant";
+}
+
+function modelFromPolicy(policyFile: string, set: EvalSet): { model: SemanticModel; useCase: string; file: string } {
+  const policy = loadPolicy(policyFile, { catalog });
+  const name = useCaseForBenchmark(set.benchmark);
+  const uc = policy.useCases.get(name);
+  if (!uc?.semantic) throw new InvalidArgumentError(`--shipped: use case ${name} of ${policyFile} does not route with a semantic model`);
+  return { model: uc.semantic.model, useCase: name, file: uc.semantic.file };
+}
+
+/** Refuse a model that saw the file's rows; say so when it saw the same groups under other ids. */
+function checkUnseen(model: SemanticModel, set: EvalSet, modelFile: string): string | null {
+  const ids = new Set(model.training.rowIds);
+  const seen = set.rows.filter((r) => ids.has(r.id)).length;
+  const fileSha = sha256Of(readFileSync(set.file));
+  if (seen > 0 || model.training.files.some((f) => f.sha256 === fileSha)) {
+    throw new InvalidArgumentError(`${modelFile} was trained on ${seen} of the ${set.rows.length} rows of ${set.file}: score it on a file it has not seen (or cross-validate without --model)`);
+  }
+  const groups = new Set((model.training as { groupIds?: string[] }).groupIds ?? []);
+  const shared = new Set(set.rows.filter((r) => groups.has(r.groupId)).map((r) => r.groupId)).size;
+  return shared > 0 ? `WARNING: ${shared} of the file's groups (same questions, other ids) are in the model's training data` : null;
+}
+
+/** The model's training files, found where it was trained, next to the evaluated files' folders, or in the shared data folder. */
+function trainingPool(model: SemanticModel, modelFile: string, o: Opts): EvalSet[] {
+  const dataDirs = [...new Set(o.data.map((d) => path.dirname(path.dirname(path.resolve(d)))))];
+  return model.training.files.map((f) => {
+    const candidates = [f.path, ...dataDirs.map((d) => path.join(d, f.name)), path.resolve(repoRoot, "..", "shared", "data", f.name), path.resolve(repoRoot, "../..", "shared", "data", f.name)];
+    const file = candidates.find((p): p is string => p !== undefined && existsSync(p) && sha256Of(readFileSync(p)) === f.sha256);
+    if (!file) throw new InvalidArgumentError(`the kNN baseline needs the model's training file ${f.name} (sha256 ${f.sha256.slice(0, 12)}…), which is not here`);
+    const sets = loadSets({ data: [file], strong: f.strong, weak: f.weak, dropContaminated: o.dropContaminated });
+    return sets[0]!;
+  });
+}
+
+type SetSummary = Record<string, Summary> & { random: Summary; length: Summary; knn: Summary; oracle: Summary; shipped: Summary };
+
+async function evaluateSet(e: EmbeddedSet, o: Opts, pools: Map<string, EmbeddedSet[]>, models: Map<string, { model: SemanticModel; file: string; label: string }>): Promise<SetSummary> {
+  const set = e.set;
+  const base = baseResult(set);
+  const fixed = (scores: Scores, idxs: number[][], note?: string) => summarise(idxs.map((idx) => metricOf(pick(set, idx), pickScores(scores, idx))), note);
+  const out = {} as SetSummary;
+  const rand = base.random.metrics, orc = base.oracle.metrics;
+  const mk = (m: typeof rand): Metric => ({ apgr: m.apgr, cpt50: m.cpt50, cpt80: m.cpt80, strong_share_at_95: m.strongShareAt95 });
+  const shipped = models.get(set.file);
+  if (shipped) {
+    const boots = bootstraps(set, o.seeds);
+    const note = checkUnseen(shipped.model, set, shipped.file);
+    const scores = set.rows.map((_, i) => semanticScoreOf(shipped.model, e.vectors[i]!, e.dense[i]!));
+    out.random = summarise(boots.map((idx) => mk(baseResult(pick(set, idx)).random.metrics)), "expected curve of a random router");
+    out.length = fixed(lengthScores(set), boots, "log length of the conversation; nothing fitted");
+    const pool = pools.get(shipped.file)!;
+    out.knn = fixed(knnFrom(pool, o.knnK, e), boots, `k=${o.knnK}, labelled rows: the model's training files (${pool.map((p) => p.set.name).join(" + ")})`);
+    out.oracle = summarise(boots.map((idx) => mk(baseResult(pick(set, idx)).oracle.metrics)), "knows every row's outcome");
+    out.shipped = fixed(scores, boots, [`${shipped.label}, not trained on this file`, note].filter(Boolean).join("; "));
+    const choice = chooseThreshold(shipped.model.calibration, { quality: o.target });
+    if ("threshold" in choice) {
+      out.shipped.calibration = calibrationSummary(o.target, boots.map((idx) => achieved(pick(set, idx), pickScores(scores, idx), choice.threshold)), choice.threshold.toFixed(4), `threshold from the model's calibration table (lower bound ${choice.point.qualityLower.toFixed(3)} at strong share ${choice.point.strongShare.toFixed(3)})`);
+    }
+    return out;
+  }
+  const seeds = Array.from({ length: o.seeds }, (_, s) => s);
+  const all = [set.rows.map((_, i) => i)];
+  out.random = summarise([mk(rand)], "expected curve of a random router");
+  out.length = fixed(lengthScores(set), all, "log length of the conversation; nothing fitted");
+  out.knn = summarise(seeds.map((s) => metricOf(set, cvScores(e, o.folds, s, knnScorer(e, o.knnK)))), `k=${o.knnK}, ${o.folds}-fold grouped CV over ${o.seeds} fold seeds`);
+  out.oracle = summarise([mk(orc)], "knows every row's outcome");
+  const l2 = defaultL2(Math.round((set.rows.length * (o.folds - 1)) / o.folds));
+  out.shipped = summarise(seeds.map((s) => metricOf(set, cvScores(e, o.folds, s, learnedScorer(e, { l2 })))), `semantic (logistic regression on embedding + shape), ${o.folds}-fold grouped CV over ${o.seeds} fold seeds`);
+  // Calibration on unseen groups: calibrate on one half of the groups (out-of-fold), measure on the other.
+  const runs: { quality: number; strongShare: number }[] = [];
+  let unmet = 0;
+  for (const s of seeds) {
+    const a = set.rows.flatMap((r, i) => (groupHalf(r.groupId, s) === 0 ? [i] : [])), b = set.rows.flatMap((r, i) => (groupHalf(r.groupId, s) === 1 ? [i] : []));
+    if (new Set(a.map((i) => set.rows[i]!.groupId)).size < o.folds) continue;
+    const m = trainSemanticModel([subset(e, a)], { version: "check", embedding: { model: "check", dimensions: e.vectors[0]!.length }, calibrationSeeds: 1, folds: o.folds });
+    const choice = chooseThreshold(m.calibration, { quality: o.target });
+    if (!("threshold" in choice)) { unmet++; continue; }
+    const eb = subset(e, b);
+    runs.push(achieved(eb.set, b.map((_, j) => semanticScoreOf(m, eb.vectors[j]!, eb.dense[j]!)), choice.threshold));
+  }
+  if (runs.length > 0) out.shipped.calibration = calibrationSummary(o.target, runs, "per seed", `calibrated on half of the groups (out-of-fold), measured on the other half${unmet ? `; ${unmet} seeds found no threshold below all-strong` : ""}`);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const o = program.parse().opts<Opts>();
+  if (o.model && o.shipped) throw new InvalidArgumentError("--model and --shipped are exclusive");
+  const sets = loadSets(o);
+  const models = new Map<string, { model: SemanticModel; file: string; label: string }>();
+  for (const s of sets) {
+    if (o.model) { const m = loadSemanticModel(o.model); models.set(s.file, { model: m, file: o.model, label: `${m.version} (${o.model})` }); }
+    else if (o.shipped) { const m = modelFromPolicy(o.policy, s); models.set(s.file, { model: m.model, file: m.file, label: `shipped ${m.useCase}: ${m.model.version}` }); }
+  }
+  const poolSets = new Map<string, EvalSet[]>();
+  for (const m of models.values()) if (!poolSets.has(m.file)) poolSets.set(m.file, trainingPool(m.model, m.file, o));
+  const flatPools = [...poolSets.values()].flat();
+  const { embedding, sets: embedded } = await embedSets([...sets, ...flatPools]);
+  for (const m of models.values()) if (m.model.embedding.model !== embedding.model) throw new InvalidArgumentError(`${m.file} was trained on embedding ${m.model.embedding.model}; this evaluation embeds with ${embedding.model}`);
+  const pools = new Map<string, EmbeddedSet[]>();
+  let k = sets.length;
+  for (const [file, ps] of poolSets) { pools.set(file, embedded.slice(k, k + ps.length)); k += ps.length; }
+
+  const perSet: { set: EvalSet; res: SetSummary; extra: Record<string, Summary> }[] = [];
+  for (const e of embedded.slice(0, sets.length)) {
+    process.stderr.write(`evaluating ${e.set.name} (${e.set.rows.length} rows)\n`);
+    const res = await evaluateSet(e, o, pools, models);
+    const extra: Record<string, Summary> = {};
+    const want = (s: Extra) => o.strategy === s || o.strategy === "all";
+    const allRows = [e.set.rows.map((_, i) => i)];
+    if (want("classifier")) extra["classifier"] = summarise(Array.from({ length: o.seeds }, (_, s) => metricOf(e.set, classifierCvScores(e.set, { folds: o.folds, seed: s }))), "hashed words + shape, grouped CV");
+    if (want("rules")) {
+      const uc = loadPolicy(o.policy, { catalog }).useCases.get("general-rules") as UseCasePolicy | undefined;
+      if (uc) extra["rules"] = summarise(allRows.map((idx) => metricOf(pick(e.set, idx), pickScores(rulesScores(e.set, uc), idx))), "general-rules: hand-written rules");
+    }
+    if (want("cascade")) {
+      const uc = loadPolicy(o.policy, { catalog }).useCases.get("math-cascade");
+      const cp = uc ? cascadePoint(e.set, uc) : null;
+      if (cp) extra["cascade"] = { apgr: null, cpt50: null, cpt80: null, strong_share_at_95: null, seeds: 1, interval: { apgr: null, cpt50: null, cpt80: null, strong_share_at_95: null }, note: `one operating point: ${cp.escalated}/${cp.rows} escalated, quality ${cp.point.quality.toFixed(3)}` };
+    }
+    perSet.push({ set: e.set, res, extra });
+  }
+
+  const lines: string[] = [];
+  const f3 = (x: number | null) => (x === null ? "n/a" : x.toFixed(3));
+  const pc = (x: number | null) => (x === null ? "n/a" : `${(x * 100).toFixed(1)}%`);
+  const iv = (s: Summary, k: (typeof KEYS)[number], f: (x: number | null) => string) => (s.interval[k] && s.seeds > 1 && s.interval[k]![0] !== s.interval[k]![1] ? ` [${f(s.interval[k]![0])}–${f(s.interval[k]![1])}]` : "");
+  for (const { set, res, extra } of perSet) {
+    const q = baseResult(set).quality;
+    lines.push(`### ${set.name}`, "", `${set.rows.length} rows in ${new Set(set.rows.map((r) => r.groupId)).size} groups; strong ${set.strongModel} = ${q.strong.toFixed(3)}, weak ${set.weakModel} = ${q.weak.toFixed(3)} (${set.scoreType}); strong better on ${set.rows.filter((r) => strongWins(r)).length} rows.`, "");
+    lines.push("| router | APGR | CPT(50%) | CPT(80%) | strong calls at 95% quality | how |", "| --- | --- | --- | --- | --- | --- |");
+    for (const [name, s] of Object.entries({ ...res, ...extra })) {
+      lines.push(`| ${name} | ${f3(s.apgr)}${iv(s, "apgr", f3)} | ${pc(s.cpt50)}${iv(s, "cpt50", pc)} | ${pc(s.cpt80)}${iv(s, "cpt80", pc)} | ${pc(s.strong_share_at_95)}${iv(s, "strong_share_at_95", pc)} | ${s.note ?? ""} |`);
+    }
+    const c = res.shipped.calibration;
+    if (c) lines.push("", `Calibration check (target: ${c.target} of strong quality): met in ${c.met}/${c.seeds} seeds (${pc(c.met_share)}); achieved ${c.achieved_mean.toFixed(3)} [${c.achieved_interval[0].toFixed(3)}–${c.achieved_interval[1].toFixed(3)}] at ${pc(c.strong_share_mean)} strong calls; threshold ${c.threshold}. ${c.note ?? ""}`);
+    lines.push("");
+  }
+  const text = lines.join("\n");
+  process.stdout.write(`${text}\n`);
+  if (o.outMd) {
+    writeGeneratedBlock(o.outMd, [`Generated by \`npm run eval:router -- ${process.argv.slice(2).join(" ")}\` (embedding ${embedding.model}).`, "", text].join("\n"));
+    process.stdout.write(`wrote ${o.outMd}\n`);
+  }
+  // The last line: per strategy the mean over sets (the only set's figures for one file), per-set figures inside.
+  const names = [...new Set(perSet.flatMap((p) => [...Object.keys(p.res), ...Object.keys(p.extra)]))];
+  const strategies: Record<string, unknown> = {};
+  for (const n of names) {
+    const per = perSet.map((p) => ({ set: p.set.name, s: (p.res as Record<string, Summary>)[n] ?? p.extra[n] })).filter((x) => x.s);
+    // Sets without a strong–weak gap have no APGR/CPT: the mean is over the sets that have one.
+    const avg = (k: (typeof KEYS)[number]) => { const xs = per.map((x) => x.s![k]).filter((v): v is number => v !== null); return xs.length ? mean(xs) : null; };
+    strategies[n] = { apgr: avg("apgr"), cpt50: avg("cpt50"), cpt80: avg("cpt80"), strong_share_at_95: avg("strong_share_at_95"), sets_averaged: per.filter((x) => x.s!.apgr !== null).length, ...(per.length === 1 ? { interval: per[0]!.s!.interval, seeds: per[0]!.s!.seeds, ...(per[0]!.s!.calibration ? { calibration: per[0]!.s!.calibration } : {}) } : { sets: Object.fromEntries(per.map((x) => [x.set, x.s])) }) };
+  }
+  process.stdout.write(`${JSON.stringify({ strategies })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`eval:router failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
