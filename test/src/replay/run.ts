@@ -65,24 +65,37 @@ async function freePort(): Promise<number> {
 
 /**
  * A fresh consumer group starts at the beginning of its topics; the replay's groups must see only
- * this run's traffic, so their offsets are set to the end of every topic before the services join.
+ * this run's traffic, so each group joins once, commits the end of every topic and leaves before
+ * the services join it. (kafkajs' admin.setOffsets joins the group once per topic.)
  */
-async function startGroupsAtEnd(brokers: string, groups: readonly string[]): Promise<void> {
+async function startGroupsAtEnd(brokers: string, groups: readonly string[], topicNames: readonly string[]): Promise<void> {
   const kafka = new Kafka({ clientId: "costwise-replay-admin", brokers: brokers.split(","), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
+  let ends: { topic: string; partitions: { partition: number; offset: string }[] }[];
   try {
-    const names = Object.values(topics).map((t) => t.name);
     const existing = new Set(await admin.listTopics());
-    for (const group of groups) {
-      for (const topic of names.filter((n) => existing.has(n))) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        await admin.setOffsets({ groupId: group, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
-      }
-    }
+    const names = topicNames.filter((t) => existing.has(t));
+    ends = await Promise.all(names.map(async (topic) => ({ topic, partitions: (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })) })));
   } finally {
     await admin.disconnect();
   }
+  await Promise.all(
+    groups.map(async (groupId) => {
+      const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, rebalanceTimeout: 10_000 });
+      await consumer.connect();
+      try {
+        const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+        await consumer.subscribe({ topics: ends.map((e) => e.topic), fromBeginning: false });
+        await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
+        consumer.pause(ends.map((e) => ({ topic: e.topic })));
+        await joined;
+        await consumer.commitOffsets(ends.flatMap((e) => e.partitions.map((p) => ({ topic: e.topic, partition: p.partition, offset: p.offset }))));
+      } finally {
+        await consumer.disconnect();
+      }
+    }),
+  );
 }
 
 const percentile = (xs: number[], q: number) => {
@@ -121,7 +134,9 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
   let client: PipelineClient | undefined;
   try {
     const groups = Object.fromEntries(REPLAY_SERVICES.map((s) => [s, `${runId}-${s}`])) as Record<string, string>;
-    await startGroupsAtEnd(env.KAFKA_BROKERS!, [...Object.values(groups), `${groups.router}-shadow`]);
+    // Every topic, not only each service's inputs today: a stage that gains an input stays fresh.
+    await startGroupsAtEnd(env.KAFKA_BROKERS!, [...Object.values(groups), `${groups.router!}-shadow`], Object.values(topics).map((spec) => spec.name));
+    opts.log("consumer groups start at the end of their topics");
     const serviceEnv = {
       ...env,
       EMULATOR_URL: emulatorUrl,
