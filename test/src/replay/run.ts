@@ -161,8 +161,11 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
     client = await PipelineClient.connect(env as { KAFKA_BROKERS: string; SCHEMA_REGISTRY_URL: string });
     const got = new Map<string, LlmResponse>();
     const receivedAt = new Map<string, number>();
+    const answers = new Map<string, number>();
     await client.subscribe<LlmResponse>(topics.responses, (r, meta) => {
-      if (!r.request_id.startsWith(runId) || got.has(r.request_id)) return;
+      if (!r.request_id.startsWith(runId)) return;
+      answers.set(r.request_id, (answers.get(r.request_id) ?? 0) + 1);
+      if (got.has(r.request_id)) return;
       got.set(r.request_id, r);
       receivedAt.set(r.request_id, meta.receivedAt);
     });
@@ -231,6 +234,20 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
       await new Promise((r) => setTimeout(r, 1_000));
     }
 
+    // Stages of another pipeline on the shared topics (other consumer groups) duplicate requests
+    // part-way: a request then gets two answers and two cost records. Nothing of such a run is reported.
+    const twice = ids.filter((id) => (answers.get(id) ?? 0) > 1);
+    const mismatched = ids.filter((id) => {
+      const r = got.get(id)!;
+      const c = calls.get(id)!;
+      return r.status === "OK" && !c.served_by.startsWith("CACHE") && r.model !== c.model_used;
+    });
+    if (twice.length > 0 || mismatched.length > 0) {
+      throw new ReplayError(
+        `inconsistent run: ${twice.length} requests answered more than once, ${mismatched.length} whose response and cost record name different models ` +
+          `(another pipeline is consuming the shared topics?); re-run: ${listIds([...new Set([...twice, ...mismatched])])}`,
+      );
+    }
     const routerTexts = knownRouterTexts(items);
     const graded: Graded[] = items.map((item) => ({ item, response: got.get(item.id)!, call: calls.get(item.id)!, grade: gradeResponse(item, got.get(item.id)!, routerTexts) }));
     const foreign = graded.filter((g) => !g.grade.recognised).map((g) => g.item.id);
