@@ -7,6 +7,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { PipelineClient } from "../client.ts";
 import { clickhouse, DB } from "../harness.ts";
 import { summariseAll, type CallRow, type Graded, type GroupSummary } from "./aggregate.ts";
+import { checkAnswered, checkConsistent, ReplayError } from "./consistency.ts";
 import { readDataFile, ReplayDataError, type DataRow } from "./data.ts";
 import { gradeResponse, knownRouterTexts } from "./grade.ts";
 import { buildWorkload, type ReplayItem } from "./workload.ts";
@@ -45,11 +46,6 @@ export interface ReplayResult {
   readonly emulator: RecordedSnapshot;
 }
 
-export class ReplayError extends Error {
-  override readonly name = "ReplayError";
-}
-
-const listIds = (ids: readonly string[]) => `${ids.slice(0, 20).join(", ")}${ids.length > 20 ? `, … (${ids.length - 20} more)` : ""}`;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -208,12 +204,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
     }
     const sendSeconds = (Date.now() - sendStart) / 1000;
     const ids = items.map((i) => i.id);
-    try {
-      await PipelineClient.waitFor(ids, got, opts.settleMs ?? 180_000);
-    } catch {
-      const missing = ids.filter((id) => !got.has(id));
-      throw new ReplayError(`the pipeline lost ${missing.length} of ${ids.length} requests (no response): ${listIds(missing)}`);
-    }
+    await PipelineClient.waitFor(ids, got, opts.settleMs ?? 180_000).catch(() => checkAnswered(ids, got));
     opts.log(`all ${got.size} responses in after ${sendSeconds.toFixed(1)} s of sending; waiting for the cost records in ${DB}.llm_calls`);
 
     const calls = new Map<string, CallRow>();
@@ -227,33 +218,14 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
       });
       for (const row of await rs.json<CallRow>()) calls.set(row.request_id, row);
       if (calls.size >= ids.length) break;
-      if (Date.now() > deadline) {
-        const missing = ids.filter((id) => !calls.has(id));
-        throw new ReplayError(`${missing.length} of ${ids.length} requests have no cost record in ${DB}.llm_calls: ${listIds(missing)}`);
-      }
+      if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 1_000));
     }
 
-    // Stages of another pipeline on the shared topics (other consumer groups) duplicate requests
-    // part-way: a request then gets two answers and two cost records. Nothing of such a run is reported.
-    const twice = ids.filter((id) => (answers.get(id) ?? 0) > 1);
-    const mismatched = ids.filter((id) => {
-      const r = got.get(id)!;
-      const c = calls.get(id)!;
-      return r.status === "OK" && !c.served_by.startsWith("CACHE") && r.model !== c.model_used;
-    });
-    if (twice.length > 0 || mismatched.length > 0) {
-      throw new ReplayError(
-        `inconsistent run: ${twice.length} requests answered more than once, ${mismatched.length} whose response and cost record name different models ` +
-          `(another pipeline is consuming the shared topics?); re-run: ${listIds([...new Set([...twice, ...mismatched])])}`,
-      );
-    }
     const routerTexts = knownRouterTexts(items);
-    const graded: Graded[] = items.map((item) => ({ item, response: got.get(item.id)!, call: calls.get(item.id)!, grade: gradeResponse(item, got.get(item.id)!, routerTexts) }));
-    const foreign = graded.filter((g) => !g.grade.recognised).map((g) => g.item.id);
-    if (foreign.length > 0) {
-      throw new ReplayError(`${foreign.length} responses are not answers of this replay's emulator (another pipeline on the shared topics answered them?); re-run: ${listIds(foreign)}`);
-    }
+    const grades = new Map(items.filter((i) => got.has(i.id)).map((i) => [i.id, gradeResponse(i, got.get(i.id)!, routerTexts)] as const));
+    checkConsistent({ ids, got, answerCounts: answers, calls, grades, database: DB });
+    const graded: Graded[] = items.map((item) => ({ item, response: got.get(item.id)!, call: calls.get(item.id)!, grade: grades.get(item.id)! }));
     const { total, byKind } = summariseAll(graded, opts.seed);
     const latencies = items.map((i) => receivedAt.get(i.id)! - sentAt.get(i.id)!);
     const snapshot = (await (await fetch(`${emulatorUrl}/_emulator/recorded`)).json()) as RecordedSnapshot;
@@ -271,4 +243,4 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
   }
 }
 
-export { ReplayDataError };
+export { ReplayDataError, ReplayError };
