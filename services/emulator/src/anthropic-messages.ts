@@ -5,6 +5,7 @@ import { anthropicError } from "./errors.ts";
 import { agreedSeed, randomId, seedOf, stableStringify } from "./hash.ts";
 import type { AnthropicPromptCache, CacheBreakpoint, CacheTtl } from "./prompt-cache.ts";
 import type { StreamEvent } from "./stream.ts";
+import { cappedReply, type RecordedAnswers } from "./recorded.ts";
 import { generateReply, streamDeltas } from "./text.ts";
 import type { Tokenizer } from "./tokens.ts";
 import { anthropicParamPath, firstIssue, isMissing } from "./zod-errors.ts";
@@ -221,6 +222,8 @@ export interface MessageDeps {
   serviceTier: "standard" | "batch";
   /** See RuntimeConfig.modelAgreement. */
   modelAgreement?: number;
+  /** Loaded ground truth (recorded-answer mode); a request it knows gets the recorded answer. */
+  recorded?: RecordedAnswers | null;
 }
 
 export function createMessage(request: MessageRequest, deps: MessageDeps): AnthropicMessage {
@@ -229,10 +232,14 @@ export function createMessage(request: MessageRequest, deps: MessageDeps): Anthr
     ? deps.promptCache.apply(prompt.tokens, prompt.breakpoints, anthropicMinCacheableTokens(request.model), deps.now)
     : { inputTokens: prompt.tokens, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, ephemeral5mInputTokens: 0, ephemeral1hInputTokens: 0 };
   const lastUser = [...request.messages].reverse().find((m) => m.role === "user");
-  const reply = generateReply(
-    { seed: agreedSeed([...systemTexts(request.system), ...request.messages.map(messageText)], deps.modelAgreement ?? 0, messageSeed(request)), question: lastUser ? messageText(lastUser) : "", maxTokens: request.max_tokens, stopSequences: request.stop_sequences },
+  const seed = agreedSeed([...systemTexts(request.system), ...request.messages.map(messageText)], deps.modelAgreement ?? 0, messageSeed(request));
+  const recorded = deps.recorded?.answer(
+    { model: request.model, userTurns: request.messages.filter((m) => m.role === "user").map(messageText), promptText: request.messages.map(messageText).join("\n"), seed },
     deps.tokenizer,
   );
+  const reply: { text: string; outputTokens: number; finish: string; stopSequence?: string | null } = recorded
+    ? cappedReply(recorded.text, request.max_tokens, deps.tokenizer)
+    : generateReply({ seed, question: lastUser ? messageText(lastUser) : "", maxTokens: request.max_tokens, stopSequences: request.stop_sequences }, deps.tokenizer);
   return {
     id: randomId("msg_01", 22),
     type: "message",
@@ -240,7 +247,7 @@ export function createMessage(request: MessageRequest, deps: MessageDeps): Anthr
     model: request.model,
     content: [{ type: "text", text: reply.text }],
     stop_reason: reply.finish === "length" ? "max_tokens" : reply.finish === "stop_sequence" ? "stop_sequence" : "end_turn",
-    stop_sequence: reply.stopSequence,
+    stop_sequence: reply.stopSequence ?? null,
     usage: {
       input_tokens: cache.inputTokens,
       cache_creation_input_tokens: cache.cacheCreationInputTokens,

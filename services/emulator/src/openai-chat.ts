@@ -4,6 +4,7 @@ import { openAiError } from "./errors.ts";
 import { agreedSeed, fnv1a32, randomId, seedOf, stableStringify } from "./hash.ts";
 import type { OpenAiPrefixCache } from "./prompt-cache.ts";
 import type { StreamEvent } from "./stream.ts";
+import { cappedReply, type RecordedAnswers } from "./recorded.ts";
 import { generateReply, streamDeltas } from "./text.ts";
 import type { Tokenizer } from "./tokens.ts";
 import { firstIssue, isMissing, openAiParamPath } from "./zod-errors.ts";
@@ -229,6 +230,8 @@ export interface ChatDeps {
   now: number;
   /** See RuntimeConfig.modelAgreement. */
   modelAgreement?: number;
+  /** Loaded ground truth (recorded-answer mode); a request it knows gets the recorded answer. */
+  recorded?: RecordedAnswers | null;
 }
 
 export function createChatCompletion(request: ChatRequest, deps: ChatDeps): ChatCompletion {
@@ -247,14 +250,17 @@ export function createChatCompletion(request: ChatRequest, deps: ChatDeps): Chat
   const question = lastUser ? messageText(lastUser) : "";
   const stop = typeof request.stop === "string" ? [request.stop] : (request.stop ?? undefined);
   const seed = agreedSeed(request.messages.map(messageText), deps.modelAgreement ?? 0, chatSeed(request));
+  const recorded = deps.recorded?.answer(
+    { model: request.model, userTurns: request.messages.filter((m) => m.role === "user").map(messageText), promptText: request.messages.map(messageText).join("\n"), seed },
+    deps.tokenizer,
+  );
   const choices: ChatCompletionChoice[] = [];
   let completionTokens = 0;
   const n = request.n ?? 1;
   for (let index = 0; index < n; index++) {
-    const reply = generateReply(
-      { seed: index === 0 ? seed : (seed ^ Math.imul(index, 0x9e3779b1)) >>> 0, question, maxTokens: cap, stopSequences: stop },
-      deps.tokenizer,
-    );
+    const reply = recorded
+      ? cappedReply(recorded.text, cap, deps.tokenizer)
+      : generateReply({ seed: index === 0 ? seed : (seed ^ Math.imul(index, 0x9e3779b1)) >>> 0, question, maxTokens: cap, stopSequences: stop }, deps.tokenizer);
     completionTokens += reply.outputTokens;
     choices.push({
       index,

@@ -9,6 +9,7 @@ import { FileStore } from "./files.ts";
 import { createChatCompletion, parseChatRequest, type ChatRequest } from "./openai-chat.ts";
 import { OpenAiBatchStore, type OpenAiBatchEndpoint } from "./openai-batches.ts";
 import { AnthropicPromptCache, OpenAiPrefixCache } from "./prompt-cache.ts";
+import { RecordedAnswers } from "./recorded.ts";
 import { Stats } from "./stats.ts";
 import { Tokenizer } from "./tokens.ts";
 
@@ -27,6 +28,8 @@ export interface EmulatorState {
   readonly anthropicBatches: AnthropicBatchStore;
   readonly faults: FaultInjector;
   readonly stats: Stats;
+  /** Ground truth loaded by `POST /_emulator/recorded` (recorded-answer mode); empty = normal emulation. */
+  readonly recorded: RecordedAnswers;
   now(): number;
   /** Forgets caches, files, batches, faults and stats, and restores the initial config. */
   reset(): void;
@@ -48,6 +51,7 @@ export function createEmulatorState(options: ParsedEmulatorOptions, clock: () =>
   const openAiModels = new Set(options.openAiModels);
   const anthropicModels = new Set(options.anthropicModels);
   const files = new FileStore(limits.maxStoredFileBytes);
+  const recorded = new RecordedAnswers();
   const openAiBatches = new OpenAiBatchStore({
     files,
     maxBatches: limits.maxBatches,
@@ -67,7 +71,7 @@ export function createEmulatorState(options: ParsedEmulatorOptions, clock: () =>
       },
       execute(endpoint: OpenAiBatchEndpoint, request, now) {
         return endpoint === "/v1/chat/completions"
-          ? createChatCompletion(request as ChatRequest, { tokenizer, promptCache: null, now })
+          ? createChatCompletion(request as ChatRequest, { tokenizer, promptCache: null, now, recorded })
           : createEmbeddings(request as EmbeddingRequest, options.embeddingModels, tokenizer);
       },
     },
@@ -87,7 +91,7 @@ export function createEmulatorState(options: ParsedEmulatorOptions, clock: () =>
         }
       },
       execute(request, now) {
-        return createMessage(request as MessageRequest, { tokenizer, promptCache: null, now, serviceTier: "batch" });
+        return createMessage(request as MessageRequest, { tokenizer, promptCache: null, now, serviceTier: "batch", recorded });
       },
     },
   });
@@ -104,6 +108,7 @@ export function createEmulatorState(options: ParsedEmulatorOptions, clock: () =>
     anthropicBatches,
     faults: new FaultInjector(options.seed),
     stats: new Stats(),
+    recorded,
     now: clock,
     reset() {
       state.config = runtimeConfigFromOptions(options);
@@ -114,6 +119,7 @@ export function createEmulatorState(options: ParsedEmulatorOptions, clock: () =>
       state.files.clear();
       state.faults.reset();
       state.stats.reset();
+      state.recorded.clear();
     },
   };
   return state;
