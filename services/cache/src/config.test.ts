@@ -12,6 +12,12 @@ describe("cache config", () => {
     expect(c.CACHE_POLICY_FILE).toMatch(/services\/cache\/config\/policy\.yaml$/);
   });
 
+  it("finds another local model under COSTWISE_HOME by its name", () => {
+    const c = loadCacheConfig({ COSTWISE_HOME: "/srv/costwise", CACHE_EMBEDDING_MODEL: "bge-small-en-v1.5-q" });
+    expect(c.CACHE_EMBEDDING_MODEL_DIR).toBe("/srv/costwise/models/bge-small-en-v1.5-q");
+    expect(loadCacheConfig({ CACHE_EMBEDDING_MODEL_DIR: "/opt/m" }).CACHE_EMBEDDING_MODEL_DIR).toBe("/opt/m");
+  });
+
   it("prices hits against the executor's default model unless told otherwise", () => {
     expect(loadCacheConfig({ EXECUTOR_DEFAULT_MODEL: "claude-sonnet-4-5" }).CACHE_BASELINE_MODEL).toBe("claude-sonnet-4-5");
     expect(loadCacheConfig({ EXECUTOR_DEFAULT_MODEL: "claude-sonnet-4-5", CACHE_BASELINE_MODEL: "gpt-4o-mini" }).CACHE_BASELINE_MODEL).toBe("gpt-4o-mini");

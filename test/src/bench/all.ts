@@ -11,7 +11,7 @@ import { repoRoot } from "@costwise/infra";
 const suites: { name: string; entry: string; env?: Record<string, string>; nodeFlags?: string[] }[] = [
   { name: "pipeline-executor", entry: "test/src/bench/main.ts", env: { BENCH_PATH: "executor" } },
   { name: "pipeline", entry: "test/src/bench/main.ts" },
-  ...["cache", "router", "compression", "batch-accumulator", "distiller", "analytics"].map((s) => ({ name: s, entry: `services/${s}/src/bench/main.ts` })),
+  ...["cache", "router", "compression", "batch-accumulator", "distiller", "analytics"].map((s) => ({ name: s, entry: s === "cache" ? "services/cache/tools/bench/main.ts" : `services/${s}/src/bench/main.ts` })),
 ]
   // The cache bench measures index memory after forced collections.
   .map((s) => (s.name === "cache" ? { ...s, nodeFlags: ["--expose-gc"] } : s));
