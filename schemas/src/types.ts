@@ -166,6 +166,8 @@ export interface CacheVerification {
   tenant: string;
   use_case: string;
   entry_ref: string;
+  /** The entry the fresh answer was stored as, when it was. */
+  fresh_ref: string | null;
   similarity: number;
   explored: boolean;
   query: string;

@@ -44,10 +44,10 @@ export const BIN_LOW = 0.5;
 export const BIN_WIDTH = 0.005;
 const BINS = Math.round((1 - BIN_LOW) / BIN_WIDTH) + 1;
 /** An entry's wrong outcome vetoes candidates up to this much above its similarity. */
-export const VETO_MARGIN = 0.02;
+export const VETO_MARGIN = Number(process.env.X_VETO ?? 0.02);
 /** How far below the calibrated threshold a well-proven entry may serve, per correct reuse below it, and at most. */
-export const CREDIT_STEP = 0.005;
-export const CREDIT_MAX = 0.015;
+export const CREDIT_STEP = Number(process.env.X_CSTEP ?? 0.005);
+export const CREDIT_MAX = Number(process.env.X_CMAX ?? 0.015);
 /** Outcomes kept per entry (the newest). */
 export const MAX_ENTRY_OUTCOMES = 32;
 
@@ -96,7 +96,8 @@ export const emptyCalibration = (): CalibrationState => ({ traffic: new Array<nu
  * verified, since near misses are all verified and hits a random explored share). A bin with
  * traffic but no verified outcome yet takes the rate of the nearest verified bin below it: wrong
  * answers only get likelier as similarity falls, so that is pessimistic. The bound uses the number
- * of verified outcomes in [t, 1] as its sample size. Returns 1.01 (serve nothing) when no t qualifies.
+ * of verified outcomes in [t, 1] as its sample size, and t is always the lower edge of a bin with
+ * verified outcomes (never an unvisited stretch of similarity). Returns 1.01 (serve nothing) when no t qualifies.
  */
 export function calibratedThreshold(c: CalibrationState, maxWrongRate: number, confidence: number): number {
   const z = normalQuantile(confidence);
@@ -116,7 +117,8 @@ export function calibratedThreshold(c: CalibrationState, maxWrongRate: number, c
     traffic += c.traffic[b]!;
     labelled += c.labelled[b]!;
     if (c.traffic[b]! > 0) wrongMass += c.traffic[b]! * rate[b]!;
-    if (traffic === 0 || labelled === 0) continue;
+    // Only a verified bin may be the boundary: a similarity no verified reuse has reached is unknown ground.
+    if (c.labelled[b]! === 0) continue;
     if (wilsonUpper((wrongMass / traffic) * labelled, labelled, z) <= maxWrongRate) best = binLow(b);
   }
   return best;

@@ -45,6 +45,8 @@ export interface VerificationJob {
   readonly tenant: string;
   readonly use_case: string;
   readonly entry_ref: string;
+  /** The entry the fresh answer was stored as (null when another answer already held its key). */
+  readonly fresh_ref: string | null;
   readonly similarity: number;
   readonly explored: boolean;
   /** The query of the request that was answered (the judge may read it). */
@@ -257,7 +259,8 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     }
     const verification: VerificationJob | null = p.verify && p.embedder
       ? {
-          request_id: res.request_id, tenant: p.tenant, use_case: p.use_case, entry_ref: p.verify.ref, similarity: p.verify.similarity,
+          request_id: res.request_id, tenant: p.tenant, use_case: p.use_case, entry_ref: p.verify.ref,
+          fresh_ref: stored === "stored" ? deps.store.ref(p.tenant, p.use_case, p.key) : null, similarity: p.verify.similarity,
           explored: p.verify.explored, query: p.query, answer: res.content, embedder: p.embedder, created_at: now,
         }
       : null;
@@ -274,6 +277,8 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     const verdict = await deps.verifier.verify({ query: job.query, cachedAnswer: entry.answer.content, freshAnswer: job.answer });
     const outcome = { similarity: job.similarity, ok: verdict.equivalent };
     await deps.store.addOutcome(job.entry_ref, formatOutcome(outcome), entry.expires_at);
+    // Similarity is symmetric: the fresh entry has the same evidence about its neighbour's region.
+    if (job.fresh_ref) await deps.store.addOutcome(job.fresh_ref, formatOutcome(outcome), deps.now() + policyFor(deps.policies, job.use_case).ttl_seconds * 1000);
     const policy = policyFor(deps.policies, job.use_case);
     if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) {
       const cal = calibration(job.tenant, job.use_case, policy);

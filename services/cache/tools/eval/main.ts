@@ -85,11 +85,13 @@ function methods(): { shipped: Method; all: Method[] } {
     if (uc.mode !== "semantic") throw new Error(`use case '${opts.policy}' is ${uc.mode}, not semantic: nothing to evaluate`);
     base = uc;
   }
+  // A δ row identical to the shipped method would only repeat it.
+  const sameAsBase = (d: number) => base.max_wrong_rate === d || opts.policy === undefined;
   const withDelta = (d: number): Method => ({ name: `δ=${d}`, policy: { ...base, max_wrong_rate: d, threshold: undefined } });
   const shipped: Method = opts.policy
     ? { name: base.max_wrong_rate !== undefined ? `${opts.policy} (δ=${base.max_wrong_rate})` : `${opts.policy} (fixed ${base.threshold})`, policy: base }
     : withDelta(opts.delta[0]!);
-  const deltas = opts.delta.map(withDelta).filter((m) => !(opts.policy === undefined && m.name === shipped.name));
+  const deltas = opts.delta.filter((d) => !(shipped.policy.max_wrong_rate === d && shipped.policy.threshold === undefined && sameAsBase(d))).map(withDelta);
   const fixed = opts.baselines.map((t): Method => ({ name: `fixed ${t}`, policy: { ...base, threshold: t, max_wrong_rate: undefined } }));
   return { shipped, all: [shipped, ...deltas, ...fixed] };
 }
