@@ -66,7 +66,10 @@ export const EMBEDDING_MODELS = {
 export type EmbeddingModelName = keyof typeof EMBEDDING_MODELS;
 export const EMBEDDING_MODEL_NAMES = Object.keys(EMBEDDING_MODELS) as EmbeddingModelName[];
 
-/** The model every stage uses unless configured otherwise. */
+/** The models `stack:up` keeps ready: the cache's default (bge, chosen by `npm run eval:cache`) and all-MiniLM-L6-v2 (other stages). */
+export const STACK_EMBEDDING_MODELS: readonly EmbeddingModelName[] = ["all-MiniLM-L6-v2", "bge-small-en-v1.5-q"];
+
+/** The default of `ensureEmbeddingModel` and of stages that name no model. */
 export const EMBEDDING_MODEL: EmbeddingModelSpec = EMBEDDING_MODELS["all-MiniLM-L6-v2"];
 
 export function embeddingModelSpec(name: string): EmbeddingModelSpec {

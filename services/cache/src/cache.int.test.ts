@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerTo, CacheHarness } from "./testing/int-harness.ts";
 
-const cli = fileURLToPath(new URL("./cli/main.ts", import.meta.url));
+const cli = fileURLToPath(new URL("../tools/cli/main.ts", import.meta.url));
 
 describe("cache service on the real stack", () => {
   let h: CacheHarness;

@@ -8,7 +8,7 @@ import { DEFAULT_POLICY_FILE } from "./policy.ts";
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** The local embedding model the cache ships with (chosen by `npm run eval:cache`, see docs/evaluation.md). */
-export const DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2";
+export const DEFAULT_EMBEDDING_MODEL = "bge-small-en-v1.5-q";
 
 export const cacheConfigSchema = baseConfigSchema.merge(providersConfigSchema).extend({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:16379"),

@@ -31,7 +31,7 @@ describe("cache policy file", () => {
 
   it("accepts an error bound at the top of its range and fills the decision defaults", () => {
     const p = parsePolicies({ version: 1, use_cases: { faq: { mode: "semantic", max_wrong_rate: 0.2 } } });
-    expect(policyFor(p, "faq")).toMatchObject({ max_wrong_rate: 0.2, confidence: 0.95, explore_rate: 0.05 });
+    expect(policyFor(p, "faq")).toMatchObject({ max_wrong_rate: 0.2, confidence: 0.9, explore_rate: 0.1 });
     expect(staticThresholdUseCases(p)).toEqual([]);
     expect(staticThresholdUseCases(parsePolicies({ version: 1, use_cases: { pinned: { mode: "semantic", threshold: 0.9 } } }))).toEqual(["pinned"]);
   });

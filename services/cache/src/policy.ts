@@ -37,9 +37,9 @@ export const useCasePolicySchema = z
      */
     max_wrong_rate: z.number().gt(0, "max_wrong_rate must be above 0").max(0.2, "max_wrong_rate above 0.2 (20% wrong answers) is not a cache anyone wants").optional(),
     /** One-sided confidence of the upper bound the wrong rate is held to. */
-    confidence: z.number().min(0.5).max(0.999).default(0.95),
+    confidence: z.number().min(0.5).max(0.999).default(0.9),
     /** Share of would-be semantic hits answered by the model anyway and judged against the cached answer (charged as cache overhead). */
-    explore_rate: z.number().min(0).max(0.5).default(0.05),
+    explore_rate: z.number().min(0).max(0.5).default(0.1),
     /**
      * A fixed cosine similarity instead of a learned boundary: no error bound at all (its wrong rate
      * depends on the traffic), kept for pinned set-ups, tests and as the evaluation's baseline. The
