@@ -195,8 +195,9 @@ export class RedisCacheStore implements CacheStore {
   async scanVectors(onBatch: (entries: CacheEntry[]) => void): Promise<void> {
     let cursor = "0";
     do {
-      const [next, keys] = await this.admin.scan(cursor, "MATCH", `${this.opts.prefix}:e:*`, "COUNT", 1000);
+      const [next, found] = await this.admin.scan(cursor, "MATCH", `${this.opts.prefix}:e:*`, "COUNT", 1000);
       cursor = next;
+      const keys = found.filter((k) => !k.endsWith(":o")); // reuse outcomes beside the entries
       if (keys.length === 0) continue;
       const entries = (await this.admin.mget(...keys)).map((r) => parseJson<CacheEntry>(r)).filter((e): e is CacheEntry => e !== null && e.vector !== null);
       if (entries.length > 0) onBatch(entries);

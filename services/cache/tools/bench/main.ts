@@ -20,6 +20,7 @@ import { parsePolicies, policyFor } from "../../src/policy.ts";
 import { hotRedisOptions, RedisCacheStore } from "../../src/redis-store.ts";
 import { encodeVector, type CacheEntry } from "../../src/store.ts";
 import { percentile } from "../eval/run.ts";
+import { DEFAULT_EMBEDDING_MODEL } from "../../src/config.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:16379";
@@ -69,7 +70,8 @@ async function main() {
   const clients = [0, 1, 2].map(() => new Redis(REDIS_URL, { ...hotRedisOptions(2_000) }));
   await Promise.all(clients.map((c) => c.connect()));
   const store = new RedisCacheStore(clients[0]!, clients[1]!, clients[2]!, { prefix });
-  const modelDir = await ensureEmbeddingModel();
+  // The model the cache ships with (CACHE_EMBEDDING_MODEL picks another).
+  const modelDir = await ensureEmbeddingModel(undefined, { model: process.env.CACHE_EMBEDDING_MODEL ?? DEFAULT_EMBEDDING_MODEL });
   const local = await localEmbedder({ modelDir, threads: 1 });
   const embedder = batchingEmbedder(local);
   const rows: string[][] = [];
