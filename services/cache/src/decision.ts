@@ -44,10 +44,10 @@ export const BIN_LOW = 0.5;
 export const BIN_WIDTH = 0.005;
 const BINS = Math.round((1 - BIN_LOW) / BIN_WIDTH) + 1;
 /** An entry's wrong outcome vetoes candidates up to this much above its similarity. */
-export const VETO_MARGIN = Number(process.env.X_VETO ?? 0.02);
+export const VETO_MARGIN = 0.02;
 /** How far below the calibrated threshold a well-proven entry may serve, per correct reuse below it, and at most. */
-export const CREDIT_STEP = Number(process.env.X_CSTEP ?? 0.005);
-export const CREDIT_MAX = Number(process.env.X_CMAX ?? 0.015);
+export const CREDIT_STEP = 0.005;
+export const CREDIT_MAX = 0.015;
 /** Outcomes kept per entry (the newest). */
 export const MAX_ENTRY_OUTCOMES = 32;
 
