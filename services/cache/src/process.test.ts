@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { decodeVector } from "@costwise/embeddings";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { renderMessages, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { silentLogger, type Outcome, type ProcessContext } from "@costwise/stream-runtime";
@@ -31,7 +32,7 @@ function setup(opts: { embeddingCost?: number; tokens?: number } = {}) {
   } };
   const counted: { messages: unknown; model: string }[] = [];
   const process = createProcess({
-    engine, store, catalog, defaultModel: "gpt-4o", pendingTtlMs: 60_000, now: () => now,
+    engine, store, catalog, defaultModel: "gpt-4o", pendingTtlMs: 60_000, now: () => now, embeddingModel: embedder.name,
     countTokens: (messages, model) => {
       counted.push({ messages, model });
       return opts.tokens ?? 40;
@@ -55,6 +56,12 @@ describe("cache process", () => {
     expect(out.outputs).toHaveLength(1);
     expect(fwd!.pipeline).toMatchObject({ cache_lookup: "MISS", overhead_cost_nanousd: 0, overhead: {}, route: null });
     expect(fwd!.pipeline!.stage_ms.cache).toBe(LOOKUP_MS);
+    // The router reuses the cache's query vector instead of embedding the query again.
+    const emb = fwd!.pipeline!.embedding!;
+    expect(emb.model).toBe("test:bag-of-words");
+    const v = decodeVector(emb.vector);
+    expect(v.length).toBe(64);
+    expect(v.reduce((s, x) => s + x * x, 0)).toBeCloseTo(1, 5);
     expect(await s.store.getPending("m1")).toMatchObject({ request_id: "m1", tenant: "acme", semantic: true });
   });
 
