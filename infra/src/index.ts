@@ -24,5 +24,5 @@ export {
   type MigrateOptions,
   type MigrateResult,
 } from "./clickhouse/migrate.ts";
-export { ensureEmbeddingModel, embeddingModelDir, EMBEDDING_MODEL, EmbeddingModelError } from "./models/embedding-model.ts";
+export { ensureEmbeddingModel, embeddingModelDir, embeddingModelSpec, EMBEDDING_MODEL, EMBEDDING_MODELS, EMBEDDING_MODEL_NAMES, STACK_EMBEDDING_MODELS, EmbeddingModelError, type EmbeddingModelSpec, type EmbeddingModelName } from "./models/embedding-model.ts";
 export { pipelineServices, spawnService, waitHealthy, stopPipelineService, repoRoot, type PipelineServiceName, type SpawnedService } from "./services.ts";

@@ -8,6 +8,7 @@ const files: Record<RecordName, string> = {
   CostRecord: "cost-record.avsc",
   BudgetAlert: "budget-alert.avsc",
   DistillSample: "distill-sample.avsc",
+  CacheVerification: "cache-verification.avsc",
 };
 
 function load(file: string): object {
@@ -21,6 +22,7 @@ export const avroSchemas: Record<RecordName, object> = {
   CostRecord: load(files.CostRecord),
   BudgetAlert: load(files.BudgetAlert),
   DistillSample: load(files.DistillSample),
+  CacheVerification: load(files.CacheVerification),
 };
 
 /** Older published versions, oldest first, kept to prove that current readers still read them. */

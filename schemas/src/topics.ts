@@ -63,6 +63,11 @@ export const topics = {
     producedBy: ["distiller"], consumedBy: ["sink"],
     doc: "Frontier answers captured for distillation with their rendered prompt, PII redacted (services/distiller).",
   },
+  cacheVerifications: {
+    name: "llm.cache.verifications", record: "CacheVerification", partitions: 3, key: "request_id",
+    producedBy: ["cache"], consumedBy: ["cache"],
+    doc: "Near misses and explorations of the semantic cache, answered by the model, judged against their cached neighbour off the request path.",
+  },
   deadLetters: {
     name: "llm.dlq", record: null, partitions: 1, key: "request_id",
     producedBy: ["every service"], consumedBy: ["operators"],

@@ -177,12 +177,30 @@ export interface DistillSample {
   captured_at: number;
 }
 
+/** A near miss or exploration of the cache, answered by the model, waiting to be judged against its neighbour (services/cache). */
+export interface CacheVerification {
+  request_id: string;
+  tenant: string;
+  use_case: string;
+  entry_ref: string;
+  /** The entry the fresh answer was stored as, when it was. */
+  fresh_ref: string | null;
+  similarity: number;
+  explored: boolean;
+  query: string;
+  answer: string;
+  embedder: string;
+  /** epoch milliseconds */
+  created_at: number;
+}
+
 export interface RecordTypes {
   LlmRequest: LlmRequest;
   LlmResponse: LlmResponse;
   CostRecord: CostRecord;
   BudgetAlert: BudgetAlert;
   DistillSample: DistillSample;
+  CacheVerification: CacheVerification;
 }
 export type RecordName = keyof RecordTypes;
 

@@ -14,8 +14,4 @@ export interface Allowed {
 }
 
 export const ALLOWED: readonly Allowed[] = [
-  {
-    rule: "layers", id: "@costwise/cache -> @costwise/executor", owner: "cache",
-    why: "the cache's manifest still depends on the executor; its imports now come from @costwise/schemas",
-  },
 ];

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import AdmZip from "adm-zip";
 import { describe, expect, it } from "vitest";
-import { EMBEDDING_MODEL, embeddingModelDir, EmbeddingModelError, ensureEmbeddingModel } from "./embedding-model.ts";
+import { EMBEDDING_MODEL, embeddingModelDir, embeddingModelSpec, EmbeddingModelError, ensureEmbeddingModel } from "./embedding-model.ts";
 
 /** A stand-in for `mvn …:copy`: copies `jar` into the -DoutputDirectory it is given, and counts its calls. */
 function fakeMvn(dir: string, jar: string | null): { bin: string; calls: () => number } {
@@ -59,5 +59,19 @@ describe("ensureEmbeddingModel", () => {
     const mvn = fakeMvn(dir, null);
     expect(await ensureEmbeddingModel(home, { mvn: mvn.bin })).toBe(model);
     expect(mvn.calls()).toBe(0);
+  });
+});
+
+describe("other embedding models", () => {
+  it("checks bge's pinned checksum too, and names an unknown model", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "cw-model-"));
+    const bge = embeddingModelSpec("bge-small-en-v1.5-q");
+    const jar = jarWith(dir, { [bge.onnxEntry]: "not the model", [bge.tokenizerEntry]: "{}" });
+    const home = path.join(dir, "home");
+    mkdirSync(path.join(home, "models", "jar"), { recursive: true });
+    writeFileSync(path.join(home, "models", "jar", bge.jar), readFileSync(jar));
+    await expect(ensureEmbeddingModel(home, { model: bge.name, mvn: "/nonexistent/mvn" })).rejects.toThrow(/bge-small-en-v1\.5-q\.onnx in .* has sha256 [0-9a-f]{64}, expected 6c9c6101/);
+    expect(existsSync(embeddingModelDir(home, bge.name))).toBe(false);
+    await expect(ensureEmbeddingModel(home, { model: "no-such-model" })).rejects.toThrow(/unknown embedding model 'no-such-model'/);
   });
 });

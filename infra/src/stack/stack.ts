@@ -12,7 +12,7 @@ import { nativeServices, resolveTools, type NativeContext } from "./native.ts";
 import { stackPaths, type StackPaths } from "./paths.ts";
 import { isAlive, removeFile, runningPid, spawnDetached, stopProcess, tailFile } from "./process.ts";
 import { provision, type ProvisionResult } from "./provision.ts";
-import { ensureEmbeddingModel } from "../models/embedding-model.ts";
+import { ensureEmbeddingModel, STACK_EMBEDDING_MODELS } from "../models/embedding-model.ts";
 import { startTestcontainer, stopTestcontainer } from "./testcontainers.ts";
 
 export type RunMode = "native" | "docker" | "testcontainers";
@@ -226,9 +226,11 @@ export async function ensureStack(opts: EnsureStackOptions = {}): Promise<StackI
         `provisioned: ${topics.created.length} topic(s) created, ${subjects.length} subject(s) registered, ` +
           `${migrations.applied.length} migration(s) applied`,
       );
-      // The cache's local sentence-embedding model (from Maven Central, once); without it the cache runs exact-only.
-      const modelDir = await ensureEmbeddingModel(config.home);
-      logger.info({ modelDir }, `embedding model ready: ${path.relative(process.cwd(), modelDir) || modelDir}`);
+      // The local sentence-embedding models (from Maven Central, once); without its model the cache runs exact-only.
+      for (const model of STACK_EMBEDDING_MODELS) {
+        const modelDir = await ensureEmbeddingModel(config.home, { model });
+        logger.info({ modelDir }, `embedding model ready: ${path.relative(process.cwd(), modelDir) || modelDir}`);
+      }
     }
     const env = stackEnvValues(config);
     await writeStackEnv(paths.envFile, env);

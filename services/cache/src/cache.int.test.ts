@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answerTo, CacheHarness } from "./testing/int-harness.ts";
 
-const cli = fileURLToPath(new URL("./cli/main.ts", import.meta.url));
+const cli = fileURLToPath(new URL("../tools/cli/main.ts", import.meta.url));
 
 describe("cache service on the real stack", () => {
   let h: CacheHarness;
@@ -43,6 +43,30 @@ describe("cache service on the real stack", () => {
     await h.teach(first);
     const out = await h.ask(h.request("How do I reset my debit card PIN?"));
     expect(out).toMatchObject({ kind: "hit", response: { served_by: "CACHE_SEMANTIC", cache_source_request_id: first.request_id } });
+  });
+
+  it("under an error bound with no evidence yet, sends a paraphrase to the model and judges its answer off the request path", async () => {
+    const first = h.request("How can I change the address on my account?", { use_case: "bounded" });
+    await h.teach(first);
+    const para = h.request("How do I update the address on my account?", { use_case: "bounded" });
+    const out = await h.ask(para);
+    expect(out.kind).toBe("uncached");
+    if (out.kind !== "uncached") return;
+    expect(out.request.pipeline).toMatchObject({ cache_lookup: "MISS", overhead: { cache_verify: 0 }, embedding: { model: "local:all-MiniLM-L6-v2" } });
+    expect(out.request.pipeline!.embedding!.vector.byteLength).toBe(384 * 4);
+    // The stand-in executor answers it; learning emits a verification, which the service consumes and records on both entries.
+    const outcomes = async () => {
+      const keys: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, found] = await h.redis.scan(cursor, "MATCH", `${h.env.CACHE_KEY_PREFIX}:e:*:o`, "COUNT", 1000);
+        cursor = next;
+        keys.push(...found);
+      } while (cursor !== "0");
+      return Promise.all(keys.map((k) => h.redis.get(k)));
+    };
+    await expect.poll(outcomes, { timeout: 20_000, interval: 250 }).toHaveLength(2);
+    for (const o of await outcomes()) expect(o).toMatch(/^0\.\d{4}:[01];$/);
   });
 
   it("refuses a semantic hit whose order number differs, and serves the one whose number agrees", async () => {

@@ -6,10 +6,16 @@ describe("cache config", () => {
   it("defaults to the local model under COSTWISE_HOME, a 50 ms Redis bound and metrics on 9403", () => {
     const c = loadCacheConfig({ COSTWISE_HOME: "/srv/costwise" });
     expect(c).toMatchObject({
-      CACHE_EMBEDDINGS: "local", CACHE_EMBEDDING_MODEL_DIR: "/srv/costwise/models/all-MiniLM-L6-v2", CACHE_REDIS_TIMEOUT_MS: 50,
+      CACHE_EMBEDDINGS: "local", CACHE_EMBEDDING_MODEL_DIR: "/srv/costwise/models/bge-small-en-v1.5-q", CACHE_REDIS_TIMEOUT_MS: 50,
       METRICS_PORT: 9403, CACHE_BASELINE_MODEL: "gpt-4o", CACHE_KEY_PREFIX: "cw:cache",
     });
     expect(c.CACHE_POLICY_FILE).toMatch(/services\/cache\/config\/policy\.yaml$/);
+  });
+
+  it("finds another local model under COSTWISE_HOME by its name", () => {
+    const c = loadCacheConfig({ COSTWISE_HOME: "/srv/costwise", CACHE_EMBEDDING_MODEL: "bge-small-en-v1.5-q" });
+    expect(c.CACHE_EMBEDDING_MODEL_DIR).toBe("/srv/costwise/models/bge-small-en-v1.5-q");
+    expect(loadCacheConfig({ CACHE_EMBEDDING_MODEL_DIR: "/opt/m" }).CACHE_EMBEDDING_MODEL_DIR).toBe("/opt/m");
   });
 
   it("prices hits against the executor's default model unless told otherwise", () => {

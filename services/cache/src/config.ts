@@ -7,13 +7,20 @@ import { DEFAULT_POLICY_FILE } from "./policy.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
+/** The local embedding model the cache ships with (chosen by `npm run eval:cache`, see docs/evaluation.md). */
+export const DEFAULT_EMBEDDING_MODEL = "bge-small-en-v1.5-q";
+
 export const cacheConfigSchema = baseConfigSchema.merge(providersConfigSchema).extend({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:16379"),
   /** Per-use-case policies (YAML or JSON), validated at start. */
   CACHE_POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_FILE),
-  /** local: all-MiniLM-L6-v2 in process; openai: the embeddings API (its cost is the lookup cost); off: exact caching only. */
+  /** local: a sentence model in process (CACHE_EMBEDDING_MODEL); openai: the embeddings API (its cost is the lookup cost); off: exact caching only. */
   CACHE_EMBEDDINGS: z.enum(["local", "openai", "off"]).default("local"),
-  CACHE_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
+  /** Which local model (all-MiniLM-L6-v2, bge-small-en-v1.5-q, e5-small-v2-q); its directory is `$COSTWISE_HOME/models/<model>` unless CACHE_EMBEDDING_MODEL_DIR says otherwise. */
+  CACHE_EMBEDDING_MODEL: z.string().min(1).default(DEFAULT_EMBEDDING_MODEL),
+  CACHE_EMBEDDING_MODEL_DIR: z.string().min(1).optional(),
+  /** The near-miss and exploration judge's bar: answers whose embeddings are at least this similar are interchangeable. */
+  CACHE_VERIFY_MIN_COSINE: z.coerce.number().gt(0).max(1).default(0.9),
   CACHE_OPENAI_EMBEDDING_MODEL: z.string().min(1).default("text-embedding-3-small"),
   /** onnxruntime intra-op threads for the local model; 1 keeps latency steady next to other work. */
   CACHE_EMBEDDING_THREADS: z.coerce.number().int().positive().default(1),
@@ -31,13 +38,18 @@ export const cacheConfigSchema = baseConfigSchema.merge(providersConfigSchema).e
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9403),
 });
 export type CacheConfig = z.infer<typeof cacheConfigSchema>;
+
+/** The local model's directory: CACHE_EMBEDDING_MODEL_DIR, else where `ensureEmbeddingModel` puts the model. */
+export function embeddingModelDirOf(config: CacheConfig, env: NodeJS.ProcessEnv = process.env): string {
+  if (config.CACHE_EMBEDDING_MODEL_DIR) return config.CACHE_EMBEDDING_MODEL_DIR;
+  const home = env.COSTWISE_HOME?.trim() || path.join(repoRoot, ".costwise");
+  return path.join(home, "models", config.CACHE_EMBEDDING_MODEL);
+}
 /**
  * The baseline follows the executor's default model unless CACHE_BASELINE_MODEL says otherwise;
- * the model directory follows COSTWISE_HOME (where `ensureEmbeddingModel` puts it) unless set.
+ * the model directory follows COSTWISE_HOME and CACHE_EMBEDDING_MODEL unless set.
  */
-export const loadCacheConfig = (env: NodeJS.ProcessEnv = process.env): CacheConfig =>
-  parseConfig(cacheConfigSchema, {
-    CACHE_BASELINE_MODEL: env.EXECUTOR_DEFAULT_MODEL,
-    CACHE_EMBEDDING_MODEL_DIR: env.COSTWISE_HOME?.trim() ? path.join(env.COSTWISE_HOME.trim(), "models", "all-MiniLM-L6-v2") : undefined,
-    ...env,
-  });
+export function loadCacheConfig(env: NodeJS.ProcessEnv = process.env): CacheConfig {
+  const c = parseConfig(cacheConfigSchema, { CACHE_BASELINE_MODEL: env.EXECUTOR_DEFAULT_MODEL, ...env });
+  return { ...c, CACHE_EMBEDDING_MODEL_DIR: embeddingModelDirOf(c, env) };
+}

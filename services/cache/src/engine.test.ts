@@ -25,7 +25,7 @@ function setup(opts: { store?: CacheStore; failEmbed?: () => boolean } = {}) {
     const r = await engine.lookup(req);
     const p = engine.pendingFor(req, r);
     if (p) await store.putPending(p, 60_000);
-    return engine.learn(answer(req));
+    return (await engine.learn(answer(req))).result;
   };
   return { store, index, engine, embedder, teach, advance: (ms: number) => (now += ms) };
 }
@@ -89,11 +89,11 @@ describe("cache engine", () => {
     const req = request({ request_id: "first" });
     const r = await engine.lookup(req);
     await store.putPending(engine.pendingFor(req, r)!, 60_000);
-    expect(await engine.learn(answer(req))).toBe("stored");
-    expect(await engine.learn(answer(req))).toBe("not_pending");
-    expect(await engine.learn(answer(request({ request_id: "never-asked" })))).toBe("not_pending");
-    expect(await engine.learn(answer(req, { served_by: "CACHE_EXACT" }))).toBe("served_by_cache");
-    expect(await engine.learn(answer(req, { status: "ERROR", content: null }))).toBe("not_ok");
+    expect((await engine.learn(answer(req))).result).toBe("stored");
+    expect((await engine.learn(answer(req))).result).toBe("not_pending");
+    expect((await engine.learn(answer(request({ request_id: "never-asked" })))).result).toBe("not_pending");
+    expect((await engine.learn(answer(req, { served_by: "CACHE_EXACT" }))).result).toBe("served_by_cache");
+    expect((await engine.learn(answer(req, { status: "ERROR", content: null }))).result).toBe("not_ok");
     expect(index.size).toBe(1);
   });
 
@@ -102,8 +102,8 @@ describe("cache engine", () => {
     const a = request({ request_id: "a" });
     const b = request({ request_id: "b" });
     for (const q of [a, b]) await store.putPending(engine.pendingFor(q, await engine.lookup(q))!, 60_000);
-    expect(await engine.learn(answer(a))).toBe("stored");
-    expect(await engine.learn(answer(b))).toBe("exists");
+    expect((await engine.learn(answer(a))).result).toBe("stored");
+    expect((await engine.learn(answer(b))).result).toBe("exists");
     expect((await engine.lookup(request({ request_id: "c" }))).entry!.source_request_id).toBe("a");
   });
 
@@ -113,7 +113,7 @@ describe("cache engine", () => {
     await store.putPending(engine.pendingFor(req, await engine.lookup(req))!, 60_000);
     advance(10);
     await store.invalidate({ tenant: "acme" }, 10_005);
-    expect(await engine.learn(answer(req))).toBe("invalidated");
+    expect((await engine.learn(answer(req))).result).toBe("invalidated");
     expect((await engine.lookup(request({ request_id: "again" }))).status).toBe("MISS");
   });
 

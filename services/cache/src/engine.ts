@@ -7,7 +7,12 @@ import { compareSalient, SALIENT_VERSION, salientDetails, type SalientDetails } 
 import { canonicalize, eligibility, type CanonicalRequest } from "./key.ts";
 import type { CacheMetrics } from "./metrics.ts";
 import { policyFor, type CachePolicies, type UseCasePolicy } from "./policy.ts";
-import { decodeVector, encodeVector, type CacheEntry, type CacheStore, type PendingLookup } from "./store.ts";
+import {
+  calibratedThreshold, decide, emptyCalibration, ExplorationBudget, formatOutcome, parseOutcomes, recordOutcome, recordTraffic,
+  BIN_LOW, type CalibrationState, type Decision,
+} from "./decision.ts";
+import { decodeVector, encodeVector, type CacheEntry, type CacheStore, type PendingLookup, type PendingVerification } from "./store.ts";
+import type { AnswerVerifier } from "./verifier.ts";
 
 /** What `pipeline.cache_lookup` says about a request; hits never reach the next stage. */
 export type LookupStatus = "HIT_EXACT" | "HIT_SEMANTIC" | "MISS" | "BYPASS" | "DEGRADED" | "OFF";
@@ -28,7 +33,36 @@ export interface LookupResult {
   readonly reason: string | null;
   /** Candidates above the threshold that the guard refused. */
   readonly guardRefusals: number;
+  /** The decision on the best candidate the guard let through (null: no candidate, or a fixed threshold). */
+  readonly decision: Decision | null;
+  /** A miss whose answer is to be judged against this neighbour (near miss or exploration). */
+  readonly verify: PendingVerification | null;
 }
+
+/** An answer to judge against the cached neighbour's, produced off the request path when a pending miss is answered. */
+export interface VerificationJob {
+  readonly request_id: string;
+  readonly tenant: string;
+  readonly use_case: string;
+  readonly entry_ref: string;
+  /** The entry the fresh answer was stored as (null when another answer already held its key). */
+  readonly fresh_ref: string | null;
+  readonly similarity: number;
+  readonly explored: boolean;
+  /** The query of the request that was answered (the judge may read it). */
+  readonly query: string;
+  /** The model's fresh answer. */
+  readonly answer: string;
+  readonly embedder: string;
+  readonly created_at: number;
+}
+
+export interface LearnOutcome {
+  readonly result: LearnResult;
+  readonly verification: VerificationJob | null;
+}
+
+export type VerifyResult = "ok" | "wrong" | "entry_gone" | "no_verifier" | "other_model";
 
 export type LearnResult = "stored" | "exists" | "invalidated" | "not_pending" | "not_ok" | "served_by_cache" | "mismatch";
 
@@ -43,13 +77,25 @@ export interface CacheEngineDeps {
   readonly metrics?: CacheMetrics;
   /** Nearest neighbours examined per semantic lookup (the guard may refuse the first ones). */
   readonly candidates?: number;
+  /** The judge of near misses and explorations; without one, use cases with max_wrong_rate never learn to serve. */
+  readonly verifier?: AnswerVerifier | null;
+  /** Exploration draws; seeded in the evaluation. */
+  readonly random?: () => number;
+  /** The guard's detail extraction (the evaluation memoises it across passes over the same queries). */
+  readonly salient?: (text: string) => SalientDetails;
 }
 
 export interface CacheEngine {
   lookup(req: LlmRequest): Promise<LookupResult>;
   /** The pending record a miss leaves for learning (null when the request is not cacheable). */
   pendingFor(req: LlmRequest, result: LookupResult): PendingLookup | null;
-  learn(res: LlmResponse): Promise<LearnResult>;
+  learn(res: LlmResponse): Promise<LearnOutcome>;
+  /** Judge a fresh answer against its neighbour's and keep the outcome (entry evidence and calibration). */
+  verify(job: VerificationJob): Promise<VerifyResult>;
+  /** The calibrated threshold now (tests, metrics, the evaluation's report). */
+  thresholdFor(tenant: string, useCase: string): number | null;
+  /** Would-be hits and explorations so far, summed over tenants and use cases. */
+  explorationCounts(): { wouldBe: number; explored: number };
 }
 
 const elapsed = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
@@ -62,8 +108,20 @@ const elapsed = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9
 export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
   const k = deps.candidates ?? 4;
   const result = (policy: UseCasePolicy, over: Partial<LookupResult> & Pick<LookupResult, "status">): LookupResult => ({
-    policy, canonical: null, entry: null, similarity: null, vector: null, costNanoUsd: 0, reason: null, guardRefusals: 0, ...over,
+    policy, canonical: null, entry: null, similarity: null, vector: null, costNanoUsd: 0, reason: null, guardRefusals: 0, decision: null, verify: null, ...over,
   });
+  const random = deps.random ?? Math.random;
+  const details = deps.salient ?? salientDetails;
+  const embedderName = deps.embedder?.name ?? "";
+  // Per tenant, use case and model: the evidence of one traffic never calibrates another's.
+  const calibrations = new Map<string, { state: CalibrationState; budget: ExplorationBudget; threshold: number | null }>();
+  const calKey = (tenant: string, useCase: string) => JSON.stringify([tenant, useCase, embedderName]);
+  const calibration = (tenant: string, useCase: string, policy: UseCasePolicy) => {
+    const key = calKey(tenant, useCase);
+    let c = calibrations.get(key);
+    if (!c) calibrations.set(key, (c = { state: emptyCalibration(), budget: new ExplorationBudget(policy.explore_rate, random), threshold: null }));
+    return c;
+  };
 
   async function lookup(req: LlmRequest): Promise<LookupResult> {
     const policy = policyFor(deps.policies, req.use_case);
@@ -101,11 +159,13 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     deps.metrics?.embedSeconds.observe(elapsed(embedStart));
 
     const now = deps.now();
-    const near = deps.index.search(canonical.scope, vector, k, now).filter((n) => n.similarity >= policy.threshold!);
-    let entries: (CacheEntry | null)[] = [];
+    const fixed = policy.threshold;
+    const floor = fixed ?? BIN_LOW;
+    const near = deps.index.search(canonical.scope, vector, k, now).filter((n) => n.similarity >= floor);
+    let found: { entry: CacheEntry | null; outcomes: string | null }[] = [];
     if (near.length > 0) {
       try {
-        entries = await deps.store.getMany(near.map((n) => n.entry.ref));
+        found = await deps.store.getCandidates(near.map((n) => n.entry.ref));
       } catch (err) {
         deps.metrics?.degraded.inc({ cause: "redis" });
         return result(policy, { status: "DEGRADED", canonical, vector, costNanoUsd, reason: `cache store unavailable: ${errorMessage(err)}` });
@@ -114,27 +174,43 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     let mine: SalientDetails | undefined;
     let refusals = 0;
     let reason: string | null = null;
+    const done = (r: LookupResult) => {
+      if (refusals > 0) deps.metrics?.guardRefusals.inc({ use_case: req.use_case }, refusals);
+      deps.metrics?.lookupSeconds.observe({ path: "semantic" }, elapsed(started));
+      return r;
+    };
     for (const [i, n] of near.entries()) {
-      const e = entries[i];
+      const e = found[i]?.entry;
       if (!e) {
         deps.index.remove(n.entry.ref); // expired or invalidated in Redis before this replica heard of it
         continue;
       }
       if (e.tenant !== req.tenant || e.scope !== canonical.scope || e.embedder !== deps.embedder.name) continue;
-      mine ??= salientDetails(canonical.query);
-      const theirs = e.salient.version === SALIENT_VERSION ? e.salient : salientDetails(e.query);
+      mine ??= details(canonical.query);
+      const theirs = e.salient.version === SALIENT_VERSION ? e.salient : details(e.query);
       const verdict = compareSalient(mine, theirs, policy.guard);
-      if (verdict.ok) {
-        deps.metrics?.lookupSeconds.observe({ path: "semantic" }, elapsed(started));
-        deps.metrics?.hitSimilarity.observe({ use_case: req.use_case }, n.similarity);
-        return result(policy, { status: "HIT_SEMANTIC", canonical, entry: e, similarity: n.similarity, vector, costNanoUsd, guardRefusals: refusals });
+      if (!verdict.ok) {
+        refusals++;
+        reason = `guard: ${verdict.reason}`;
+        continue;
       }
-      refusals++;
-      reason = `guard: ${verdict.reason}`;
+      const hit = () => {
+        deps.metrics?.hitSimilarity.observe({ use_case: req.use_case }, n.similarity);
+        return done(result(policy, { status: "HIT_SEMANTIC", canonical, entry: e, similarity: n.similarity, vector, costNanoUsd, guardRefusals: refusals }));
+      };
+      if (fixed !== undefined) return hit();
+      // The best candidate the guard lets through is the one a hit would serve: decide on it alone.
+      const cal = calibration(req.tenant, req.use_case, policy);
+      recordTraffic(cal.state, n.similarity);
+      cal.threshold ??= calibratedThreshold(cal.state, policy.max_wrong_rate!, policy.confidence);
+      const decision = decide(n.similarity, parseOutcomes(found[i]!.outcomes), cal.threshold, {
+        maxWrongRate: policy.max_wrong_rate!, confidence: policy.confidence, exploreRate: policy.explore_rate, floor,
+      }, () => cal.budget.take());
+      if (decision.kind === "serve") return { ...hit(), decision };
+      const verify = decision.kind === "miss" || !deps.verifier ? null : { ref: n.entry.ref, similarity: n.similarity, explored: decision.kind === "explore" };
+      return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, guardRefusals: refusals, decision, verify, reason: decision.kind === "explore" ? "explore" : decision.kind === "near_miss" ? `near miss (${decision.why})` : reason }));
     }
-    if (refusals > 0) deps.metrics?.guardRefusals.inc({ use_case: req.use_case }, refusals);
-    deps.metrics?.lookupSeconds.observe({ path: "semantic" }, elapsed(started));
-    return result(policy, { status: "MISS", canonical, vector, costNanoUsd, reason, guardRefusals: refusals });
+    return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, reason, guardRefusals: refusals }));
   }
 
   function pendingFor(req: LlmRequest, r: LookupResult): PendingLookup | null {
@@ -143,16 +219,18 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     return {
       v: 1, request_id: req.request_id, tenant: req.tenant, use_case: req.use_case, key: r.canonical.key, scope: r.canonical.scope,
       query: r.canonical.query, semantic, vector: semantic && r.vector ? encodeVector(r.vector) : null,
-      embedder: semantic && r.vector ? deps.embedder!.name : null, ttl_seconds: r.policy.ttl_seconds, created_at: deps.now(),
+      embedder: semantic && r.vector ? deps.embedder!.name : null, ttl_seconds: r.policy.ttl_seconds, created_at: deps.now(), verify: r.verify,
     };
   }
 
-  async function learn(res: LlmResponse): Promise<LearnResult> {
-    if (res.served_by === "CACHE_EXACT" || res.served_by === "CACHE_SEMANTIC") return "served_by_cache";
-    if (res.status !== "OK" || res.content === null) return "not_ok";
+  const learned = (result: LearnResult, verification: VerificationJob | null = null): LearnOutcome => ({ result, verification });
+
+  async function learn(res: LlmResponse): Promise<LearnOutcome> {
+    if (res.served_by === "CACHE_EXACT" || res.served_by === "CACHE_SEMANTIC") return learned("served_by_cache");
+    if (res.status !== "OK" || res.content === null) return learned("not_ok");
     const p = await deps.store.getPending(res.request_id);
-    if (!p) return "not_pending";
-    if (p.tenant !== res.tenant || p.use_case !== res.use_case) return "mismatch";
+    if (!p) return learned("not_pending");
+    if (p.tenant !== res.tenant || p.use_case !== res.use_case) return learned("mismatch");
 
     let vector = p.vector;
     let embedder = p.embedder;
@@ -167,7 +245,7 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       }
     }
     const now = deps.now();
-    const salient = vector ? salientDetails(p.query) : { items: [], negated: false };
+    const salient = vector ? details(p.query) : { items: [], negated: false };
     const entry: CacheEntry = {
       v: 1, key: p.key, scope: p.scope, tenant: p.tenant, use_case: p.use_case, query: p.query,
       salient: { ...salient, version: SALIENT_VERSION }, vector, embedder,
@@ -179,8 +257,53 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       // Read-your-writes on this replica; the change feed brings it to the others (and here again, a no-op).
       deps.index.add(p.scope, { ref: deps.store.ref(p.tenant, p.use_case, p.key), tenant: p.tenant, useCase: p.use_case, expiresAt: entry.expires_at }, decodeVector(vector));
     }
-    return stored;
+    const verification: VerificationJob | null = p.verify && p.embedder
+      ? {
+          request_id: res.request_id, tenant: p.tenant, use_case: p.use_case, entry_ref: p.verify.ref,
+          fresh_ref: stored === "stored" ? deps.store.ref(p.tenant, p.use_case, p.key) : null, similarity: p.verify.similarity,
+          explored: p.verify.explored, query: p.query, answer: res.content, embedder: p.embedder, created_at: now,
+        }
+      : null;
+    return learned(stored, verification);
   }
 
-  return { lookup, pendingFor, learn };
+  async function verify(job: VerificationJob): Promise<VerifyResult> {
+    if (!deps.verifier) return "no_verifier";
+    // Outcomes measured with another model's similarities would calibrate the wrong scale.
+    if (job.embedder !== embedderName) return "other_model";
+    const [cand] = await deps.store.getCandidates([job.entry_ref]);
+    const entry = cand?.entry;
+    if (!entry || entry.tenant !== job.tenant || entry.use_case !== job.use_case) return "entry_gone";
+    const verdict = await deps.verifier.verify({ query: job.query, cachedAnswer: entry.answer.content, freshAnswer: job.answer });
+    const outcome = { similarity: job.similarity, ok: verdict.equivalent };
+    await deps.store.addOutcome(job.entry_ref, formatOutcome(outcome), entry.expires_at);
+    // Similarity is symmetric: the fresh entry has the same evidence about its neighbour's region.
+    if (job.fresh_ref) await deps.store.addOutcome(job.fresh_ref, formatOutcome(outcome), deps.now() + policyFor(deps.policies, job.use_case).ttl_seconds * 1000);
+    const policy = policyFor(deps.policies, job.use_case);
+    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) {
+      const cal = calibration(job.tenant, job.use_case, policy);
+      recordOutcome(cal.state, outcome);
+      cal.threshold = null; // recomputed on the next lookup
+    }
+    return verdict.equivalent ? "ok" : "wrong";
+  }
+
+  function thresholdFor(tenant: string, useCase: string): number | null {
+    const c = calibrations.get(calKey(tenant, useCase));
+    const policy = policyFor(deps.policies, useCase);
+    if (!c || policy.max_wrong_rate === undefined) return policy.threshold ?? null;
+    return c.threshold ?? calibratedThreshold(c.state, policy.max_wrong_rate, policy.confidence);
+  }
+
+  function explorationCounts() {
+    let wouldBe = 0;
+    let explored = 0;
+    for (const c of calibrations.values()) {
+      wouldBe += c.budget.counts.wouldBe;
+      explored += c.budget.counts.explored;
+    }
+    return { wouldBe, explored };
+  }
+
+  return { lookup, pendingFor, learn, verify, thresholdFor, explorationCounts };
 }

@@ -1,13 +1,15 @@
 export { createProcess, annotate, type CacheProcessDeps } from "./process.ts";
-export { createCacheEngine, type CacheEngine, type CacheEngineDeps, type LookupResult, type LookupStatus, type LearnResult } from "./engine.ts";
+export { createCacheEngine, type CacheEngine, type CacheEngineDeps, type LookupResult, type LookupStatus, type LearnResult, type LearnOutcome, type VerificationJob, type VerifyResult } from "./engine.ts";
 export { canonicalize, eligibility, normalizeText, contextFingerprint, KEY_VERSION, type CanonicalRequest, type Ineligible } from "./key.ts";
 export { salientDetails, compareSalient, SALIENT_KINDS, SALIENT_VERSION, type SalientDetails, type SalientKind, type GuardVerdict } from "./guard.ts";
-export { loadPolicies, parsePolicies, policyFor, FALLBACK_POLICY, DEFAULT_POLICY_FILE, PolicyError, useCasePolicySchema, policyFileSchema, type CachePolicies, type UseCasePolicy } from "./policy.ts";
+export { loadPolicies, parsePolicies, policyFor, staticThresholdUseCases, FALLBACK_POLICY, DEFAULT_POLICY_FILE, PolicyError, useCasePolicySchema, policyFileSchema, type CachePolicies, type UseCasePolicy } from "./policy.ts";
 export { ScopedAnnIndex, type AnnOptions, type IndexedEntry, type Neighbour } from "./ann.ts";
 export { RedisCacheStore, connectRedisStore, hotRedisOptions, adminRedisOptions, type RedisStoreOptions } from "./redis-store.ts";
 export { MemoryCacheStore } from "./memory-store.ts";
 export { encodeVector, decodeVector, namePart, type CacheStore, type CacheEntry, type CachedAnswer, type PendingLookup, type CacheEvent, type InvalidateSelector } from "./store.ts";
 export { IndexSync, type IndexSyncOptions } from "./sync.ts";
 export { CacheMetrics } from "./metrics.ts";
-export { cacheConfigSchema, loadCacheConfig, type CacheConfig } from "./config.ts";
+export { cacheConfigSchema, loadCacheConfig, embeddingModelDirOf, DEFAULT_EMBEDDING_MODEL, type CacheConfig } from "./config.ts";
 export { startCacheService, createCacheRuntime, createEmbedder, type CacheRuntime } from "./service.ts";
+export { calibratedThreshold, decide, entryBoundary, ExplorationBudget, emptyCalibration, recordOutcome, recordTraffic, type Decision, type DecisionParams, type Outcome as ReuseOutcome } from "./decision.ts";
+export { embeddingAnswerVerifier, type AnswerVerifier, type Verdict } from "./verifier.ts";

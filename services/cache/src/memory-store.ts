@@ -1,4 +1,4 @@
-import { namePart, type CacheEntry, type CacheEvent, type CacheStore, type InvalidateSelector, type PendingLookup } from "./store.ts";
+import { namePart, OUTCOMES_KEEP_CHARS, OUTCOMES_MAX_CHARS, type CacheEntry, type CacheEvent, type CacheStore, type InvalidateSelector, type PendingLookup, type StoredCandidate } from "./store.ts";
 
 /**
  * The cache store in one process's memory, with the Redis store's semantics (TTLs, atomic learn,
@@ -7,6 +7,7 @@ import { namePart, type CacheEntry, type CacheEvent, type CacheStore, type Inval
 export class MemoryCacheStore implements CacheStore {
   private readonly entries = new Map<string, CacheEntry>();
   private readonly pending = new Map<string, { p: PendingLookup; expiresAt: number }>();
+  private readonly outcomes = new Map<string, string>();
   private readonly markers = new Map<string, number>();
   private readonly feed: { id: string; event: CacheEvent }[] = [];
   private seq = 0;
@@ -33,6 +34,19 @@ export class MemoryCacheStore implements CacheStore {
 
   async getMany(refs: readonly string[]): Promise<(CacheEntry | null)[]> {
     return refs.map((r) => this.live(r));
+  }
+
+  async getCandidates(refs: readonly string[]): Promise<StoredCandidate[]> {
+    return refs.map((r) => {
+      const entry = this.live(r);
+      return { entry, outcomes: entry ? this.outcomes.get(r) ?? null : null };
+    });
+  }
+
+  async addOutcome(ref: string, item: string): Promise<void> {
+    if (!this.live(ref)) return;
+    const s = (this.outcomes.get(ref) ?? "") + item;
+    this.outcomes.set(ref, s.length > OUTCOMES_MAX_CHARS ? s.slice(s.indexOf(";", s.length - OUTCOMES_KEEP_CHARS) + 1) : s);
   }
 
   async putPending(p: PendingLookup, ttlMs: number): Promise<void> {
@@ -66,6 +80,7 @@ export class MemoryCacheStore implements CacheStore {
     for (const [ref, e] of this.entries) {
       if (e.tenant === sel.tenant && (sel.useCase === undefined || e.use_case === sel.useCase) && (sel.key === undefined || e.key === sel.key)) {
         this.entries.delete(ref);
+        this.outcomes.delete(ref);
         n++;
       }
     }

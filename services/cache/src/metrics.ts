@@ -9,6 +9,7 @@ export class CacheMetrics {
   readonly guardRefusals: Counter<"use_case">;
   readonly learned: Counter<"result">;
   readonly degraded: Counter<"cause">;
+  readonly verifications: Counter<"result" | "kind">;
   readonly indexEntries: Gauge<never>;
   readonly indexScopes: Gauge<never>;
 
@@ -24,6 +25,7 @@ export class CacheMetrics {
     this.guardRefusals = new Counter({ name: "costwise_cache_guard_refusals_total", help: "Semantic candidates above the threshold refused by the salient-detail guard", labelNames: ["use_case"], registers });
     this.learned = new Counter({ name: "costwise_cache_learned_total", help: "Responses considered for storing, by result", labelNames: ["result"], registers });
     this.degraded = new Counter({ name: "costwise_cache_degraded_total", help: "Lookups that fell back (cause: redis, embedding)", labelNames: ["cause"], registers });
+    this.verifications = new Counter({ name: "costwise_cache_verifications_total", help: "Near misses and explorations judged against their cached neighbour (result: ok, wrong, entry_gone, ...)", labelNames: ["result", "kind"], registers });
     this.indexEntries = new Gauge({ name: "costwise_cache_index_entries", help: "Vectors in this replica's ANN index", registers });
     this.indexScopes = new Gauge({ name: "costwise_cache_index_scopes", help: "Scopes (one HNSW graph each) in this replica's ANN index", registers });
   }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY_FILE, FALLBACK_POLICY, loadPolicies, parsePolicies, PolicyError, policyFor } from "./policy.ts";
+import { DEFAULT_POLICY_FILE, FALLBACK_POLICY, loadPolicies, parsePolicies, PolicyError, policyFor, staticThresholdUseCases } from "./policy.ts";
 
 const errorOf = (doc: unknown) => {
   try {
@@ -29,13 +29,23 @@ describe("cache policy file", () => {
     expect(FALLBACK_POLICY).toMatchObject({ mode: "exact", allow_sampling: false, allow_tools: false });
   });
 
+  it("accepts an error bound at the top of its range and fills the decision defaults", () => {
+    const p = parsePolicies({ version: 1, use_cases: { faq: { mode: "semantic", max_wrong_rate: 0.2 } } });
+    expect(policyFor(p, "faq")).toMatchObject({ max_wrong_rate: 0.2, confidence: 0.9, explore_rate: 0.1 });
+    expect(staticThresholdUseCases(p)).toEqual([]);
+    expect(staticThresholdUseCases(parsePolicies({ version: 1, use_cases: { pinned: { mode: "semantic", threshold: 0.9 } } }))).toEqual(["pinned"]);
+  });
+
   it("fills defaults so a policy can be one line", () => {
     const p = parsePolicies({ version: 1, use_cases: { faq: { mode: "semantic", threshold: 0.92 } } });
     expect(policyFor(p, "faq")).toMatchObject({ ttl_seconds: 3600, conversation: "full", context: "key", key_tags: [] });
   });
 
   it.each<[string, unknown, RegExp]>([
-    ["semantic mode without a threshold", { version: 1, use_cases: { faq: { mode: "semantic" } } }, /use_cases\.faq\.threshold: semantic mode needs a threshold/],
+    ["semantic mode without an error bound", { version: 1, use_cases: { faq: { mode: "semantic" } } }, /use_cases\.faq\.max_wrong_rate: semantic mode needs max_wrong_rate/],
+    ["an error bound of 0", { version: 1, use_cases: { faq: { mode: "semantic", max_wrong_rate: 0 } } }, /use_cases\.faq\.max_wrong_rate: max_wrong_rate must be above 0/],
+    ["an error bound above 0.2", { version: 1, use_cases: { faq: { mode: "semantic", max_wrong_rate: 0.25 } } }, /use_cases\.faq\.max_wrong_rate: max_wrong_rate above 0\.2/],
+    ["an error bound and a fixed threshold", { version: 1, use_cases: { faq: { mode: "semantic", max_wrong_rate: 0.01, threshold: 0.9 } } }, /use_cases\.faq\.threshold: give max_wrong_rate or a fixed threshold, not both/],
     ["a threshold above 1", { version: 1, use_cases: { faq: { mode: "semantic", threshold: 1.5 } } }, /use_cases\.faq\.threshold/],
     ["an unknown mode", { version: 1, use_cases: { faq: { mode: "fuzzy" } } }, /use_cases\.faq\.mode/],
     ["a misspelt field", { version: 1, use_cases: { faq: { mode: "exact", ttl: 60 } } }, /Unrecognized key\(s\) in object: 'ttl'/],
@@ -53,7 +63,7 @@ describe("cache policy file", () => {
 
   it("lists every problem at once", () => {
     const err = errorOf({ version: 1, use_cases: { a: { mode: "semantic" }, b: { mode: "nope" } } });
-    expect(err.message).toMatch(/use_cases\.a\.threshold/);
+    expect(err.message).toMatch(/use_cases\.a\.max_wrong_rate/);
     expect(err.message).toMatch(/use_cases\.b\.mode/);
   });
 

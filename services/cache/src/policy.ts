@@ -30,7 +30,21 @@ export const useCasePolicySchema = z
   .object({
     /** off: never cached. exact: identical canonical requests. semantic: exact first, then the nearest earlier query in the same scope. */
     mode: z.enum(["off", "exact", "semantic"]),
-    /** Cosine similarity a semantic hit must reach (all-MiniLM-L6-v2 vectors, 0..1). Required for semantic mode: no silent default. */
+    /**
+     * δ: the rate of wrong answers among semantic hits this use case accepts, in (0, 0.2]. The cache
+     * learns per tenant, use case and embedding model, and per entry, how similar a neighbour must be
+     * for that bound to hold (see decision.ts), rather than trusting one similarity for all traffic.
+     */
+    max_wrong_rate: z.number().gt(0, "max_wrong_rate must be above 0").max(0.2, "max_wrong_rate above 0.2 (20% wrong answers) is not a cache anyone wants").optional(),
+    /** One-sided confidence of the upper bound the wrong rate is held to. */
+    confidence: z.number().min(0.5).max(0.999).default(0.9),
+    /** Share of would-be semantic hits answered by the model anyway and judged against the cached answer (charged as cache overhead). */
+    explore_rate: z.number().min(0).max(0.5).default(0.1),
+    /**
+     * A fixed cosine similarity instead of a learned boundary: no error bound at all (its wrong rate
+     * depends on the traffic), kept for pinned set-ups, tests and as the evaluation's baseline. The
+     * service logs a warning at start for every use case that uses it.
+     */
     threshold: z.number().gt(0).max(1).optional(),
     ttl_seconds: z.number().int().positive().max(365 * 24 * 3600).default(3600),
     /** full: the key and scope cover every earlier turn. last_turn: only the system prompt and the last user message count. */
@@ -50,8 +64,11 @@ export const useCasePolicySchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
-    if (p.mode === "semantic" && p.threshold === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["threshold"], message: "semantic mode needs a threshold (cosine similarity, e.g. 0.9)" });
+    if (p.mode === "semantic" && p.threshold === undefined && p.max_wrong_rate === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["max_wrong_rate"], message: "semantic mode needs max_wrong_rate (the accepted rate of wrong hits, e.g. 0.01)" });
+    }
+    if (p.threshold !== undefined && p.max_wrong_rate !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["threshold"], message: "give max_wrong_rate or a fixed threshold, not both" });
     }
   });
 
@@ -100,6 +117,12 @@ export function loadPolicies(file: string = DEFAULT_POLICY_FILE): CachePolicies 
     throw new PolicyError(`cache policy file ${file} is not valid YAML: ${(err as Error).message}`);
   }
   return parsePolicies(doc, file);
+}
+
+/** Use cases whose semantic hits follow a fixed similarity, with no error bound (warned about at start). */
+export function staticThresholdUseCases(policies: CachePolicies): string[] {
+  const all = { "(default)": policies.default, ...policies.useCases };
+  return Object.entries(all).filter(([, p]) => p.mode === "semantic" && p.threshold !== undefined).map(([name]) => name);
 }
 
 export function policyFor(policies: CachePolicies, useCase: string): UseCasePolicy {

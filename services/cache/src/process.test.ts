@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { renderMessages } from "@costwise/schemas";
+import { decodeVector } from "@costwise/embeddings";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
-import { topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
+import { renderMessages, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { silentLogger, type Outcome, type ProcessContext } from "@costwise/stream-runtime";
 import { ScopedAnnIndex } from "./ann.ts";
 import { createCacheEngine } from "./engine.ts";
@@ -17,14 +18,22 @@ const pick = <T>(o: Outcome, topic: { name: string }) => o.outputs.filter((x) =>
 
 const policies = parsePolicies({ version: 1, use_cases: { "support-chat": { mode: "semantic", threshold: 0.8, ttl_seconds: 60 } } });
 
+const LOOKUP_MS = 3;
+
 function setup(opts: { embeddingCost?: number; tokens?: number } = {}) {
   let now = 5_000;
   const store = new MemoryCacheStore(() => now);
   const embedder = bagOfWordsEmbedder({ costNanoUsd: opts.embeddingCost ?? 0 });
-  const engine = createCacheEngine({ store, index: new ScopedAnnIndex({ dimensions: embedder.dimensions }), embedder, policies, now: () => now });
+  const inner = createCacheEngine({ store, index: new ScopedAnnIndex({ dimensions: embedder.dimensions }), embedder, policies, now: () => now });
+  // Every lookup takes LOOKUP_MS of the test's clock, so the time the stage reports is known exactly.
+  const engine = { ...inner, lookup: async (req: LlmRequest) => {
+    const r = await inner.lookup(req);
+    now += LOOKUP_MS;
+    return r;
+  } };
   const counted: { messages: unknown; model: string }[] = [];
   const process = createProcess({
-    engine, store, catalog, defaultModel: "gpt-4o", pendingTtlMs: 60_000, now: () => now,
+    engine, store, catalog, defaultModel: "gpt-4o", pendingTtlMs: 60_000, now: () => now, embeddingModel: embedder.name,
     countTokens: (messages, model) => {
       counted.push({ messages, model });
       return opts.tokens ?? 40;
@@ -47,7 +56,13 @@ describe("cache process", () => {
     const [fwd] = pick<LlmRequest>(out, topics.uncached);
     expect(out.outputs).toHaveLength(1);
     expect(fwd!.pipeline).toMatchObject({ cache_lookup: "MISS", overhead_cost_nanousd: 0, overhead: {}, route: null });
-    expect(fwd!.pipeline!.stage_ms.cache).toBeGreaterThanOrEqual(0);
+    expect(fwd!.pipeline!.stage_ms.cache).toBe(LOOKUP_MS);
+    // The router reuses the cache's query vector instead of embedding the query again.
+    const emb = fwd!.pipeline!.embedding!;
+    expect(emb.model).toBe("test:bag-of-words");
+    const v = decodeVector(emb.vector);
+    expect(v.length).toBe(64);
+    expect(v.reduce((s, x) => s + x * x, 0)).toBeCloseTo(1, 5);
     expect(await s.store.getPending("m1")).toMatchObject({ request_id: "m1", tenant: "acme", semantic: true });
   });
 
@@ -82,14 +97,14 @@ describe("cache process", () => {
     expect(res).toEqual({
       request_id: "second", tenant: "acme", use_case: "support-chat", status: "OK", content: "answer to first", error: null, error_code: null,
       model: "gpt-4o", provider: "openai", served_by: "CACHE_EXACT", input_tokens: 30, cached_input_tokens: 0, output_tokens: 12,
-      cost_usd: 0, latency_ms: 150, cache_source_request_id: "first", created_at: 5_100,
+      cost_usd: 0, latency_ms: 150 + 2 * LOOKUP_MS, cache_source_request_id: "first", created_at: 5_100,
     });
     const baseline = costOf(requireModel(catalog, "gpt-4o"), { inputTokens: 40, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 12 }).totalNanoUsd;
     expect(rec).toMatchObject({
       request_id: "second", served_by: "CACHE_EXACT", status: "OK", model_used: null, model_requested: "gpt-4o", cost_nanousd: 0,
       baseline_cost_nanousd: baseline, saving_cache_nanousd: baseline, input_tokens: 0, output_tokens: 0, cache_source_request_id: "first",
     });
-    expect(rec!.stage_latency_ms.cache).toBeGreaterThanOrEqual(0);
+    expect(rec!.stage_latency_ms.cache).toBe(LOOKUP_MS);
     // The baseline prompt is counted on the messages the executor would have sent, with the caller's model.
     expect(s.counted.at(-1)).toEqual({ messages: renderMessages(request()), model: "gpt-4o" });
   });

@@ -1,6 +1,7 @@
 import { renderMessages } from "@costwise/schemas";
+import { encodeVector } from "@costwise/embeddings";
 import { buildCostRecord, findModel, nanoUsdToUsd, NO_USAGE, type PriceCatalog } from "@costwise/pricing";
-import { emptyPipelineState, topics, type LlmRequest, type LlmResponse, type Message, type PipelineState } from "@costwise/schemas";
+import { emptyPipelineState, renderMessages, topics, type CacheVerification, type LlmRequest, type LlmResponse, type Message, type PipelineState } from "@costwise/schemas";
 import { emit, errorMessage, output, skip, type Outcome, type ProcessContext, type ProcessFn } from "@costwise/stream-runtime";
 import type { CacheEngine, LookupResult } from "./engine.ts";
 import type { CacheMetrics } from "./metrics.ts";
@@ -18,15 +19,32 @@ export interface CacheProcessDeps {
   readonly pendingTtlMs: number;
   readonly now: () => number;
   readonly metrics?: CacheMetrics;
+  /** The embedding model's name, put on forwarded requests with their query vector. */
+  readonly embeddingModel?: string | null;
+  /** What one judgement costs (0 for the embedding judge), charged to the request that needs it. */
+  readonly verifyCostNanoUsd?: number;
 }
 
-/** The request as it leaves the cache: lookup outcome, time spent and lookup cost on `pipeline`. */
-export function annotate(req: LlmRequest, status: string, ms: number, costNanoUsd: number): LlmRequest {
+/**
+ * The request as it leaves the cache: lookup outcome, time spent and lookup cost on `pipeline`,
+ * and the query's embedding when the lookup computed one (the router reuses it). A request the
+ * cache will have judged against a neighbour (near miss, exploration) carries the judge's cost
+ * as `overhead.cache_verify`.
+ */
+export function annotate(
+  req: LlmRequest, status: string, ms: number, costNanoUsd: number,
+  extra: { embedding?: { model: string; vector: Float32Array } | null; verifyNanoUsd?: number } = {},
+): LlmRequest {
   const p: PipelineState = req.pipeline ?? emptyPipelineState();
-  const overhead = costNanoUsd > 0 ? { ...p.overhead, embedding: (p.overhead.embedding ?? 0) + costNanoUsd } : p.overhead;
+  let overhead = costNanoUsd > 0 ? { ...p.overhead, embedding: (p.overhead.embedding ?? 0) + costNanoUsd } : p.overhead;
+  const verify = extra.verifyNanoUsd;
+  if (verify !== undefined) overhead = { ...overhead, cache_verify: (overhead.cache_verify ?? 0) + verify };
   return {
     ...req,
-    pipeline: { ...p, cache_lookup: status, stage_ms: { ...p.stage_ms, cache: ms }, overhead, overhead_cost_nanousd: p.overhead_cost_nanousd + costNanoUsd },
+    pipeline: {
+      ...p, cache_lookup: status, stage_ms: { ...p.stage_ms, cache: ms }, overhead, overhead_cost_nanousd: p.overhead_cost_nanousd + costNanoUsd + (verify ?? 0),
+      embedding: extra.embedding ? { model: extra.embedding.model, vector: encodeVector(extra.embedding.vector) } : p.embedding,
+    },
   };
 }
 
@@ -38,7 +56,7 @@ export function annotate(req: LlmRequest, status: string, ms: number, costNanoUs
  * (llm.responses): answers to pending misses are stored. Never fails a request: a down store or
  * embedder makes a miss.
  */
-export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | LlmResponse> {
+export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | LlmResponse | CacheVerification> {
   const hit = (req: LlmRequest, r: LookupResult, ms: number): Outcome => {
     const entry = r.entry!;
     const servedBy = r.status === "HIT_EXACT" ? "CACHE_EXACT" : "CACHE_SEMANTIC";
@@ -79,21 +97,45 @@ export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | Ll
         ctx.logger.debug({ err: errorMessage(err) }, "pending record not written");
       }
     }
-    return emit(output(topics.uncached, annotate(req, r.status, deps.now() - started, r.costNanoUsd)));
+    const embedding = r.vector && deps.embeddingModel ? { model: deps.embeddingModel, vector: r.vector } : null;
+    return emit(output(topics.uncached, annotate(req, r.status, deps.now() - started, r.costNanoUsd, {
+      embedding, ...(r.verify ? { verifyNanoUsd: deps.verifyCostNanoUsd ?? 0 } : {}),
+    })));
   };
 
   const onResponse = async (res: LlmResponse, ctx: ProcessContext): Promise<Outcome> => {
     let result: string;
+    let job: CacheVerification | null = null;
     try {
-      result = await deps.engine.learn(res);
+      const learned = await deps.engine.learn(res);
+      result = learned.result;
+      job = learned.verification;
     } catch (err) {
       // A lost cache entry costs one future miss; retrying would hold up the partition behind a down Redis.
       result = "store_failed";
       ctx.logger.debug({ err: errorMessage(err) }, "response not learned");
     }
     deps.metrics?.learned.inc({ result });
-    return skip(`learn: ${result}`);
+    // Judging waits for its own topic: neither the request path nor learning pays for it.
+    return job ? emit(output(topics.cacheVerifications, job)) : skip(`learn: ${result}`);
   };
 
-  return (value, ctx) => (ctx.envelope.topic === topics.responses.name ? onResponse(value as LlmResponse, ctx) : onRequest(value as LlmRequest, ctx));
+  const onVerification = async (job: CacheVerification, ctx: ProcessContext): Promise<Outcome> => {
+    let result: string;
+    try {
+      result = await deps.engine.verify(job);
+    } catch (err) {
+      // Evidence is a sample: a lost judgement costs a little evidence, never an answer.
+      result = "failed";
+      ctx.logger.debug({ err: errorMessage(err) }, "verification not recorded");
+    }
+    deps.metrics?.verifications.inc({ result, kind: job.explored ? "explore" : "near_miss" });
+    return skip(`verify: ${result}`);
+  };
+
+  return (value, ctx) => {
+    if (ctx.envelope.topic === topics.responses.name) return onResponse(value as LlmResponse, ctx);
+    if (ctx.envelope.topic === topics.cacheVerifications.name) return onVerification(value as CacheVerification, ctx);
+    return onRequest(value as LlmRequest, ctx);
+  };
 }

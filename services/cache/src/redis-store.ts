@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
-import { namePart, type CacheEntry, type CacheEvent, type CacheStore, type InvalidateSelector, type PendingLookup } from "./store.ts";
+import { namePart, OUTCOMES_KEEP_CHARS, OUTCOMES_MAX_CHARS, type CacheEntry, type CacheEvent, type CacheStore, type InvalidateSelector, type PendingLookup, type StoredCandidate } from "./store.ts";
 
 // Store unless invalidated since the request was asked or already stored; publish vectors; drop the pending record.
 // KEYS: entry, feed, pending, tenant marker, use-case marker. ARGV: entry json, ttl ms, feed maxlen, asked-at ms, has-event, event fields...
@@ -19,6 +19,22 @@ end
 redis.call('DEL', KEYS[3])
 return 1
 `;
+
+// Append a reuse outcome next to an entry; past a size, keep only the newest items (cut at an item boundary).
+// KEYS: outcomes. ARGV: item, expire-at ms, max chars, keep chars.
+const ADD_OUTCOME = `
+local n = redis.call('APPEND', KEYS[1], ARGV[1])
+if n > tonumber(ARGV[3]) then
+  local tail = redis.call('GETRANGE', KEYS[1], n - tonumber(ARGV[4]), -1)
+  local cut = string.find(tail, ';', 1, true)
+  redis.call('SET', KEYS[1], string.sub(tail, (cut or 0) + 1))
+end
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return n
+`;
+
+
+type AddOutcomeCommand = (key: string, item: string, expireAt: number, max: number, keep: number) => Promise<number>;
 
 type LearnCommand = (entry: string, feed: string, pending: string, tMarker: string, tuMarker: string, ...args: (string | number)[]) => Promise<number>;
 
@@ -76,6 +92,7 @@ function fieldsToEvent(fields: string[]): CacheEvent | null {
  */
 export class RedisCacheStore implements CacheStore {
   private readonly learnCmd: LearnCommand;
+  private readonly addOutcomeCmd: AddOutcomeCommand;
   private readonly feedMaxLen: number;
   private readonly markerMs: number;
 
@@ -90,6 +107,8 @@ export class RedisCacheStore implements CacheStore {
   ) {
     hot.defineCommand("cacheLearn", { numberOfKeys: 5, lua: LEARN });
     this.learnCmd = (hot as unknown as { cacheLearn: LearnCommand }).cacheLearn.bind(hot);
+    admin.defineCommand("cacheAddOutcome", { numberOfKeys: 1, lua: ADD_OUTCOME });
+    this.addOutcomeCmd = (admin as unknown as { cacheAddOutcome: AddOutcomeCommand }).cacheAddOutcome.bind(admin);
     this.feedMaxLen = opts.feedMaxLen ?? 200_000;
     this.markerMs = opts.invalidationMarkerMs ?? 24 * 3600_000;
   }
@@ -117,6 +136,20 @@ export class RedisCacheStore implements CacheStore {
   async getMany(refs: readonly string[]): Promise<(CacheEntry | null)[]> {
     if (refs.length === 0) return [];
     return (await this.hot.mget(...refs)).map((r) => parseJson<CacheEntry>(r));
+  }
+
+  async getCandidates(refs: readonly string[]): Promise<StoredCandidate[]> {
+    if (refs.length === 0) return [];
+    const raw = await this.hot.mget(...refs, ...refs.map((r) => `${r}:o`));
+    return refs.map((_, i) => {
+      const entry = parseJson<CacheEntry>(raw[i] ?? null);
+      return { entry, outcomes: entry ? raw[refs.length + i] ?? null : null };
+    });
+  }
+
+  /** Off the request path (verification consumer): the patient connection. */
+  async addOutcome(ref: string, item: string, expiresAt: number): Promise<void> {
+    await this.addOutcomeCmd(`${ref}:o`, item, Math.max(expiresAt, Date.now() + 1), OUTCOMES_MAX_CHARS, OUTCOMES_KEEP_CHARS);
   }
 
   async putPending(p: PendingLookup, ttlMs: number): Promise<void> {
@@ -162,8 +195,9 @@ export class RedisCacheStore implements CacheStore {
   async scanVectors(onBatch: (entries: CacheEntry[]) => void): Promise<void> {
     let cursor = "0";
     do {
-      const [next, keys] = await this.admin.scan(cursor, "MATCH", `${this.opts.prefix}:e:*`, "COUNT", 1000);
+      const [next, found] = await this.admin.scan(cursor, "MATCH", `${this.opts.prefix}:e:*`, "COUNT", 1000);
       cursor = next;
+      const keys = found.filter((k) => !k.endsWith(":o")); // reuse outcomes beside the entries
       if (keys.length === 0) continue;
       const entries = (await this.admin.mget(...keys)).map((r) => parseJson<CacheEntry>(r)).filter((e): e is CacheEntry => e !== null && e.vector !== null);
       if (entries.length > 0) onBatch(entries);

@@ -3,11 +3,12 @@ import { countChatTokens, createProviders, type Providers } from "@costwise/prov
 import { topics } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, StreamMetrics, type Closeable, type Logger, type RunningService, type ServiceSpec } from "@costwise/stream-runtime";
 import { ScopedAnnIndex } from "./ann.ts";
-import type { CacheConfig } from "./config.ts";
-import { batchingEmbedder, localEmbedder, openaiEmbedder, type Embedder } from "@costwise/embeddings";
+import { embeddingModelDirOf, type CacheConfig } from "./config.ts";
+import { batchingEmbedder, EmbeddingError, localEmbedder, openaiEmbedder, type Embedder } from "@costwise/embeddings";
 import { createCacheEngine, type CacheEngine } from "./engine.ts";
 import { CacheMetrics } from "./metrics.ts";
-import { loadPolicies } from "./policy.ts";
+import { loadPolicies, staticThresholdUseCases } from "./policy.ts";
+import { embeddingAnswerVerifier, type AnswerVerifier } from "./verifier.ts";
 import { createProcess } from "./process.ts";
 import { connectRedisStore, type RedisCacheStore } from "./redis-store.ts";
 import { IndexSync } from "./sync.ts";
@@ -17,6 +18,7 @@ export interface CacheRuntime {
   readonly store: RedisCacheStore;
   readonly index: ScopedAnnIndex;
   readonly embedder: Embedder | null;
+  readonly verifier: AnswerVerifier | null;
   readonly sync: IndexSync | null;
   readonly resources: Closeable[];
 }
@@ -32,7 +34,11 @@ export async function createEmbedder(config: CacheConfig, deps: { logger: Logger
     return batchingEmbedder(openaiEmbedder({ providers: deps.providers!, model: config.CACHE_OPENAI_EMBEDDING_MODEL, catalog }), 256);
   }
   try {
-    return batchingEmbedder(await localEmbedder({ modelDir: config.CACHE_EMBEDDING_MODEL_DIR, threads: config.CACHE_EMBEDDING_THREADS }));
+    const local = await localEmbedder({ modelDir: embeddingModelDirOf(config), threads: config.CACHE_EMBEDDING_THREADS });
+    if (local.name !== `local:${config.CACHE_EMBEDDING_MODEL}` && !config.CACHE_EMBEDDING_MODEL_DIR) {
+      throw new EmbeddingError(`the model directory holds ${local.name}, not ${config.CACHE_EMBEDDING_MODEL}`);
+    }
+    return batchingEmbedder(local);
   } catch (err) {
     deps.logger.error({ err: errorMessage(err) }, "embedding model unavailable: semantic caching is off, exact caching continues");
     return null;
@@ -43,6 +49,9 @@ export async function createEmbedder(config: CacheConfig, deps: { logger: Logger
 export async function createCacheRuntime(config: CacheConfig, deps: { logger: Logger; metrics?: CacheMetrics; now?: () => number }): Promise<CacheRuntime> {
   const now = deps.now ?? Date.now;
   const policies = loadPolicies(config.CACHE_POLICY_FILE);
+  for (const useCase of staticThresholdUseCases(policies)) {
+    deps.logger.warn({ useCase }, "semantic caching with a fixed similarity threshold: no bound on wrong answers (state max_wrong_rate instead)");
+  }
   const resources: Closeable[] = [];
   let providers: Providers | undefined;
   if (config.CACHE_EMBEDDINGS === "openai") {
@@ -68,8 +77,10 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
   if (!(await redis.ready(2_000))) deps.logger.warn({}, "redis not reachable at start: lookups pass as misses until it is");
 
   const index = new ScopedAnnIndex({ dimensions: embedder?.dimensions ?? 384 });
+  // The judge reuses the query model on the two answers: no second model, no provider call.
+  const verifier = embedder ? embeddingAnswerVerifier(embedder, config.CACHE_VERIFY_MIN_COSINE) : null;
   const engine = createCacheEngine({
-    store: redis.store, index, embedder, policies, now, logger: deps.logger, candidates: config.CACHE_ANN_CANDIDATES,
+    store: redis.store, index, embedder, verifier, policies, now, logger: deps.logger, candidates: config.CACHE_ANN_CANDIDATES,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   let sync: IndexSync | null = null;
@@ -80,10 +91,13 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
     // Stopped before Redis closes (resources close last-opened-first).
     resources.push({ name: "index-sync", close: () => sync!.stop() });
   }
-  return { engine, store: redis.store, index, embedder, sync, resources };
+  return { engine, store: redis.store, index, embedder, verifier, sync, resources };
 }
 
-/** The cache service: llm.requests and llm.responses in; llm.responses, llm.cost-records and llm.requests.uncached out. */
+/**
+ * The cache service: llm.requests, llm.responses and llm.cache.verifications in; llm.responses,
+ * llm.cost-records, llm.requests.uncached and llm.cache.verifications out.
+ */
 export async function startCacheService(config: CacheConfig, opts: { logger?: Logger; transport?: ServiceSpec<unknown>["transport"] } = {}): Promise<RunningService> {
   const logger = opts.logger ?? createLogger({ service: "cache", level: config.LOG_LEVEL });
   const streamMetrics = new StreamMetrics("cache");
@@ -94,11 +108,12 @@ export async function startCacheService(config: CacheConfig, opts: { logger?: Lo
       name: "cache",
       // One consumer group reads both: lookups and learning share the at-least-once loop, the
       // offsets and the /metrics endpoint; learning is idempotent, so redelivery is harmless.
-      input: [topics.requests, topics.responses],
-      outputs: [topics.uncached, topics.responses, topics.costRecords],
+      // Verifications go through their own topic so that judging never holds up a lookup or a learn.
+      input: [topics.requests, topics.responses, topics.cacheVerifications],
+      outputs: [topics.uncached, topics.responses, topics.costRecords, topics.cacheVerifications],
       process: createProcess({
         engine: rt.engine, store: rt.store, catalog, countTokens: countChatTokens, defaultModel: config.CACHE_BASELINE_MODEL,
-        pendingTtlMs: config.CACHE_PENDING_TTL_S * 1000, now: Date.now, metrics,
+        pendingTtlMs: config.CACHE_PENDING_TTL_S * 1000, now: Date.now, metrics, embeddingModel: rt.embedder?.name ?? null, verifyCostNanoUsd: 0,
       }),
       config,
       logger,

@@ -46,7 +46,27 @@ export interface PendingLookup {
   readonly embedder: string | null;
   readonly ttl_seconds: number;
   readonly created_at: number;
+  /** The semantic neighbour this request's answer is to be judged against (a near miss or an explored would-be hit). */
+  readonly verify?: PendingVerification | null;
 }
+
+export interface PendingVerification {
+  readonly ref: string;
+  readonly similarity: number;
+  /** True: a would-be hit sent to the model for evidence; false: a near miss. */
+  readonly explored: boolean;
+}
+
+/** A candidate read back for a semantic lookup: the entry and the reuse outcomes kept next to it. */
+export interface StoredCandidate {
+  readonly entry: CacheEntry | null;
+  /** "similarity:ok;" items, newest last (see decision.ts). */
+  readonly outcomes: string | null;
+}
+
+/** Outcome strings are trimmed past this many characters to about the newest OUTCOMES_KEEP_CHARS. */
+export const OUTCOMES_MAX_CHARS = 640;
+export const OUTCOMES_KEEP_CHARS = 340;
 
 /** Change feed every replica applies to its vector index. */
 export type CacheEvent =
@@ -69,6 +89,10 @@ export interface CacheStore {
   ref(tenant: string, useCase: string, key: string): string;
   get(ref: string): Promise<CacheEntry | null>;
   getMany(refs: readonly string[]): Promise<(CacheEntry | null)[]>;
+  /** Entries and their reuse outcomes, in one round trip. */
+  getCandidates(refs: readonly string[]): Promise<StoredCandidate[]>;
+  /** Append one reuse outcome next to an entry (kept until the entry expires, newest items only). */
+  addOutcome(ref: string, item: string, expiresAt: number): Promise<void>;
   putPending(pending: PendingLookup, ttlMs: number): Promise<void>;
   getPending(requestId: string): Promise<PendingLookup | null>;
   /**

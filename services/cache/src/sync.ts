@@ -49,12 +49,18 @@ export class IndexSync {
     const position = await store.feedPosition();
     index.clear();
     const t = now();
+    const others = new Map<string, number>();
     await store.scanVectors((entries) => {
       for (const e of entries) {
+        if (e.embedder && e.embedder !== this.opts.embedder) others.set(e.embedder, (others.get(e.embedder) ?? 0) + 1);
         if (e.embedder !== this.opts.embedder || e.expires_at <= t || !e.vector) continue;
         index.add(e.scope, { ref: store.ref(e.tenant, e.use_case, e.key), tenant: e.tenant, useCase: e.use_case, expiresAt: e.expires_at }, decodeVector(e.vector));
       }
     });
+    if (others.size > 0) {
+      // Never compared with this model's vectors; they still serve exact hits until they expire.
+      this.opts.logger?.warn({ embedder: this.opts.embedder, others: Object.fromEntries(others) }, "cache entries embedded with another model: exact hits only for them, never semantic");
+    }
     this.position = position;
     this.needsRebuild = false;
     this.updateGauges();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
-import { batchingEmbedder, openaiEmbedder, type EmbedPort } from "./embedder.ts";
+import { batchingEmbedder, localEmbedder, openaiEmbedder, readModelCard, type EmbedPort } from "./embedder.ts";
 import { bagOfWordsEmbedder } from "./testing/bag-of-words.ts";
 
 const usage = (inputTokens: number) => ({ inputTokens, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 0 });
@@ -40,5 +40,26 @@ describe("batching embedder", () => {
     expect(inner.calls.map((c) => c.length)).toEqual([4, 2]);
     const direct = await inner.embed(texts);
     expect(out.map((o) => Array.from(o.vector))).toEqual(direct.map((d) => Array.from(d.vector)));
+  });
+});
+
+describe("local model directory", () => {
+  it("refuses a model file whose sha256 is not the one its card recorded, before loading anything", async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const dir = mkdtempSync(path.join(tmpdir(), "cw-emb-"));
+    mkdirSync(path.join(dir, "onnx"));
+    writeFileSync(path.join(dir, "onnx", "model.onnx"), "not the model");
+    writeFileSync(path.join(dir, "costwise-model.json"), JSON.stringify({ name: "bge-small-en-v1.5-q", pooling: "cls", queryPrefix: "", dimensions: 384, onnxSha256: "0".repeat(64) }));
+    expect(readModelCard(dir)).toMatchObject({ name: "bge-small-en-v1.5-q", pooling: "cls" });
+    await expect(localEmbedder({ modelDir: dir })).rejects.toThrow(/fails its checksum: sha256 [0-9a-f]{64}, expected 0{64}/);
+  });
+
+  it("reads a card-less directory as the original all-MiniLM-L6-v2 export", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    expect(readModelCard(mkdtempSync(path.join(tmpdir(), "cw-emb-")))).toEqual({ name: "all-MiniLM-L6-v2", pooling: "mean", queryPrefix: "", dimensions: 384, onnxSha256: null });
   });
 });

@@ -1,4 +1,7 @@
 import { costOf, requireModel, type PriceCatalog } from "@costwise/pricing";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import DataLoader from "dataloader";
 
 /** One query's vector (unit length) and what computing it cost. */
@@ -33,11 +36,47 @@ function normalized(v: ArrayLike<number>): Float32Array {
   return out;
 }
 
+/** What a model directory says about itself (`costwise-model.json`, written by `ensureEmbeddingModel`). */
+export interface ModelCard {
+  readonly name: string;
+  readonly pooling: "mean" | "cls";
+  readonly queryPrefix: string;
+  readonly dimensions: number;
+  /** The ONNX file's sha256 as checked when the directory was filled; checked again on load. */
+  readonly onnxSha256: string | null;
+}
+
+/** A directory without these fields is the original all-MiniLM-L6-v2 export (mean pooling, no prefix). */
+export function readModelCard(modelDir: string): ModelCard {
+  let raw: Partial<ModelCard> = {};
+  try {
+    raw = JSON.parse(readFileSync(path.join(modelDir, "costwise-model.json"), "utf8")) as Partial<ModelCard>;
+  } catch {
+    // no card: the defaults below
+  }
+  return { name: raw.name ?? "all-MiniLM-L6-v2", pooling: raw.pooling ?? "mean", queryPrefix: raw.queryPrefix ?? "", dimensions: raw.dimensions ?? 384, onnxSha256: raw.onnxSha256 ?? null };
+}
+
 /**
- * all-MiniLM-L6-v2 (mean pooling, L2-normalised) through transformers.js + onnxruntime-node, from a
- * local directory only (see `ensureEmbeddingModel` in @costwise/infra): nothing is downloaded at run time.
+ * A local sentence model (all-MiniLM-L6-v2, bge-small-en-v1.5, e5-small-v2: the pooling and query
+ * prefix each was trained with come from its directory's card; L2-normalised) through
+ * transformers.js + onnxruntime-node, from a local directory only (see `ensureEmbeddingModel` in
+ * @costwise/infra): nothing is downloaded at run time. Its name is `local:<model>`, so vectors of
+ * two models are never compared.
  */
 export async function localEmbedder(opts: { modelDir: string; threads?: number; name?: string }): Promise<Embedder> {
+  const card = readModelCard(opts.modelDir);
+  if (card.onnxSha256) {
+    // A file changed after it was checked (a partial copy, another model dropped in) would embed on a different scale.
+    const file = path.join(opts.modelDir, "onnx", "model.onnx");
+    let sha: string;
+    try {
+      sha = createHash("sha256").update(readFileSync(file)).digest("hex");
+    } catch (err) {
+      throw new EmbeddingError(`cannot read the embedding model ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    if (sha !== card.onnxSha256) throw new EmbeddingError(`embedding model ${file} fails its checksum: sha256 ${sha}, expected ${card.onnxSha256} (delete the directory; npm run stack:up fetches it again)`);
+  }
   const { env, pipeline } = await import("@huggingface/transformers");
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
@@ -50,13 +89,13 @@ export async function localEmbedder(opts: { modelDir: string; threads?: number; 
   } catch (err) {
     throw new EmbeddingError(`cannot load the embedding model from ${opts.modelDir} (run npm run stack:up, which fetches it): ${(err as Error).message}`, { cause: err });
   }
-  const dimensions = 384;
+  const dimensions = card.dimensions;
   return {
-    name: opts.name ?? "local:all-MiniLM-L6-v2",
+    name: opts.name ?? `local:${card.name}`,
     dimensions,
     async embed(texts) {
       if (texts.length === 0) return [];
-      const out = await extractor([...texts], { pooling: "mean", normalize: true });
+      const out = await extractor(texts.map((t) => card.queryPrefix + t), { pooling: card.pooling, normalize: true });
       const data = out.data as Float32Array;
       if (data.length !== texts.length * dimensions) throw new EmbeddingError(`embedding model returned ${data.length} values for ${texts.length} texts`);
       return texts.map((_, i) => ({ vector: data.slice(i * dimensions, (i + 1) * dimensions), costNanoUsd: 0 }));

@@ -1,2 +1,2 @@
-export { localEmbedder, openaiEmbedder, batchingEmbedder, EmbeddingError, type Embedder, type Embedding, type EmbedPort } from "./embedder.ts";
+export { localEmbedder, openaiEmbedder, batchingEmbedder, readModelCard, EmbeddingError, type Embedder, type Embedding, type EmbedPort, type ModelCard } from "./embedder.ts";
 export { cosine, encodeVector, decodeVector } from "./vector.ts";

@@ -11,11 +11,14 @@ import { repoRoot } from "@costwise/infra";
 const suites: { name: string; entry: string; env?: Record<string, string>; nodeFlags?: string[] }[] = [
   { name: "pipeline-executor", entry: "test/src/bench/main.ts", env: { BENCH_PATH: "executor" } },
   { name: "pipeline", entry: "test/src/bench/main.ts" },
-  ...["cache", "router", "compression", "batch-accumulator", "distiller", "analytics"].map((s) => ({
-    name: s,
-    // Tools live in the package's tools/ folder (src/ before the move).
-    entry: ["tools", "src"].map((d) => `services/${s}/${d}/bench/main.ts`).find((e) => existsSync(path.join(repoRoot, e))) ?? `services/${s}/tools/bench/main.ts`,
-  })),
+  ...[
+    ["cache", "services/cache/tools/bench/main.ts"],
+    ["router", "services/router/tools/bench.ts"],
+    ["compression", "services/compression/tools/bench/main.ts"],
+    ["batch-accumulator", "services/batch-accumulator/tools/bench/main.ts"],
+    ["distiller", "services/distiller/tools/bench/main.ts"],
+    ["analytics", "services/analytics/src/bench/main.ts"],
+  ].map(([name, entry]) => ({ name: name!, entry: entry! })),
 ]
   // The cache bench measures index memory after forced collections.
   .map((s) => (s.name === "cache" ? { ...s, nodeFlags: ["--expose-gc"] } : s));

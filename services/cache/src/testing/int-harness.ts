@@ -25,6 +25,7 @@ const POLICY = {
     faq: { mode: "semantic", threshold: 0.85, ttl_seconds: 600, allow_sampling: true },
     short: { mode: "semantic", threshold: 0.85, ttl_seconds: 2, allow_sampling: true },
     strict: { mode: "exact", ttl_seconds: 600 },
+    bounded: { mode: "semantic", max_wrong_rate: 0.01, ttl_seconds: 600, allow_sampling: true },
   },
 };
 
@@ -174,7 +175,7 @@ export class CacheHarness {
     do {
       const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.env.CACHE_KEY_PREFIX}:e:*`, "COUNT", 1000);
       cursor = next;
-      out.push(...keys);
+      out.push(...keys.filter((k) => !k.endsWith(":o"))); // an entry's reuse outcomes live beside it
     } while (cursor !== "0");
     return out;
   }

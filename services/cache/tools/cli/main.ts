@@ -8,8 +8,8 @@ import { Command } from "commander";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { parseConfig } from "@costwise/stream-runtime";
-import { adminRedisOptions, RedisCacheStore } from "../redis-store.ts";
-import { namePart, type CacheEntry } from "../store.ts";
+import { adminRedisOptions, RedisCacheStore } from "../../src/redis-store.ts";
+import { namePart, type CacheEntry } from "../../src/store.ts";
 
 const env = parseConfig(
   z.object({

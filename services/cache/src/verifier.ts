@@ -1,0 +1,36 @@
+import { cosine, type Embedder } from "@costwise/embeddings";
+
+export interface Verdict {
+  /** The fresh answer and the cached one are interchangeable for the asker. */
+  readonly equivalent: boolean;
+  /** The judge's score when it has one (cosine for the embedding judge). */
+  readonly score: number | null;
+  /** What judging cost, nano-USD (0 for a local model). */
+  readonly costNanoUsd: number;
+}
+
+/**
+ * The judge the cache asks whether a cached answer could have been served instead of a fresh one.
+ * Narrow on purpose: an LLM judge plugs in behind the same port.
+ */
+export interface AnswerVerifier {
+  readonly name: string;
+  verify(input: { query: string; cachedAnswer: string; freshAnswer: string }): Promise<Verdict>;
+}
+
+/**
+ * Answers are interchangeable when their embeddings are at least `minCosine` apart in cosine.
+ * Cheap (a local model, two short texts) and blind to details a sentence model smooths over, so
+ * its agreement with labelled data is measured by `npm run eval:cache -- --verifier-data`.
+ */
+export function embeddingAnswerVerifier(embedder: Embedder, minCosine: number): AnswerVerifier {
+  return {
+    name: `embedding:${embedder.name}:${minCosine}`,
+    async verify({ cachedAnswer, freshAnswer }) {
+      if (cachedAnswer === freshAnswer) return { equivalent: true, score: 1, costNanoUsd: 0 };
+      const [a, b] = await embedder.embed([cachedAnswer, freshAnswer]);
+      const score = cosine(a!.vector, b!.vector);
+      return { equivalent: score >= minCosine, score, costNanoUsd: a!.costNanoUsd + b!.costNanoUsd };
+    },
+  };
+}
