@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import avro from "avsc";
 import { avroType } from "./avro.ts";
-import type { BudgetAlert, BudgetAlertLevel, CostRecord, DistillSample, LatencyClass, LlmRequest, LlmResponse, RecordName, RecordTypes, ResponseStatus, ServedBy } from "./types.ts";
+import type { BudgetAlert, BudgetAlertLevel, CacheVerification, CostRecord, DistillSample, LatencyClass, LlmRequest, LlmResponse, RecordName, RecordTypes, ResponseStatus, ServedBy } from "./types.ts";
 
 // Every field of every record set (no null where a value is allowed), so each nested record is
 // walked. `satisfies` makes a field missing from or extra to the TypeScript type a compile error;
@@ -38,7 +38,12 @@ const sample = {
   created_at: 1_000, captured_at: 1_001,
 } satisfies DistillSample;
 
-const full: { [K in RecordName]: RecordTypes[K] } = { LlmRequest: request, LlmResponse: response, CostRecord: costRecord, BudgetAlert: alert, DistillSample: sample };
+const verification = {
+  request_id: "r2", tenant: "acme", use_case: "support", entry_ref: "e1", fresh_ref: null, similarity: 0.91, explored: true,
+  query: "where is my card", answer: "It is on its way.", embedder: "local:bge-small-en-v1.5-q", created_at: 1_002,
+} satisfies CacheVerification;
+
+const full: { [K in RecordName]: RecordTypes[K] } = { LlmRequest: request, LlmResponse: response, CostRecord: costRecord, BudgetAlert: alert, DistillSample: sample, CacheVerification: verification };
 
 /** Field names of each record the value passes through, compared with the schema's, at every depth. */
 function walk(type: avro.Type, value: unknown, path: string, mismatches: string[]): void {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { renderMessages } from "@costwise/schemas";
 import { decodeVector } from "@costwise/embeddings";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { renderMessages, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";

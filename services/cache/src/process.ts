@@ -1,4 +1,3 @@
-import { renderMessages } from "@costwise/schemas";
 import { encodeVector } from "@costwise/embeddings";
 import { buildCostRecord, findModel, nanoUsdToUsd, NO_USAGE, type PriceCatalog } from "@costwise/pricing";
 import { emptyPipelineState, renderMessages, topics, type CacheVerification, type LlmRequest, type LlmResponse, type Message, type PipelineState } from "@costwise/schemas";
