@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { seededRandom as mulberry32, fnv1a32 } from "@costwise/seeded";
+
+export { mulberry32, fnv1a32 };
 
 /** JSON with object keys sorted, so that logically equal requests hash equally. */
 export function stableStringify(value: unknown): string {
@@ -21,34 +24,6 @@ export function sha256(text: string): Buffer {
 /** A 32-bit seed taken from the SHA-256 of the text. */
 export function seedOf(text: string): number {
   return sha256(text).readUInt32LE(0);
-}
-
-/** Small, fast, seedable PRNG: determinism matters more than statistical quality here. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** FNV-1a over UTF-16 code units with a seed folded into the offset basis. */
-export function fnv1a32(text: string, seed = 0): number {
-  let h = (0x811c9dc5 ^ Math.imul(seed, 0x9e3779b1)) >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // Final avalanche so that nearby seeds give unrelated outputs.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

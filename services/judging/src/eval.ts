@@ -1,4 +1,7 @@
 import { readFileSync } from "node:fs";
+import { seededRandom as rng, shuffle } from "@costwise/seeded";
+
+export { rng, shuffle };
 
 /*
  * Measuring a judge against recorded scores. Pure functions over parsed rows; the command
@@ -139,27 +142,6 @@ export function agreementOf(truth: readonly Outcome[], verdicts: readonly (Outco
     decisive: { accuracy: share(decisiveHits, decisiveIdx.length), ci95: wilson(decisiveHits, decisiveIdx.length), n: decisiveIdx.length },
     undecided: truth.length - n,
   };
-}
-
-/** Seeded PRNG (mulberry32) for the random baseline and sampling: the same seed, the same figures. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffle<T>(xs: readonly T[], random: () => number): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /** The baselines every judge is shown next to. */

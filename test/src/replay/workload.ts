@@ -1,6 +1,9 @@
 import { contentKey, modelClass, type RecordedEntryInput } from "@costwise/emulator";
 import { newRequest, type LlmRequest, type Message } from "@costwise/schemas";
 import { ReplayDataError, type DataRow, type RouterRow } from "./data.ts";
+import { seededRandom as rng, shuffle } from "@costwise/seeded";
+
+export { rng, shuffle };
 
 export const REPLAY_TENANT = "replay";
 
@@ -104,27 +107,6 @@ export function buildItem(source: DataRow, id: string, now: number): ReplayItem 
       return { id, source, dataset: source.dataset, useCase: uc.useCase, request, truth, naiveGrade: naive };
     }
   }
-}
-
-/** Seeded PRNG (mulberry32): the same seed gives the same sample and arrival order. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /**

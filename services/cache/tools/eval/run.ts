@@ -11,6 +11,9 @@ import { salientDetails, type SalientDetails } from "../../src/guard.ts";
 import { parsePolicies, type UseCasePolicy } from "../../src/policy.ts";
 import { MemoryCacheStore } from "../../src/memory-store.ts";
 import type { AnswerVerifier } from "../../src/verifier.ts";
+import { seededRandom } from "@costwise/seeded";
+
+export { seededRandom };
 
 /** One row of a cache dataset (`cache_<set>/*.jsonl`; fields beyond these are ignored). */
 export const cacheRowSchema = z.object({
@@ -45,18 +48,6 @@ export function splitOf(row: CacheRow): "tune" | "report" {
   return createHash("sha256").update(`costwise-cache-split|${group}`).digest()[0]! % 2 === 0 ? "tune" : "report";
 }
 export const inSplit = (rows: readonly CacheRow[], split: Split) => (split === "all" ? [...rows] : rows.filter((r) => splitOf(r) === split));
-
-/** mulberry32: a small seeded generator, so every shuffle and exploration draw can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];

@@ -1,5 +1,8 @@
 import { fnv1a32 } from "../hash.ts";
 import type { Calibration, CalibrationPoint } from "./model.ts";
+import { seededRandom as rng } from "@costwise/seeded";
+
+export { rng };
 
 /** What a use case must keep: a share of the frontier's quality, or a cap on frontier calls. */
 export interface QualityTarget {
@@ -14,18 +17,6 @@ export interface LabelledScore {
   readonly strong: number;
   readonly weak: number;
   readonly group: string;
-}
-
-/** A small seeded generator (mulberry32): calibration tables must not change between runs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function quantile(sorted: readonly number[], q: number): number {
