@@ -5,6 +5,7 @@ import { emit, errorMessage, output, skip, type Outcome, type ProcessContext, ty
 import type { CacheEngine, LookupResult } from "./engine.ts";
 import type { CacheMetrics } from "./metrics.ts";
 import type { CacheStore } from "./store.ts";
+import { chargeOverhead, recordStage } from "@costwise/lifecycle";
 
 export interface CacheProcessDeps {
   readonly engine: CacheEngine;
@@ -34,14 +35,12 @@ export function annotate(
   req: LlmRequest, status: string, ms: number, costNanoUsd: number,
   extra: { embedding?: { model: string; vector: Float32Array } | null; verifyNanoUsd?: number } = {},
 ): LlmRequest {
-  const p: PipelineState = req.pipeline ?? emptyPipelineState();
-  let overhead = costNanoUsd > 0 ? { ...p.overhead, embedding: (p.overhead.embedding ?? 0) + costNanoUsd } : p.overhead;
-  const verify = extra.verifyNanoUsd;
-  if (verify !== undefined) overhead = { ...overhead, cache_verify: (overhead.cache_verify ?? 0) + verify };
+  const p = chargeOverhead(chargeOverhead(req.pipeline ?? emptyPipelineState(), "embedding", costNanoUsd), "cache_verify", extra.verifyNanoUsd ?? 0);
+  const timed = recordStage({ ...req, pipeline: p }, "cache", ms);
   return {
-    ...req,
+    ...timed,
     pipeline: {
-      ...p, cache_lookup: status, stage_ms: { ...p.stage_ms, cache: ms }, overhead, overhead_cost_nanousd: p.overhead_cost_nanousd + costNanoUsd + (verify ?? 0),
+      ...timed.pipeline!, cache_lookup: status,
       embedding: extra.embedding ? { model: extra.embedding.model, vector: encodeVector(extra.embedding.vector) } : p.embedding,
     },
   };

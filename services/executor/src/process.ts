@@ -1,6 +1,6 @@
-import { emptyPipelineState, renderMessages, type LlmRequest, type Message, type RouteDecision } from "@costwise/schemas";
+import { renderMessages, type LlmRequest, type Message, type RouteDecision } from "@costwise/schemas";
 import { costOf, findModel, type PriceCatalog, type Usage } from "@costwise/pricing";
-import { answer, baselineModel, reject as rejectRequest, targetModel, validateRequest, type Rejection } from "@costwise/lifecycle";
+import { answer, baselineModel, chargeRequest, reject as rejectRequest, targetModel, validateRequest, type Rejection } from "@costwise/lifecycle";
 import { emit, PoisonMessageError, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
 
 /** The one provider call the executor needs (see @costwise/providers). */
@@ -57,8 +57,8 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
         // The cheap attempt was paid for; it counts against the routing saving, as the router's own cost.
         const cheap = findModel(deps.catalog, result.model) ?? checked.price;
         const cheapCost = costOf(cheap, result.usage, "realtime", deps.catalog.version).totalNanoUsd;
-        const p = req.pipeline ?? emptyPipelineState();
-        req = { ...req, pipeline: { ...p, route: escalate, overhead: { ...p.overhead, router: (p.overhead.router ?? 0) + cheapCost }, overhead_cost_nanousd: p.overhead_cost_nanousd + cheapCost } };
+        const charged = chargeRequest(req, "router", cheapCost);
+        req = { ...charged, pipeline: { ...charged.pipeline!, route: escalate } };
         ctx.logger.info({ from: cheap.id, to: escalate.model }, "cascade escalated");
         result = await call(escalate.model);
       }

@@ -3,6 +3,7 @@ import { checkCascadeAnswer, type CascadeAnswer, type CascadeCheck } from "@cost
 import { emptyPipelineState, type LlmRequest, type PipelineState, type RouteDecision } from "@costwise/schemas";
 import type { CascadePolicy, RouterPolicy, UseCasePolicy } from "./policy.ts";
 import { frontierModelOf } from "./route.ts";
+import { chargeOverhead } from "@costwise/lifecycle";
 
 export type { CascadeAnswer, CascadeCheck } from "@costwise/route-state";
 
@@ -33,9 +34,7 @@ export function escalatedRoute(request: LlmRequest, policy: RouterPolicy, catalo
 
 /** Add a cost to a pipeline's overhead under `source` ("router" for a failed cascade attempt: it is charged to routing). */
 export function addOverhead(pipeline: PipelineState | null, source: string, nanoUsd: number): PipelineState {
-  const p = pipeline ?? emptyPipelineState();
-  if (nanoUsd === 0) return p;
-  return { ...p, overhead: { ...p.overhead, [source]: (p.overhead[source] ?? 0) + nanoUsd }, overhead_cost_nanousd: p.overhead_cost_nanousd + nanoUsd };
+  return chargeOverhead(pipeline ?? emptyPipelineState(), source, nanoUsd);
 }
 
 /** Is this request one the executor must cascade (answer cheap first, then check)? */

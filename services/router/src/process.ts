@@ -1,9 +1,10 @@
-import { emptyPipelineState, topics, type LlmRequest } from "@costwise/schemas";
+import { topics, type LlmRequest } from "@costwise/schemas";
 import { emit, errorMessage, output, type ProcessFn } from "@costwise/stream-runtime";
 import type { RouterMetrics } from "./metrics.ts";
 import type { RouterPolicy } from "./policy.ts";
 import { decideRoute, type RouteDeps } from "./route.ts";
 import type { RouteStore } from "./store.ts";
+import { chargeOverhead, recordStage } from "@costwise/lifecycle";
 
 export interface RouterProcessDeps extends RouteDeps {
   readonly policy: RouterPolicy;
@@ -36,15 +37,10 @@ export function createRouterProcess(deps: RouterProcessDeps): ProcessFn<LlmReque
         ctx.logger.warn({ request_id: req.request_id, err: errorMessage(err) }, "shadow sample not stored: routing without it");
       }
     }
-    const p = req.pipeline ?? emptyPipelineState();
     const overhead = outcome.overheadNanoUsd;
-    const pipeline = {
-      ...p,
-      route,
-      ...(outcome.embedding && !p.embedding ? { embedding: outcome.embedding } : {}),
-      stage_ms: { ...p.stage_ms, router: Math.max(0, Math.round(deps.now() - started)) },
-      ...(overhead > 0 ? { overhead: { ...p.overhead, router: (p.overhead.router ?? 0) + overhead }, overhead_cost_nanousd: p.overhead_cost_nanousd + overhead } : {}),
-    };
+    const timed = recordStage(req, "router", deps.now() - started);
+    const p = chargeOverhead(timed.pipeline!, "router", overhead);
+    const pipeline = { ...p, route, ...(outcome.embedding && !p.embedding ? { embedding: outcome.embedding } : {}) };
     if (deps.metrics) {
       const strategy = route?.strategy ?? "passthrough";
       deps.metrics.decisionSeconds.observe({ strategy }, (performance.now() - t0) / 1000);

@@ -88,9 +88,10 @@ program
       const window = await store.window(route);
       const floor = loadPolicy(config.ROUTER_POLICY_FILE, { catalog }).useCases.get(o.useCase)?.quality.floor ?? 0;
       await store.resetRoute(route);
-      await clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE).fallbackEvents([
+      const refused = await clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE).fallbackEvents([
         { ts: chDateTime(Date.now()), use_case: o.useCase, tier: o.tier, transition: "reset", agreement: agreementRate(window) ?? 0, samples: window.length, floor, request_id: "" },
       ]);
+      if (refused.length > 0) throw new Error(refused[0]!.reason);
       process.stdout.write(`route ${o.useCase}/${o.tier} reset: routers pick it up within ROUTER_FALLBACK_REFRESH_MS (${config.ROUTER_FALLBACK_REFRESH_MS} ms)\n`);
     } finally {
       await store.close();

@@ -1,25 +1,21 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import { TransientError } from "@costwise/stream-runtime";
+import { clickhouseWriter, insertIsolating, type Rejected } from "@costwise/clickhouse-writer";
 import { SHADOW_TABLES, type FallbackEventRow, type ShadowRow } from "./rows.ts";
 
-/** Where shadow results go. Rows are idempotent by request_id (ReplacingMergeTree). */
+/**
+ * Where shadow results go. Rows are idempotent by request_id (ReplacingMergeTree). An outage
+ * throws (the input is retried); rows ClickHouse refuses come back, for their inputs to be
+ * dead-lettered, so a bad row never stalls the shadow consumer's partition.
+ */
 export interface ShadowWriter {
-  comparisons(rows: readonly ShadowRow[]): Promise<void>;
-  fallbackEvents(rows: readonly FallbackEventRow[]): Promise<void>;
+  comparisons(rows: readonly ShadowRow[]): Promise<readonly Rejected<ShadowRow>[]>;
+  fallbackEvents(rows: readonly FallbackEventRow[]): Promise<readonly Rejected<FallbackEventRow>[]>;
 }
 
 export function clickhouseShadowWriter(client: ClickHouseClient, database: string): ShadowWriter {
-  const insert = async (table: string, rows: readonly object[]) => {
-    if (rows.length === 0) return;
-    try {
-      await client.insert({ table: `${database}.${table}`, values: rows as object[], format: "JSONEachRow" });
-    } catch (err) {
-      // Every row is built here from typed values; a failure is ClickHouse being away, so retry.
-      throw new TransientError(`ClickHouse insert into ${table} failed: ${(err as Error).message}`, { cause: err });
-    }
-  };
+  const writer = clickhouseWriter(client, database);
   return {
-    comparisons: (rows) => insert(SHADOW_TABLES.comparisons, rows),
-    fallbackEvents: (rows) => insert(SHADOW_TABLES.fallbackEvents, rows),
+    comparisons: (rows) => insertIsolating(writer, SHADOW_TABLES.comparisons, rows, (r) => r),
+    fallbackEvents: (rows) => insertIsolating(writer, SHADOW_TABLES.fallbackEvents, rows, (r) => r),
   };
 }

@@ -34,13 +34,19 @@ const response = (id: string, content: string | null, model: string, status: "OK
   key: id, topic: "llm.responses", partition: 0, offset: "0", headers: {}, receivedAt: 0,
 });
 
-function harness(answers: Record<string, string>, opts: { policy?: typeof policy; embedder?: TextEmbedder | null } = {}) {
+function harness(answers: Record<string, string>, opts: { policy?: typeof policy; embedder?: TextEmbedder | null; refuse?: string } = {}) {
   const store = memoryRouteStore();
   const rows: ShadowRow[] = [];
   const events: FallbackEventRow[] = [];
   const calls: { model: string; messages: readonly unknown[]; maxTokens?: number | null }[] = [];
   const chat: ChatPort = { chat: async (r) => { calls.push(r); return { content: answers[r.model] ?? "", model: r.model, usage }; } };
-  const writer: ShadowWriter = { comparisons: async (r) => void rows.push(...r), fallbackEvents: async (e) => void events.push(...e) };
+  const writer: ShadowWriter = {
+    comparisons: async (r) => {
+      rows.push(...r.filter((x) => x.request_id !== opts.refuse));
+      return r.filter((x) => x.request_id === opts.refuse).map((item) => ({ item, reason: "ClickHouse rejected the row for route_shadow: Cannot parse input" }));
+    },
+    fallbackEvents: async (e) => (events.push(...e), []),
+  };
   const metrics = new RouterMetrics(new Registry());
   const process = createShadowProcess({ policy: opts.policy ?? policy, store, chat, catalog, writer, embedder: opts.embedder ?? null, now: () => 1_700_000_100_000, concurrency: 4, metrics });
   const run = (batch: Envelope<LlmResponse>[]) => process(batch, { logger: silentLogger, signal: new AbortController().signal });
@@ -60,6 +66,14 @@ describe("shadow consumer", () => {
       shadow_cost_nanousd: costOf(requireModel(catalog, "gpt-4o"), usage).totalNanoUsd, judge_cost_nanousd: 0, price_catalog_version: catalog.version,
     })]);
     expect(await h.store.window({ useCase: "chat", tier: "small" })).toEqual([1]);
+  });
+
+  it("dead-letters the input whose row ClickHouse refuses and stores the others, instead of retrying the batch forever", async () => {
+    const h = harness({ "gpt-4o": "Your card arrives Tuesday." }, { refuse: "bad" });
+    for (const id of ["ok", "bad"]) await h.store.rememberShadow(entry(id), 60);
+    const out = await h.run([response("ok", "your card arrives tuesday", "gpt-4o-mini"), response("bad", "your card arrives tuesday", "gpt-4o-mini")]);
+    expect(out).toEqual([{ outputs: [], skipped: "shadow agree" }, { outputs: [], deadLetter: "ClickHouse rejected the row for route_shadow: Cannot parse input" }]);
+    expect(h.rows.map((r) => r.request_id)).toEqual(["ok"]);
   });
 
   it("falls back when agreement drops below the floor, and recovers when it climbs back", async () => {
@@ -108,7 +122,7 @@ describe("shadow consumer", () => {
     const process = createShadowProcess({
       policy, store, catalog, now: () => 0, concurrency: 1,
       chat: { chat: async () => { throw new Error("503 upstream"); } },
-      writer: { comparisons: async () => undefined, fallbackEvents: async () => undefined },
+      writer: { comparisons: async () => [], fallbackEvents: async () => [] },
     });
     await expect(process([response("t1", "a", "gpt-4o-mini")], { logger: silentLogger, signal: new AbortController().signal })).rejects.toThrow("503 upstream");
     expect((await store.pendingShadows(["t1"]))[0]).not.toBeNull();

@@ -1,7 +1,7 @@
 import { judgeAnswers, type ChatPort, type TextEmbedder } from "@costwise/judging";
 import { costOf, findModel, type PriceCatalog } from "@costwise/pricing";
 import type { LlmResponse } from "@costwise/schemas";
-import { errorMessage, mapLimit, PoisonMessageError, skip, type BatchProcessFn, type Logger, type Outcome } from "@costwise/stream-runtime";
+import { deadLetter, errorMessage, mapLimit, PoisonMessageError, skip, type BatchProcessFn, type Logger, type Outcome } from "@costwise/stream-runtime";
 import type { RouterMetrics } from "../metrics.ts";
 import type { RouterPolicy, UseCasePolicy } from "../policy.ts";
 import { nextFallback } from "../quality.ts";
@@ -95,7 +95,8 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
     if (work.length === 0) return batch.map(() => skip("not shadowed"));
 
     const compared = await mapLimit(work, deps.concurrency, (w) => compare(w.res, w.entry, ctx.logger, ctx.signal));
-    await deps.writer.comparisons(compared.flatMap((c) => (c.row ? [c.row] : [])));
+    const refused = new Map<string, string>();
+    for (const r of await deps.writer.comparisons(compared.flatMap((c) => (c.row ? [c.row] : [])))) refused.set(r.item.request_id, r.reason);
 
     const states = await deps.store.fallbacks();
     const events: FallbackEventRow[] = [];
@@ -136,8 +137,12 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
       else ctx.logger.info(fields, "route agreement recovered: leaving fallback");
       events.push({ ts: chDateTime(deps.now()), use_case: route.useCase, tier: route.tier, transition: step.transition, agreement: step.rate ?? 0, samples: window.length, floor: c.uc.quality.floor, request_id: c.entry.request_id });
     }
-    await deps.writer.fallbackEvents(events);
+    for (const r of await deps.writer.fallbackEvents(events)) if (!refused.has(r.item.request_id)) refused.set(r.item.request_id, r.reason);
     const done = new Map(compared.map((c) => [c.entry.request_id, c.note]));
-    return batch.map((e): Outcome => skip(done.has(e.value.request_id) ? `shadow ${done.get(e.value.request_id)}` : "not shadowed"));
+    return batch.map((e): Outcome => {
+      const why = refused.get(e.value.request_id);
+      if (why) return deadLetter(why);
+      return skip(done.has(e.value.request_id) ? `shadow ${done.get(e.value.request_id)}` : "not shadowed");
+    });
   };
 }
