@@ -7,16 +7,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "@clickhouse/client";
-import { Partitioners, type Consumer, type Producer } from "kafkajs";
 import { clickhouseQuery, overallTotals, useCaseTotals, type Scope } from "@costwise/analytics";
 import { sql, sqlIdentifier } from "@costwise/infra";
 import { stackEnv } from "@costwise/infra/testing";
 import { baselineUsageOf, buildCostRecord, catalog, costOf, requireModel } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
 import { compilePolicy, loadRouterConfig, startRouter, type RouterService } from "@costwise/router";
-import { newRequest, renderMessages, topics, type LlmRequest } from "@costwise/schemas";
+import { newRequest, renderMessages, topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { callRow, clickhouseWriter } from "@costwise/clickhouse-writer";
-import { AvroSerde, confluentRegistry, createKafka, silentLogger } from "@costwise/stream-runtime";
+import { silentLogger } from "@costwise/stream-runtime";
+import { KafkaTestClient } from "@costwise/stream-runtime/testing";
 
 const run = `ovh-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 const tenant = `overhead-${run}`;
@@ -39,32 +39,17 @@ describe("post-response overhead through the real router shadow path", () => {
       },
     },
   }, "overhead-int", process.cwd(), { catalog });
-  const serde = new AvroSerde(confluentRegistry(env.SCHEMA_REGISTRY_URL!));
-  const kafka = createKafka({ brokers: env.KAFKA_BROKERS!.split(","), clientId: "costwise-overhead-int", logger: silentLogger });
+  const kafka = KafkaTestClient.connect({ KAFKA_BROKERS: env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL! }, { clientId: "costwise-overhead-int" });
   const providers = createProviders(config, { catalog, logger: silentLogger });
   const ch = createClient({ url: env.CLICKHOUSE_URL!, username: env.CLICKHOUSE_USER ?? "default", password: env.CLICKHOUSE_PASSWORD ?? "" });
   const db = env.CLICKHOUSE_DATABASE ?? "costwise";
   const routed = new Map<string, LlmRequest>();
-  let consumer: Consumer;
-  let producer: Producer;
   let svc: RouterService;
 
   beforeAll(async () => {
-    await serde.init([topics.uncached, topics.routed, topics.responses]);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    consumer = kafka.consumer({ groupId: `costwise-overhead-int-listen-${run}`, maxWaitTimeInMs: 50 });
-    await consumer.connect();
-    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
-    await consumer.subscribe({ topics: [topics.routed.name], fromBeginning: false });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (!message.key?.toString().startsWith(run)) return;
-        const r = await serde.decode<LlmRequest>(topics.routed, message.value!);
-        routed.set(r.request_id, r);
-      },
-    });
-    await joined;
+    await kafka.subscribe<LlmRequest>(topics.routed, (r) => {
+      if (r.key?.startsWith(run)) routed.set(r.value.request_id, r.value);
+    }, { groupId: `costwise-overhead-int-listen-${run}` });
     svc = await startRouter(config, { policy, logger: silentLogger, shadowEmbedder: null });
     const deadline = Date.now() + 60_000;
     while (!svc.ready()) {
@@ -75,8 +60,7 @@ describe("post-response overhead through the real router shadow path", () => {
 
   afterAll(async () => {
     await svc?.stop();
-    await consumer?.disconnect().catch(() => undefined);
-    await producer?.disconnect();
+    await kafka.close();
     await providers.close();
     await ch.close();
   });
@@ -87,7 +71,7 @@ describe("post-response overhead through the real router shadow path", () => {
       request_id: id, tenant, use_case: USE_CASE, model: "gpt-4o", max_tokens: 60, temperature: 0, messages: [{ role: "user", content: "When does my new card arrive?" }],
       pipeline: { stage_ms: {}, overhead_cost_nanousd: 40, overhead: { embedding: 40 }, route: null, compression: null, cache_lookup: "miss", embedding: null },
     });
-    await producer.send({ topic: topics.uncached.name, acks: -1, messages: [{ key: id, value: serde.encode(topics.uncached, request) }] });
+    await kafka.produce(topics.uncached, [request]);
     await expect.poll(() => routed.has(id), { timeout: 30_000, interval: 100 }).toBe(true);
     const r = routed.get(id)!;
     expect(r.pipeline!.route).toMatchObject({ tier: "small", model: "gpt-4o-mini", shadow: true });
@@ -100,13 +84,10 @@ describe("post-response overhead through the real router shadow path", () => {
       baselineModel: requireModel(catalog, "gpt-4o"), baselineUsage: baselineUsageOf(r, a.usage), completedAt: r.created_at + 500,
     }, catalog);
     await clickhouseWriter(ch, db).insert("llm_calls", [callRow(record, 1)]);
-    await producer.send({
-      topic: topics.responses.name, acks: -1,
-      messages: [{ key: id, value: serde.encode(topics.responses, {
+    await kafka.produce<LlmResponse>(topics.responses, [{
         request_id: id, tenant, use_case: USE_CASE, status: "OK", content: a.content, error: null, error_code: null, model: "gpt-4o-mini", provider: "openai",
         served_by: "REALTIME", input_tokens: a.usage.inputTokens, cached_input_tokens: 0, output_tokens: a.usage.outputTokens, cost_usd: 0, latency_ms: 5, cache_source_request_id: null, created_at: r.created_at,
-      }) }],
-    });
+      }]);
 
     // The shadow consumer calls the frontier model and the judge (both orders), and records what they cost.
     const table = sqlIdentifier(`${db}.route_shadow`);

@@ -3,14 +3,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "@clickhouse/client";
-import { Partitioners, type Consumer, type Producer } from "kafkajs";
 import { sql, sqlIdentifier } from "@costwise/infra";
 import { stackEnv } from "@costwise/infra/testing";
 import { renderMessages } from "@costwise/schemas";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
 import { newRequest, topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
-import { AvroSerde, ConfigError, confluentRegistry, createKafka, silentLogger } from "@costwise/stream-runtime";
+import { ConfigError, silentLogger } from "@costwise/stream-runtime";
+import { KafkaTestClient } from "@costwise/stream-runtime/testing";
 import { predict } from "./classifier.ts";
 import { loadRouterConfig } from "./config.ts";
 import { PolicyError } from "./errors.ts";
@@ -38,20 +38,15 @@ describe("router service on the real stack", () => {
       "it-shadow": { strategy: "rules", tiers: twoTiers(), baseScore: 0, shadow: { sampleRate: 1, judge: "exact" }, quality: { floor: 0.5, window: 10, minSamples: 3, recoverMargin: 0.1 } },
     },
   });
-  const serde = new AvroSerde(confluentRegistry(env.SCHEMA_REGISTRY_URL!));
-  const kafka = createKafka({ brokers: env.KAFKA_BROKERS!.split(","), clientId: "costwise-router-int", logger: silentLogger });
+  const kafka = KafkaTestClient.connect({ KAFKA_BROKERS: env.KAFKA_BROKERS!, SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL! }, { clientId: "costwise-router-int" });
   const providers = createProviders(config, { catalog, logger: silentLogger });
   const ch = createClient({ url: env.CLICKHOUSE_URL!, username: env.CLICKHOUSE_USER ?? "default", password: env.CLICKHOUSE_PASSWORD ?? "" });
   const db = env.CLICKHOUSE_DATABASE ?? "costwise";
   const routed = new Map<string, LlmRequest>();
-  let consumer: Consumer;
-  let producer: Producer;
   let svc: RouterService;
 
-  const send = async (reqs: LlmRequest[]) =>
-    producer.send({ topic: topics.uncached.name, acks: -1, messages: reqs.map((r) => ({ key: r.request_id, value: serde.encode(topics.uncached, r) })) });
-  const answer = async (res: LlmResponse) =>
-    producer.send({ topic: topics.responses.name, acks: -1, messages: [{ key: res.request_id, value: serde.encode(topics.responses, res) }] });
+  const send = (reqs: LlmRequest[]) => kafka.produce(topics.uncached, reqs);
+  const answer = (res: LlmResponse) => kafka.produce(topics.responses, [res]);
   const arrival = async (id: string): Promise<LlmRequest> => {
     await expect.poll(() => routed.has(id), { timeout: 30_000, interval: 100 }).toBe(true);
     return routed.get(id)!;
@@ -60,21 +55,9 @@ describe("router service on the real stack", () => {
     newRequest({ request_id: `${run}-${id}`, tenant: "int", use_case: useCase, model: "gpt-4o", max_tokens: 60, temperature: 0, messages: [{ role: "user", content }], ...over });
 
   beforeAll(async () => {
-    await serde.init([topics.uncached, topics.routed, topics.responses]);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    consumer = kafka.consumer({ groupId: `costwise-router-int-listen-${run}`, maxWaitTimeInMs: 50 });
-    await consumer.connect();
-    const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
-    await consumer.subscribe({ topics: [topics.routed.name], fromBeginning: false });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (!message.key?.toString().startsWith(run)) return;
-        const r = await serde.decode<LlmRequest>(topics.routed, message.value!);
-        routed.set(r.request_id, r);
-      },
-    });
-    await joined;
+    await kafka.subscribe<LlmRequest>(topics.routed, (r) => {
+      if (r.key?.startsWith(run)) routed.set(r.value.request_id, r.value);
+    }, { groupId: `costwise-router-int-listen-${run}` });
     svc = await startRouter(config, { policy, logger: silentLogger });
     const deadline = Date.now() + 60_000;
     while (!svc.ready()) {
@@ -86,8 +69,7 @@ describe("router service on the real stack", () => {
   afterAll(async () => {
     await svc?.store.resetRoute({ useCase: "it-shadow", tier: "small" }).catch(() => undefined);
     await svc?.stop();
-    await consumer?.disconnect().catch(() => undefined);
-    await producer?.disconnect();
+    await kafka.close();
     await providers.close();
     await ch.close();
   });
