@@ -25,7 +25,7 @@ const USE_CASE = "it-overhead";
 describe("post-response overhead through the real router shadow path", () => {
   const env = stackEnv();
   const config = loadRouterConfig({
-    ...process.env, ...env, GROUP_ID: "costwise-overhead-int", METRICS_PORT: "0", ROUTER_SHADOW_METRICS_PORT: "0", LOG_LEVEL: "warn",
+    ...process.env, ...env, GROUP_ID: `costwise-overhead-int-${run}`, METRICS_PORT: "0", ROUTER_SHADOW_METRICS_PORT: "0", LOG_LEVEL: "warn",
     ROUTER_REDIS_PREFIX: `cw:overhead-int:${run}`, PROVIDER_MAX_ATTEMPTS: "2",
   });
   const policy = compilePolicy({
@@ -50,6 +50,9 @@ describe("post-response overhead through the real router shadow path", () => {
     await kafka.subscribe<LlmRequest>(topics.routed, (r) => {
       if (r.key?.startsWith(run)) routed.set(r.value.request_id, r.value);
     }, { groupId: `costwise-overhead-int-listen-${run}` });
+    // Fresh groups that start at the topics' end: nothing another run left behind is routed first.
+    await kafka.startGroupAtEnd(config.GROUP_ID!, topics.uncached);
+    await kafka.startGroupAtEnd(`${config.GROUP_ID}-shadow`, topics.responses);
     svc = await startRouter(config, { policy, logger: silentLogger, shadowEmbedder: null });
     const deadline = Date.now() + 60_000;
     while (!svc.ready()) {

@@ -52,7 +52,9 @@ describe("cache service on the real stack", () => {
     const out = await h.ask(para);
     expect(out.kind).toBe("uncached");
     if (out.kind !== "uncached") return;
-    expect(out.request.pipeline).toMatchObject({ cache_lookup: "MISS", overhead: { cache_verify: 0 }, embedding: { model: "local:all-MiniLM-L6-v2" } });
+    expect(out.request.pipeline).toMatchObject({ cache_lookup: "MISS", embedding: { model: "local:all-MiniLM-L6-v2" } });
+    // The local answer-embedding judge costs nothing, so nothing is charged for the verification.
+    expect(out.request.pipeline!.overhead.cache_verify ?? 0).toBe(0);
     expect(out.request.pipeline!.embedding!.vector.byteLength).toBe(384 * 4);
     // The stand-in executor answers it; learning emits a verification, which the service consumes and records on both entries.
     const outcomes = async () => {

@@ -24,7 +24,7 @@ const run = `rtr-${Date.now().toString(36)}-${Math.random().toString(36).slice(2
 describe("router service on the real stack", () => {
   const env = stackEnv();
   const config = loadRouterConfig({
-    ...process.env, ...env, GROUP_ID: "costwise-router-int", METRICS_PORT: "0", ROUTER_SHADOW_METRICS_PORT: "0", LOG_LEVEL: "warn",
+    ...process.env, ...env, GROUP_ID: `costwise-router-int-${run}`, METRICS_PORT: "0", ROUTER_SHADOW_METRICS_PORT: "0", LOG_LEVEL: "warn",
     ROUTER_REDIS_PREFIX: `cw:router-int:${run}`, ROUTER_FALLBACK_REFRESH_MS: "200", PROVIDER_MAX_ATTEMPTS: "2",
   });
   const policy = policyOf({
@@ -58,6 +58,9 @@ describe("router service on the real stack", () => {
     await kafka.subscribe<LlmRequest>(topics.routed, (r) => {
       if (r.key?.startsWith(run)) routed.set(r.value.request_id, r.value);
     }, { groupId: `costwise-router-int-listen-${run}` });
+    // Fresh groups that start at the topics' end: nothing another run left behind is routed first.
+    await kafka.startGroupAtEnd(config.GROUP_ID!, topics.uncached);
+    await kafka.startGroupAtEnd(`${config.GROUP_ID}-shadow`, topics.responses);
     svc = await startRouter(config, { policy, logger: silentLogger });
     const deadline = Date.now() + 60_000;
     while (!svc.ready()) {
@@ -118,7 +121,9 @@ describe("router service on the real stack", () => {
 
   it("shadow samples land in ClickHouse, and the route falls back to the frontier when agreement drops", async () => {
     const ids = ["s1", "s2", "s3"].map((s) => `${run}-${s}`);
-    await send(ids.map((id) => req(id.slice(run.length + 1), "it-shadow", `Question ${id}: when does my card arrive?`)));
+    // The id stays out of the first eight words, which the emulator's reply quotes: the heading is
+    // then shorter than any reply, so the two models' replies always differ past it.
+    await send(ids.map((id) => req(id.slice(run.length + 1), "it-shadow", `When does my new card arrive at my home address, ticket ${id}?`)));
     for (const id of ids) {
       const r = await arrival(id);
       expect(r.pipeline!.route).toMatchObject({ tier: "small", model: "gpt-4o-mini", shadow: true });
