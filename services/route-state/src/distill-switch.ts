@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { z } from "zod";
+import { PeriodicRefresh } from "./periodic.ts";
 
 /*
  * Distilled-model switches. `costwise distill switch` (services/distiller) writes one
@@ -94,14 +95,15 @@ export function memoryDistillSwitchStore(): DistillSwitchStore {
  * The routing path's view of the switches, re-read every `refreshMs` (one HGETALL), so routing
  * never waits on Redis. If Redis is unreachable the last known switches stay in force.
  */
-export class DistillSwitchView {
+export class DistillSwitchView extends PeriodicRefresh {
   private switches = new Map<string, DistilledSwitch>();
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Pick<DistillSwitchStore, "all">,
     private readonly opts: { refreshMs: number; onError?: (err: unknown) => void },
-  ) {}
+  ) {
+    super(opts.refreshMs);
+  }
 
   get(tenant: string, useCase: string): DistilledSwitch | null {
     return this.switches.get(fieldOf(tenant, useCase)) ?? null;
@@ -113,16 +115,6 @@ export class DistillSwitchView {
     } catch (err) {
       this.opts.onError?.(err);
     }
-  }
-
-  async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs);
-    this.timer.unref();
-  }
-
-  close(): void {
-    clearInterval(this.timer);
   }
 }
 

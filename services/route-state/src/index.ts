@@ -5,3 +5,4 @@ export {
   type DistilledSwitch, type DistillSwitchStore,
 } from "./distill-switch.ts";
 export { checkCascadeAnswer, cascadeEscalation, compileChecks, keywordRegex, type CascadeAnswer, type CascadeCheck, type CascadeChecks } from "./cascade-check.ts";
+export { PeriodicRefresh } from "./periodic.ts";

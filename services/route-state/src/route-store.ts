@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import type { Message } from "@costwise/schemas";
+import { PeriodicRefresh } from "./periodic.ts";
 
 /** A route whose measured agreement fell below its floor; requests for it go to the last tier. */
 export interface FallbackInfo {
@@ -190,14 +191,15 @@ export function memoryRouteStore(now: () => number = Date.now): RouteStore {
  * The routing path's view of the fallback states: read from the store every `refreshMs`, so
  * deciding a route never waits on Redis. If the store is unreachable the last known states stay.
  */
-export class FallbackView {
+export class FallbackView extends PeriodicRefresh {
   private states = new Map<string, FallbackInfo>();
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Pick<RouteStore, "fallbacks">,
     private readonly opts: { refreshMs: number; onError?: (err: unknown) => void; onRefresh?: (states: ReadonlyMap<string, FallbackInfo>) => void },
-  ) {}
+  ) {
+    super(opts.refreshMs);
+  }
 
   get(useCase: string, tier: string): FallbackInfo | null {
     return this.states.get(routeId({ useCase, tier })) ?? null;
@@ -210,15 +212,5 @@ export class FallbackView {
     } catch (err) {
       this.opts.onError?.(err);
     }
-  }
-
-  async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs);
-    this.timer.unref();
-  }
-
-  close(): void {
-    clearInterval(this.timer);
   }
 }

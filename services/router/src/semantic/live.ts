@@ -1,21 +1,23 @@
 import { chooseThreshold, recalibrate, type LiveCalibration } from "./calibration.ts";
 import type { ShadowResults } from "./shadow-port.ts";
 import type { RouterPolicy } from "../policy.ts";
+import { PeriodicRefresh } from "@costwise/route-state";
 
 /**
  * Thresholds of the semantic routes, re-derived from shadow results every `refreshMs` (one query
  * per route). Routing reads the last value and never waits; until enough shadow samples exist, or
  * when the results cannot be read, the model file's calibrated threshold stays in force.
  */
-export class LiveThresholds {
+export class LiveThresholds extends PeriodicRefresh {
   private current = new Map<string, LiveCalibration>();
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly policy: RouterPolicy,
     private readonly results: ShadowResults,
     private readonly opts: { refreshMs: number; onChange?: (useCase: string, next: LiveCalibration, previous: number) => void; onError?: (err: unknown) => void },
-  ) {}
+  ) {
+    super(opts.refreshMs);
+  }
 
   /** The threshold in force for a semantic use case (null: use the policy's). */
   get(useCase: string): number | null {
@@ -42,15 +44,5 @@ export class LiveThresholds {
         this.opts.onError?.(err);
       }
     }
-  }
-
-  async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs);
-    this.timer.unref();
-  }
-
-  close(): void {
-    clearInterval(this.timer);
   }
 }
