@@ -121,6 +121,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
   const emulatorUrl = await emulator.start(0);
   const load = await fetch(`${emulatorUrl}/_emulator/recorded`, {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ entries: items.map((i) => i.truth), replace: true }),
+    signal: AbortSignal.timeout(60_000),
   });
   if (!load.ok) throw new ReplayError(`loading the ground truth into the emulator failed: ${load.status} ${await load.text()}`);
   opts.log(`recorded-answer emulator at ${emulatorUrl}: ${JSON.stringify(await load.json())}`);
@@ -228,7 +229,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
     const graded: Graded[] = items.map((item) => ({ item, response: got.get(item.id)!, call: calls.get(item.id)!, grade: grades.get(item.id)! }));
     const { total, byKind } = summariseAll(graded, opts.seed);
     const latencies = items.map((i) => receivedAt.get(i.id)! - sentAt.get(i.id)!);
-    const snapshot = (await (await fetch(`${emulatorUrl}/_emulator/recorded`)).json()) as RecordedSnapshot;
+    const snapshot = (await (await fetch(`${emulatorUrl}/_emulator/recorded`, { signal: AbortSignal.timeout(30_000) })).json()) as RecordedSnapshot;
     return {
       runId, total, byKind, graded, excluded, files,
       timing: { wallSeconds: (Date.now() - t0) / 1000, sendSeconds, latencyP50Ms: percentile(latencies, 0.5), latencyP95Ms: percentile(latencies, 0.95) },
