@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import avro from "avsc";
-import { avroType } from "./avro.ts";
+import { avroHistory, avroType } from "./avro.ts";
 import type { BudgetAlert, BudgetAlertLevel, CacheVerification, CostRecord, DistillSample, LatencyClass, LlmRequest, LlmResponse, RecordName, RecordTypes, ResponseStatus, ServedBy } from "./types.ts";
 
 // Every field of every record set (no null where a value is allowed), so each nested record is
@@ -11,7 +11,7 @@ const request: LlmRequest = {
   temperature: 0.5, context: [{ id: "c1", text: "doc", score: 0.25 }], latency_class: "BATCH", deadline_ms: 9_000, tags: { team: "a" }, created_at: 1_000,
   pipeline: {
     stage_ms: { cache: 2 }, overhead_cost_nanousd: 7, overhead: { embedding: 7 },
-    route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: 0.5, reason: "short", shadow: true, cascade: null },
+    route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: 0.5, reason: "short", shadow: true, substituted_from: "gpt-4o-2024-05-13", cascade: null },
     compression: { strategy: "extractive", context_tokens_before: 100, context_tokens_after: 40, per_strategy_tokens: { extractive: 60 } },
     cache_lookup: "MISS", embedding: { model: "local:m", vector: Buffer.from([0, 0, 128, 63]) },
   },
@@ -26,7 +26,7 @@ const costRecord = {
   input_tokens: 10, cached_input_tokens: 2, cache_write_input_tokens: 1, output_tokens: 3, context_tokens_before: 100, context_tokens_after: 40,
   compression_strategy: "extractive", cost_nanousd: 5, overhead_cost_nanousd: 1, baseline_cost_nanousd: 9, saving_cache_nanousd: 0, saving_routing_nanousd: 2,
   saving_compression_nanousd: 1, saving_batch_nanousd: 1, price_catalog_version: "v", latency_ms: 200, stage_latency_ms: { batch: 150 }, attempts: 2,
-  batch_id: "b1", queue_delay_ms: 30, cache_source_request_id: "r0",
+  batch_id: "b1", queue_delay_ms: 30, cache_source_request_id: "r0", substituted_from: "claude-sonnet-4-5",
 } satisfies CostRecord;
 const alert = {
   alert_id: "a1", tenant: "acme", use_case: "support", month: "2026-11", budget_nanousd: 100, spent_nanousd: 50, projected_nanousd: 120, threshold: 0.8,
@@ -79,7 +79,7 @@ describe("TypeScript records and their Avro schemas agree", () => {
     const nullable: { [K in RecordName]?: string[] } = {
       LlmRequest: ["model", "max_tokens", "temperature", "deadline_ms", "pipeline"],
       LlmResponse: ["content", "error", "error_code", "model", "provider", "cache_source_request_id"],
-      CostRecord: ["error_code", "model_requested", "model_used", "provider", "route_tier", "route_strategy", "route_score", "compression_strategy", "batch_id", "cache_source_request_id"],
+      CostRecord: ["error_code", "model_requested", "model_used", "provider", "route_tier", "route_strategy", "route_score", "compression_strategy", "batch_id", "cache_source_request_id", "substituted_from"],
       BudgetAlert: ["use_case"],
       DistillSample: ["provider", "route_tier", "quality"],
     };
@@ -87,6 +87,12 @@ describe("TypeScript records and their Avro schemas agree", () => {
       const value = { ...full[name], ...Object.fromEntries(fields.map((f) => [f, null])) };
       const type = avroType(name);
       expect(type.fromBuffer(type.toBuffer(value)), name).toEqual(value);
+    }
+  });
+
+  it("current schemas read every earlier published version (BACKWARD)", () => {
+    for (const [name, versions] of Object.entries(avroHistory) as [RecordName, object[]][]) {
+      for (const old of versions) expect(() => avroType(name).createResolver(avro.Type.forSchema(old as avro.Schema)), name).not.toThrow();
     }
   });
 

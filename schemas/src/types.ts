@@ -16,6 +16,11 @@ export interface RouteDecision {
   score: number | null;
   reason: string;
   shadow: boolean;
+  /**
+   * The caller's model when it had retired and its documented successor was routed in its place.
+   * Optional here so that routes built before this field still type; decoded records always carry it.
+   */
+  substituted_from?: string | null;
   /** Cascade routes only: the escalation target and the checks the executor runs on the cheap answer. */
   cascade: CascadePlan | null;
 }
@@ -134,6 +139,8 @@ export interface CostRecord {
   batch_id: string | null;
   queue_delay_ms: number;
   cache_source_request_id: string | null;
+  /** The retired model the caller named, when its documented successor (model_used) served instead. */
+  substituted_from: string | null;
 }
 
 export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED";

@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadMigrations, MIGRATIONS_DIR, MigrationError, parseMigration, renderStatements, splitStatements } from "./migrate.ts";
+import { isRepeatedAddColumn, loadMigrations, MIGRATIONS_DIR, MigrationError, parseMigration, renderStatements, splitStatements } from "./migrate.ts";
 
 describe("splitStatements", () => {
   it("splits on ';' at line ends and drops comment-only chunks", () => {
@@ -50,6 +50,15 @@ function columnsOf(statement: string): string {
   const body = /\(\s*([\s\S]*?)\s*\)\s*ENGINE/.exec(statement)?.[1] ?? "";
   return body.split(/,\s*\n/).map((l) => l.trim().replace(/\s+/g, " ")).join(", ");
 }
+
+describe("a repeated ADD COLUMN", () => {
+  it("counts as done only for ALTER … ADD COLUMN failing because the column exists", () => {
+    const exists = new Error("Cannot add column b: column with this name already exists");
+    expect(isRepeatedAddColumn("ALTER TABLE `db`.t ADD COLUMN b String DEFAULT '' AFTER a", exists)).toBe(true);
+    expect(isRepeatedAddColumn("CREATE TABLE `db`.t (b String) ENGINE = Memory", exists)).toBe(false);
+    expect(isRepeatedAddColumn("ALTER TABLE `db`.t ADD COLUMN b String", new Error("Table db.t doesn't exist"))).toBe(false);
+  });
+});
 
 describe("the shipped migrations", () => {
   it("each parse, starting at 0001, with unique ascending versions", async () => {

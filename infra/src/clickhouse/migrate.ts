@@ -87,8 +87,19 @@ export interface MigrateResult {
 }
 
 /**
+ * ClickHouse 18.16 has no `ADD COLUMN IF NOT EXISTS`: a column migration run again (its ledger row
+ * lost, or a runner interrupted after the ALTER) fails with "column already exists" (code 44 or 15,
+ * depending on the version), which means the statement's work is done.
+ */
+export function isRepeatedAddColumn(statement: string, err: unknown): boolean {
+  if (!/^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s/i.test(statement)) return false;
+  const message = err instanceof Error ? err.message : String(err);
+  return /already exists/i.test(message) && /column/i.test(message);
+}
+
+/**
  * Apply every migration not yet recorded in `<database>.schema_migrations`, in order.
- * Statements are IF NOT EXISTS, so a migration interrupted half way is simply run again.
+ * Statements are IF NOT EXISTS (or a repeatable ADD COLUMN), so a migration interrupted half way is simply run again.
  */
 export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const database = opts.database ?? "costwise";
@@ -126,6 +137,7 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
       try {
         await client.command({ query: statement });
       } catch (err) {
+        if (isRepeatedAddColumn(statement, err)) continue;
         throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}\n${statement}`, { cause: err });
       }
     }

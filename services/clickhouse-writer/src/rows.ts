@@ -50,6 +50,7 @@ export function callRow(r: CostRecord, version: number) {
     batch_id: r.batch_id ?? "",
     queue_delay_ms: u32(r.queue_delay_ms),
     cache_source_request_id: r.cache_source_request_id ?? "",
+    substituted_from: r.substituted_from ?? "",
     version,
   };
 }

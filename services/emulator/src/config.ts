@@ -1,6 +1,9 @@
 import { z } from "zod";
 
 export const DEFAULT_OPENAI_CHAT_MODELS: readonly string[] = [
+  "gpt-6.1-sol",
+  "gpt-6.1-terra",
+  "gpt-6-luna",
   "gpt-5",
   "gpt-5-2025-08-07",
   "gpt-5-mini",
@@ -25,6 +28,10 @@ export const DEFAULT_OPENAI_CHAT_MODELS: readonly string[] = [
 ];
 
 export const DEFAULT_ANTHROPIC_MODELS: readonly string[] = [
+  "claude-opus-5-5",
+  "claude-sonnet-5-5",
+  "claude-opus-4-5",
+  "claude-opus-4-5-20251101",
   "claude-opus-4-1",
   "claude-opus-4-1-20250805",
   "claude-sonnet-4-5",
@@ -144,11 +151,12 @@ export function runtimeConfigFromOptions(options: ParsedEmulatorOptions): Runtim
 
 /** Models that reason before answering; the API rejects `max_tokens` and non-default temperature for them. */
 export function isOpenAiReasoningModel(model: string): boolean {
-  return /^(gpt-5(?!-chat)|o\d)/.test(model);
+  return /^(gpt-[56](?!-chat)|o\d)/.test(model);
 }
 
 /** Context window (prompt + output) of an OpenAI model family, or undefined when unknown. */
 export function openAiContextWindow(model: string): number | undefined {
+  if (model.startsWith("gpt-6")) return 1_050_000;
   if (model.startsWith("gpt-4.1")) return 1_047_576;
   if (model.startsWith("gpt-5")) return 400_000;
   if (model.startsWith("gpt-4o")) return 128_000;
@@ -158,6 +166,7 @@ export function openAiContextWindow(model: string): number | undefined {
 
 /** Largest `max_tokens` an Anthropic model accepts, or undefined when unknown. */
 export function anthropicMaxOutputTokens(model: string): number | undefined {
+  if (model.startsWith("claude-opus-5") || model.startsWith("claude-sonnet-5")) return 128_000;
   if (model.startsWith("claude-opus-4")) return 32_000;
   if (model.startsWith("claude-sonnet-4") || model.startsWith("claude-haiku-4")) return 64_000;
   if (model.startsWith("claude-3-5-haiku")) return 8_192;

@@ -18,6 +18,15 @@ describe("model resolution", () => {
     expect(baselineModel(req, catalog, "no-such-model")).toBeNull();
   });
 
+  it("prices the baseline of a request moved off a retired model at the successor the caller could still call", () => {
+    const moved = { ...req, model: "claude-sonnet-4-5", created_at: Date.parse("2026-12-02T10:00:00Z"), pipeline: { ...emptyPipelineState(), route: { ...route, model: "claude-sonnet-5-5", provider: "anthropic", substituted_from: "claude-sonnet-4-5" } } };
+    expect(baselineModel(moved, catalog, null)?.id).toBe("claude-sonnet-5-5");
+    // A request created just before the date but routed on it still gets the successor.
+    expect(baselineModel({ ...moved, created_at: Date.parse("2026-11-29T23:59:59Z") }, catalog, null)?.id).toBe("claude-sonnet-5-5");
+    // Nothing substituted: the caller's model, retired or not.
+    expect(baselineModel({ ...moved, pipeline: { ...emptyPipelineState(), route } }, catalog, null)?.id).toBe("claude-sonnet-4-5");
+  });
+
   it("reads one default: a stage's own variable, then COSTWISE_DEFAULT_MODEL, then EXECUTOR_DEFAULT_MODEL", () => {
     const read = (env: NodeJS.ProcessEnv, stage?: string) => parseConfig(defaultModelConfigSchema, withDefaultModel(env, stage)).COSTWISE_DEFAULT_MODEL;
     expect(read({})).toBe("gpt-4o");

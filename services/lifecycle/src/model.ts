@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { LlmRequest } from "@costwise/schemas";
-import { findModel, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
+import { findModel, isoDate, LIFECYCLE, servedSuccessor, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
 
 /** The model of requests that name none and were not routed, and the cost baseline of those requests. */
 export const DEFAULT_MODEL = "gpt-4o";
@@ -31,8 +31,19 @@ export function targetModel(req: Pick<LlmRequest, "model" | "pipeline">, default
   return req.pipeline?.route?.model ?? req.model ?? defaultModel;
 }
 
-/** The naive call's model, which every saving is measured against: the caller's, else the default. */
-export function baselineModel(req: Pick<LlmRequest, "model">, catalog: PriceCatalog, defaultModel: string | null): ModelPrice | null {
+/**
+ * The naive call's model, which every saving is measured against: the caller's, else the default.
+ * When the router moved the request off a retired model, the naive call is the one the caller
+ * could still make, to the successor: a retired model's price would count the migration as a saving.
+ */
+export function baselineModel(req: Pick<LlmRequest, "model"> & Partial<Pick<LlmRequest, "pipeline" | "created_at">>, catalog: PriceCatalog, defaultModel: string | null): ModelPrice | null {
   const m = req.model ?? defaultModel;
-  return m ? findModel(catalog, m) ?? null : null;
+  const named = m ? findModel(catalog, m) ?? null : null;
+  const retired = req.pipeline?.route?.substituted_from;
+  if (!named || !retired || findModel(catalog, retired)?.id !== named.id) return named;
+  // The router substituted on or after the retirement date; read the chain on that date at the earliest.
+  const created = isoDate(req.created_at ?? Date.now());
+  const retiresOn = LIFECYCLE[named.id]?.retiresOn ?? created;
+  const successor = servedSuccessor(catalog, named.id, created > retiresOn ? created : retiresOn);
+  return (successor ? findModel(catalog, successor) : undefined) ?? named;
 }

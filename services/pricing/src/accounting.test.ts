@@ -47,6 +47,17 @@ describe("cost records and savings attribution", () => {
     expect(rec).toMatchObject({ route_tier: "small", context_tokens_before: 3_000, context_tokens_after: 1_000, overhead_cost_nanousd: 2_066 });
   });
 
+  it("flags a call served by a retired model's successor, and only a call a model served", () => {
+    const p = emptyPipelineState();
+    p.route = { tier: "frontier", model: "claude-sonnet-5-5", provider: "anthropic", strategy: "passthrough", score: null, reason: "", shadow: false, substituted_from: "claude-sonnet-4-5", cascade: null };
+    const request = base({ model: "claude-sonnet-4-5", pipeline: p });
+    const sonnet55 = requireModel(catalog, "claude-sonnet-5-5");
+    const rec = buildCostRecord(account({ request, model: sonnet55, baselineModel: sonnet55 }));
+    expect(rec).toMatchObject({ model_requested: "claude-sonnet-4-5", model_used: "claude-sonnet-5-5", substituted_from: "claude-sonnet-4-5", saving_routing_nanousd: 0 });
+    expect(buildCostRecord(account({ request, status: "ERROR", model: null, usage: NO_USAGE })).substituted_from).toBeNull();
+    expect(buildCostRecord(account()).substituted_from).toBeNull();
+  });
+
   it("a cache hit saves the whole baseline less its lookup cost", () => {
     const p = emptyPipelineState();
     p.overhead = { embedding: 20 };

@@ -123,6 +123,8 @@ export function buildCostRecord(a: CallAccount, catalog: PriceCatalog = currentC
     batch_id: a.batchId ?? null,
     queue_delay_ms: a.queueDelayMs ?? 0,
     cache_source_request_id: a.cacheSourceRequestId ?? null,
+    // Only a call the router routed can have been moved off a retired model.
+    substituted_from: a.model ? (p?.route?.substituted_from ?? null) : null,
   };
 }
 

@@ -10,7 +10,7 @@ function freezeModel(model: ModelPrice): ModelPrice {
 
 /** The current catalog. Bump `version` (the date prices were checked) whenever a price changes. */
 export const catalog: PriceCatalog = Object.freeze({
-  version: "2026-11-26",
+  version: "2026-12-02",
   models: Object.freeze([...openaiModels, ...anthropicModels].map(freezeModel)),
 });
 

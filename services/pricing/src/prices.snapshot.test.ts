@@ -69,12 +69,14 @@ describe("price catalog", () => {
     }
   });
 
+  // Opus 5.5's published cache hit is 0.05x its input price (platform.claude.com Opus 5.5 page).
+  const CACHE_READ_DIVISOR: Readonly<Record<string, bigint>> = { "claude-opus-5-5": 20n };
   it.each(catalog.models.filter((m) => m.provider === "anthropic").map((m) => [m.id, m] as const))(
-    "%s: cache read is 0.1x and 5-minute cache write 1.25x the input price",
-    (_id, m) => {
+    "%s: cache read is 0.1x (or its published exception) and 5-minute cache write 1.25x the input price",
+    (id, m) => {
       // Anthropic's published multipliers; a mismatch means a typo in the data.
       const input = parseUsdPerMTok(m.inputPerMTok);
-      expect(parseUsdPerMTok(m.cachedInputPerMTok ?? "")).toBe(input / 10n);
+      expect(parseUsdPerMTok(m.cachedInputPerMTok ?? "")).toBe(input / (CACHE_READ_DIVISOR[id] ?? 10n));
       expect(parseUsdPerMTok(m.cacheWritePerMTok ?? "") * 4n).toBe(input * 5n);
     },
   );

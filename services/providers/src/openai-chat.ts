@@ -8,12 +8,12 @@ type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming
 type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 
 /**
- * o-series and GPT-5 models are reasoning models: they reject `max_tokens` (max_completion_tokens
+ * o-series, GPT-5 and GPT-6 models are reasoning models: they reject `max_tokens` (max_completion_tokens
  * also budgets the hidden reasoning tokens) and any temperature but the default 1.
  * gpt-5-chat-* is the non-reasoning ChatGPT model and behaves like GPT-4o.
  */
 export function isReasoningModel(modelId: string): boolean {
-  return /^(o\d|gpt-5(?!-chat))/i.test(modelId);
+  return /^(o\d|gpt-[56](?!-chat))/i.test(modelId);
 }
 
 const OPENAI_ROLES = new Set(["system", "developer", "user", "assistant"]);

@@ -26,7 +26,7 @@ describe("routing policy", () => {
     expect(strategies).toMatchObject({ "support-chat": "classifier", "intent-triage": "rules", "kb-answers": "cascade", "weekly-digest": "llm", "general-assistant": "semantic", "math-answers": "semantic", "general-rules": "rules", "math-cascade": "cascade" });
     const support = p.useCases.get("support-chat")!;
     expect(support.tiers.map((t) => t.name)).toEqual(["small", "frontier"]);
-    expect(support.tiers[0]!.models).toMatchObject({ openai: { id: "gpt-4o-mini" }, anthropic: { id: "claude-haiku-4-5" } });
+    expect(support.tiers[0]!.models).toMatchObject({ openai: { id: "gpt-6-luna" }, anthropic: { id: "claude-haiku-4-5" } });
     expect(support.tiers[1]!.models).toBeNull();
     expect(support.classifier?.model.version).toBe("router-classifier-v1");
     expect(support.shadow).toMatchObject({ sampleRate: 0.1, judge: "embedding", ttlSeconds: 3600 });
@@ -39,6 +39,15 @@ describe("routing policy", () => {
       expect(s.expected.qualityLower).toBeGreaterThanOrEqual(0.95);
       expect(s.expected.strongShare).toBeLessThan(1);
       expect(p.useCases.get(uc)!.tiers[0]!.maxScore).toBe(s.threshold);
+    }
+  });
+
+  it("the shipped policy names only models that are served today and for months to come", () => {
+    // Six months on, every model the policy names must still be served and none deprecated:
+    // otherwise the router would stop loading its own policy on a retirement date.
+    for (const day of ["2026-12-02", "2027-06-02"]) {
+      const p = loadPolicy(DEFAULT_POLICY_FILE, { catalog, now: () => Date.parse(`${day}T00:00:00Z`) });
+      expect(p.warnings.filter((w) => /deprecated|retire/.test(w)), day).toEqual([]);
     }
   });
 
@@ -130,6 +139,6 @@ describe("model lifecycle in the policy", () => {
     const retired = policyError(base({ tiers: [{ name: "nano", models: { openai: "gpt-4.1-nano" }, maxScore: 0.5 }, { name: "frontier", models: "caller" }] }));
     expect(retired).toContain('useCases.chat.tiers[0].models.openai: model "gpt-4.1-nano" was retired on 2026-10-23');
     const p = policyOf(base({ defaultModel: "gpt-4o" }));
-    expect(p.warnings).toContain('useCases.chat.defaultModel: model "gpt-4o" is deprecated, retires on 2027-01-14');
+    expect(p.warnings).toContain('useCases.chat.defaultModel: model "gpt-4o" is deprecated, retires on 2027-01-14; successor: gpt-6-luna');
   });
 });

@@ -23,6 +23,8 @@ export interface RouteDeps {
   readonly embedder?: RouteEmbedder | null;
   /** A semantic use case's threshold as re-calibrated from shadow results; null or absent: the policy's. */
   readonly semanticThreshold?: (useCase: string) => number | null;
+  /** The clock model retirements are read against (epoch ms); absent: Date.now. */
+  readonly now?: () => number;
 }
 
 /** Why the request got its tier, for metrics (the decision's `reason` has the detail). */

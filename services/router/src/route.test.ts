@@ -9,12 +9,12 @@ import { percentBucket } from "./hash.ts";
 import type { ClassifierModel } from "./classifier.ts";
 import { decideRoute, type FallbackInfo, type RouteDeps } from "./route.ts";
 import type { ChatPort } from "./strategies/llm.ts";
-import { policyOf, request, twoTiers } from "./testing/fixtures.ts";
+import { POLICY_DATE, policyOf, request, twoTiers } from "./testing/fixtures.ts";
 
 const usage = { inputTokens: 180, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 1 };
 
 function deps(over: Partial<RouteDeps> = {}): RouteDeps {
-  return { catalog, llm: null, fallback: () => null, renderMessages, ...over };
+  return { catalog, llm: null, fallback: () => null, renderMessages, now: () => POLICY_DATE, ...over };
 }
 
 const chatAnswering = (content: string, calls: unknown[] = []): ChatPort => ({
@@ -57,7 +57,7 @@ describe("rules strategy", () => {
   });
 
   it("keeps the caller's provider: an Anthropic caller gets the Anthropic small model", async () => {
-    const out = await decideRoute(request({ model: "claude-sonnet-4-5" }), rulesPolicy, deps());
+    const out = await decideRoute(request({ model: "claude-sonnet-5-5" }), rulesPolicy, deps());
     expect(out.route).toMatchObject({ tier: "small", model: "claude-haiku-4-5", provider: "anthropic" });
   });
 
@@ -71,6 +71,37 @@ describe("rules strategy", () => {
     const p = one({ strategy: "rules", baseScore: 0.9, defaultModel: "gpt-4.1" });
     const out = await decideRoute(request({ model: null }), p, deps());
     expect(out.route).toMatchObject({ tier: "frontier", model: "gpt-4.1" });
+  });
+});
+
+describe("retired models", () => {
+  const on = (day: string) => deps({ now: () => Date.parse(`${day}T12:00:00Z`) });
+
+  it("routes a retired caller model as its documented successor and flags the route", async () => {
+    const hard = request({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "Solve the integral of x^2 from 0 to 3" }] });
+    const out = await decideRoute(hard, rulesPolicy, on("2026-12-02"));
+    expect(out.route).toMatchObject({ tier: "frontier", model: "claude-sonnet-5-5", provider: "anthropic", substituted_from: "claude-sonnet-4-5" });
+    expect(out.route!.reason).toMatch(/^claude-sonnet-4-5 is retired: routed as its successor claude-sonnet-5-5; rules/);
+    // The cheap tier still serves what it can; the flag stays on the route.
+    expect((await decideRoute({ ...hard, messages: [{ role: "user", content: "hello" }] }, rulesPolicy, on("2026-12-02"))).route).toMatchObject({ tier: "small", model: "claude-haiku-4-5", substituted_from: "claude-sonnet-4-5" });
+  });
+
+  it("substitutes from the retirement date on, not before", async () => {
+    const hard = request({ model: "gpt-4o", messages: [{ role: "user", content: "Solve the integral of x^2 from 0 to 3" }] });
+    const before = await decideRoute(hard, rulesPolicy, on("2027-01-13"));
+    expect(before.route).toMatchObject({ model: "gpt-4o" });
+    expect(before.route!.substituted_from).toBeUndefined();
+    // gpt-4o's successor gpt-6-luna is cheaper than the policy's small tier: the tier is skipped.
+    const after = await decideRoute({ ...hard, messages: [{ role: "user", content: "hello" }] }, rulesPolicy, on("2027-01-14"));
+    expect(after).toMatchObject({ kind: "not-cheaper", route: { tier: "frontier", model: "gpt-6-luna", substituted_from: "gpt-4o" } });
+  });
+
+  it("moves a use case without a policy off a retired model too, and leaves one without a priced successor alone", async () => {
+    const out = await decideRoute(request({ use_case: "unknown", model: "claude-sonnet-4-5" }), rulesPolicy, on("2026-12-02"));
+    expect(out).toMatchObject({ kind: "passthrough", route: { strategy: "passthrough", model: "claude-sonnet-5-5", substituted_from: "claude-sonnet-4-5" } });
+    const nano = await decideRoute(request({ use_case: "unknown", model: "gpt-5-nano" }), rulesPolicy, on("2026-12-11"));
+    expect(nano.route).toMatchObject({ model: "gpt-5-nano" });
+    expect(nano.route!.substituted_from).toBeUndefined();
   });
 });
 
@@ -158,7 +189,7 @@ describe("llm strategy", () => {
 
 describe("cascade strategy", () => {
   it("routes to the cheapest tier and marks the route for the executor's escalation check", async () => {
-    const out = await decideRoute(request({ model: "claude-sonnet-4-5" }), one({ strategy: "cascade" }), deps());
+    const out = await decideRoute(request({ model: "claude-sonnet-5-5" }), one({ strategy: "cascade" }), deps());
     expect(out.route).toMatchObject({ tier: "small", model: "claude-haiku-4-5", provider: "anthropic", strategy: "cascade", score: null });
   });
 });

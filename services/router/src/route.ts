@@ -1,4 +1,4 @@
-import { costOf, findModel, NO_USAGE, type ModelPrice, type PriceCatalog, type Provider, type Usage } from "@costwise/pricing";
+import { costOf, findModel, isoDate, NO_USAGE, servedSuccessor, type ModelPrice, type PriceCatalog, type Provider, type Usage } from "@costwise/pricing";
 import { decodeVector } from "@costwise/embeddings";
 import { percentBucket, type FallbackInfo, type ShadowEntry } from "@costwise/route-state";
 import type { LlmRequest, QueryEmbedding } from "@costwise/schemas";
@@ -158,11 +158,25 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
 }
 
 /**
- * Decide one request's route. Deterministic for a given request, policy and fallback state
+ * Decide one request's route. Deterministic for a given request, policy, date and fallback state
  * (LLM-as-router aside): rollout and shadow sampling hash the request id, so a redelivered
  * request is routed the same way.
+ *
+ * A caller's model (or the use case's defaultModel) that its provider has retired would only earn
+ * an error: the request is routed as if it had named the model's documented, priced successor,
+ * and the route records the model it replaced (substituted_from, copied onto the cost record).
  */
 export async function decideRoute(req: LlmRequest, policy: RouterPolicy, deps: RouteDeps, signal?: AbortSignal): Promise<RouteOutcome> {
+  const asked = req.model ?? policy.useCases.get(req.use_case)?.defaultModel?.id ?? policy.passthroughModel?.id ?? null;
+  const successor = asked ? servedSuccessor(deps.catalog, asked, isoDate((deps.now ?? Date.now)())) : null;
+  if (!successor) return decideFor(req, policy, deps, signal);
+  const outcome = await decideFor({ ...req, model: successor }, policy, deps, signal);
+  if (!outcome.route) return outcome;
+  const reason = `${asked} is retired: routed as its successor ${successor}; ${outcome.route.reason}`;
+  return { ...outcome, route: { ...outcome.route, substituted_from: asked, reason } };
+}
+
+async function decideFor(req: LlmRequest, policy: RouterPolicy, deps: RouteDeps, signal: AbortSignal | undefined): Promise<RouteOutcome> {
   const uc = policy.useCases.get(req.use_case);
   if (!uc) return passthrough(req, policy, deps.catalog, `no routing policy for use case "${req.use_case}"`);
   const frontierModel = frontierModelOf(req, uc, deps.catalog);

@@ -34,7 +34,7 @@ describe("router service on the real stack", () => {
       "it-rules": { strategy: "rules", tiers: twoTiers(0.35), baseScore: 0.2, rules: [{ name: "math", keywords: ["integral", "solve"], add: 0.4 }] },
       "it-classifier": { strategy: "classifier", tiers: twoTiers(0.5), classifier: { model: "../models/router-classifier-v1.json" } },
       "it-cascade": { strategy: "cascade", tiers: twoTiers() },
-      "it-llm": { strategy: "llm", tiers: [{ name: "nano", models: { openai: "gpt-5-nano" }, maxScore: 0.6 }, { name: "frontier", models: "caller" }], llm: { model: "gpt-5-nano", unparseableScore: 0 } },
+      "it-llm": { strategy: "llm", tiers: [{ name: "nano", models: { openai: "gpt-6-luna" }, maxScore: 0.6 }, { name: "frontier", models: "caller" }], llm: { model: "gpt-6-luna", unparseableScore: 0 } },
       "it-shadow": { strategy: "rules", tiers: twoTiers(), baseScore: 0, shadow: { sampleRate: 1, judge: "exact" }, quality: { floor: 0.5, window: 10, minSamples: 3, recoverMargin: 0.1 } },
     },
   });
@@ -87,7 +87,7 @@ describe("router service on the real stack", () => {
       req("passthrough", "not-configured", "Hello"),
     ]);
     const easy = await arrival(`${run}-rules-easy`);
-    expect(easy.pipeline!.route).toEqual({ tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: expect.closeTo(0.2, 9), reason: "rules (no rule matched) score 0.20 → small", shadow: false, cascade: null });
+    expect(easy.pipeline!.route).toEqual({ tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: expect.closeTo(0.2, 9), reason: "rules (no rule matched) score 0.20 → small", shadow: false, substituted_from: null, cascade: null });
     expect(easy.pipeline!.stage_ms).toMatchObject({ cache: 3, router: expect.any(Number) });
     expect(easy.pipeline!.cache_lookup).toBe("miss");
     expect(easy.messages).toEqual([{ role: "user", content: "What are your opening hours?" }]);
@@ -99,7 +99,8 @@ describe("router service on the real stack", () => {
     expect(cls).toMatchObject({ strategy: "classifier", tier: p < 0.5 ? "small" : "frontier", score: expect.closeTo(p, 9) });
 
     // The escalation target and checks travel with the route (Avro round trip), for the executor.
-    expect((await arrival(`${run}-cascade`)).pipeline!.route).toMatchObject({ tier: "small", model: "claude-haiku-4-5", provider: "anthropic", strategy: "cascade", score: null, cascade: { escalate_tier: "frontier", escalate_model: "claude-sonnet-4-5", escalate_provider: "anthropic" } });
+    // claude-sonnet-4-5 retired on 2026-11-30: the escalation goes to its successor, and the route says so.
+    expect((await arrival(`${run}-cascade`)).pipeline!.route).toMatchObject({ tier: "small", model: "claude-haiku-4-5", provider: "anthropic", strategy: "cascade", score: null, substituted_from: "claude-sonnet-4-5", cascade: { escalate_tier: "frontier", escalate_model: "claude-sonnet-5-5", escalate_provider: "anthropic" } });
     expect((await arrival(`${run}-passthrough`)).pipeline!.route).toMatchObject({ tier: "frontier", model: "gpt-4o", strategy: "passthrough" });
   });
 
@@ -110,13 +111,13 @@ describe("router service on the real stack", () => {
     await send([r]);
     const out = await arrival(r.request_id);
     // The emulator is deterministic: the same routing call made here costs exactly what the router paid.
-    const same = await providers.chat({ model: "gpt-5-nano", messages: llmRouterMessages(routeInputOf(r), 2000), maxTokens: 4, temperature: 0 });
-    const cost = costOf(requireModel(catalog, "gpt-5-nano"), same.usage).totalNanoUsd;
+    const same = await providers.chat({ model: "gpt-6-luna", messages: llmRouterMessages(routeInputOf(r), 2000), maxTokens: 4, temperature: 0 });
+    const cost = costOf(requireModel(catalog, "gpt-6-luna"), same.usage).totalNanoUsd;
     expect(cost).toBeGreaterThan(0);
     expect(out.pipeline!.overhead).toEqual({ embedding: 700, router: cost });
     expect(out.pipeline!.overhead_cost_nanousd).toBe(700 + cost);
     // The emulator does not answer with a digit: the use case's unparseableScore (0) keeps it cheap.
-    expect(out.pipeline!.route).toMatchObject({ tier: "nano", model: "gpt-5-nano", strategy: "llm", score: 0 });
+    expect(out.pipeline!.route).toMatchObject({ tier: "nano", model: "gpt-6-luna", strategy: "llm", score: 0 });
   });
 
   it("shadow samples land in ClickHouse, and the route falls back to the frontier when agreement drops", async () => {

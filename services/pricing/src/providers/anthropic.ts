@@ -5,11 +5,42 @@ import type { ModelPrice } from "../types.ts";
 // base input, 5m cache writes, cache hits, output) and the model cards
 // https://platform.claude.com/docs/en/models/<family>/overview (ids, context, max output).
 // Checked: 2026-11-26. Lifecycle notes (retired / deprecated ids) are in README.md.
-// Cache hits are 0.1x input and 5-minute cache writes 1.25x input for every model here; the
+// Cache hits are 0.1x input and 5-minute cache writes 1.25x input for every 4.x model here; the
 // Message Batches API takes 50% off every token class, cache reads and writes included.
 // Context windows are the standard 200K; the 1M-context beta (Sonnet 4 / 4.5) bills a
 // long-context premium above 200K input tokens that this catalog does not model.
 export const anthropicModels: readonly ModelPrice[] = [
+  // Successors of claude-opus-4-5 and claude-sonnet-4-5 (Anthropic's model pages and deprecations
+  // table). Read on platform.claude.com/docs/<lang>/models/{opus-5-5,sonnet-5-5}/overview, checked
+  // 2026-12-02: 1M context, 128K output; Opus 5.5's cache hit is 0.05x input, not 0.1x.
+  {
+    id: "claude-opus-5-5",
+    provider: "anthropic",
+    aliases: [],
+    kind: "chat",
+    tier: "frontier",
+    inputPerMTok: "4.00",
+    cachedInputPerMTok: "0.20",
+    cacheWritePerMTok: "5.00",
+    outputPerMTok: "20.00",
+    batchDiscount: "0.5",
+    contextWindow: 1_000_000,
+    maxOutputTokens: 128_000,
+  },
+  {
+    id: "claude-sonnet-5-5",
+    provider: "anthropic",
+    aliases: [],
+    kind: "chat",
+    tier: "mid",
+    inputPerMTok: "2.00",
+    cachedInputPerMTok: "0.20",
+    cacheWritePerMTok: "2.50",
+    outputPerMTok: "10.00",
+    batchDiscount: "0.5",
+    contextWindow: 1_000_000,
+    maxOutputTokens: 128_000,
+  },
   {
     id: "claude-opus-4-5",
     provider: "anthropic",

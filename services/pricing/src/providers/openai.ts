@@ -6,8 +6,55 @@ import type { ModelPrice } from "../types.ts";
 // Checked: 2026-11-26. See README.md "Verification" for which rows were read on OpenAI's own
 // pages and which were cross-checked against secondary copies of them.
 // Batch API: 50% off input, cached input and output for every model listed here.
-// OpenAI bills no cache writes, hence cacheWritePerMTok: null throughout.
+// OpenAI bills no cache writes before GPT-6, hence cacheWritePerMTok: null on those models.
 export const openaiModels: readonly ModelPrice[] = [
+  // Successors named on OpenAI's deprecations page for the GPT-4o / GPT-4.1 family (gpt-6-luna) and
+  // for gpt-5 / gpt-5-mini (gpt-6.1-sol / gpt-6.1-terra). Checked 2026-12-02 on secondary copies of
+  // OpenAI's pricing and model pages (LiteLLM, OpenRouter, apidog, codexometer; they agree): GPT-6
+  // models bill cache writes (the 30-minute price is listed here) and double input above 272K
+  // prompt tokens, a long-context premium this catalog does not model.
+  {
+    id: "gpt-6.1-sol",
+    provider: "openai",
+    aliases: [],
+    kind: "chat",
+    tier: "frontier",
+    inputPerMTok: "2.00",
+    cachedInputPerMTok: "0.10",
+    cacheWritePerMTok: "2.50",
+    outputPerMTok: "10.00",
+    batchDiscount: "0.5",
+    contextWindow: 1_050_000,
+    maxOutputTokens: 128_000,
+  },
+  {
+    id: "gpt-6.1-terra",
+    provider: "openai",
+    aliases: [],
+    kind: "chat",
+    tier: "mid",
+    inputPerMTok: "1.00",
+    cachedInputPerMTok: "0.05",
+    cacheWritePerMTok: "1.25",
+    outputPerMTok: "5.00",
+    batchDiscount: "0.5",
+    contextWindow: 1_050_000,
+    maxOutputTokens: 128_000,
+  },
+  {
+    id: "gpt-6-luna",
+    provider: "openai",
+    aliases: [],
+    kind: "chat",
+    tier: "small",
+    inputPerMTok: "0.10",
+    cachedInputPerMTok: "0.01",
+    cacheWritePerMTok: "0.125",
+    outputPerMTok: "0.50",
+    batchDiscount: "0.5",
+    contextWindow: 1_050_000,
+    maxOutputTokens: 128_000,
+  },
   {
     id: "gpt-5",
     provider: "openai",
