@@ -25,6 +25,7 @@ import { strongWins, type EvalSet } from "../src/eval/dataset.ts";
 import { baseResult, strategyResult } from "../src/eval/evaluate.ts";
 import { cvScores, knnFrom, knnScorer, learnedScorer, subset, type EmbeddedSet } from "../src/eval/semantic.ts";
 import { writeGeneratedBlock } from "../src/eval/report.ts";
+import { stackedScorer, STACK_BASES, type Stack } from "../src/eval/stacked.ts";
 import { cascadePoint, classifierCvScores, lengthScores, rulesScores, type Scores } from "../src/eval/strategies.ts";
 import { loadPolicy, type UseCasePolicy } from "../src/policy.ts";
 import { chooseThreshold, groupHalf, rng } from "../src/semantic/calibration.ts";
@@ -33,7 +34,7 @@ import { defaultL2, sha256Of, trainSemanticModel, unitScore } from "../src/seman
 import { embedSets } from "./semantic-data.ts";
 import { loadSets } from "./sets.ts";
 
-const EXTRA = ["semantic", "classifier", "rules", "cascade", "all"] as const;
+const EXTRA = ["semantic", "stacked", "classifier", "rules", "cascade", "all"] as const;
 type Extra = (typeof EXTRA)[number];
 
 const int = (v: string) => {
@@ -249,6 +250,13 @@ async function main(): Promise<void> {
     const extra: Record<string, Summary> = {};
     const want = (s: Extra) => o.strategy === s || o.strategy === "all";
     const allRows = [e.set.rows.map((_, i) => i)];
+    if ((want("stacked") || o.strategy === "semantic") && !models.has(e.set.file)) {
+      const l2 = defaultL2(Math.round((e.set.rows.length * (o.folds - 1)) / o.folds));
+      const fitted: Stack[] = [];
+      const runs = Array.from({ length: o.seeds }, (_, s) => metricOf(e.set, cvScores(e, o.folds, s, stackedScorer(e, { learn: { l2 }, knnK: o.knnK }, s, (st) => fitted.push(st)))));
+      const w = STACK_BASES.map((b) => `${b} ${mean(fitted.map((f) => f.weights[b])).toFixed(2)}`).join(", ");
+      extra["stacked"] = summarise(runs, `blend of semantic, kNN and length ranks, weights fitted by inner grouped CV on the training folds only (mean weights: ${w}); ${o.folds}-fold grouped CV over ${o.seeds} fold seeds`);
+    }
     if (want("classifier")) extra["classifier"] = summarise(Array.from({ length: o.seeds }, (_, s) => metricOf(e.set, classifierCvScores(e.set, { folds: o.folds, seed: s }))), "hashed words + shape, grouped CV");
     if (want("rules")) {
       const uc = loadPolicy(o.policy, { catalog }).useCases.get("general-rules") as UseCasePolicy | undefined;
