@@ -68,14 +68,22 @@ export function renderMarkdown(res: SetResult, priceRatio: number): string {
 export const GENERATED_START = "<!-- eval:router generated:start -->";
 export const GENERATED_END = "<!-- eval:router generated:end -->";
 
+/** The markers of a generated block: the default one, or a named one (`<!-- eval:router:<name> generated:start -->`). */
+export function generatedMarkers(name?: string): { start: string; end: string } {
+  if (!name) return { start: GENERATED_START, end: GENERATED_END };
+  if (!/^[a-z0-9-]+$/.test(name)) throw new RangeError(`block name "${name}": lower-case letters, digits and '-' only`);
+  return { start: `<!-- eval:router:${name} generated:start -->`, end: `<!-- eval:router:${name} generated:end -->` };
+}
+
 /** Replace the generated block of a Markdown file (or create the file), keeping hand-written text around it. */
-export function writeGeneratedBlock(file: string, body: string): void {
-  const block = `${GENERATED_START}\n${body.trim()}\n${GENERATED_END}`;
+export function writeGeneratedBlock(file: string, body: string, name?: string): void {
+  const { start, end } = generatedMarkers(name);
+  const block = `${start}\n${body.trim()}\n${end}`;
   if (!existsSync(file)) {
     writeFileSync(file, `# Router evaluation\n\n${block}\n`);
     return;
   }
   const text = readFileSync(file, "utf8");
-  const a = text.indexOf(GENERATED_START), b = text.indexOf(GENERATED_END);
-  writeFileSync(file, a >= 0 && b > a ? `${text.slice(0, a)}${block}${text.slice(b + GENERATED_END.length)}` : `${text.trimEnd()}\n\n${block}\n`);
+  const a = text.indexOf(start), b = text.indexOf(end);
+  writeFileSync(file, a >= 0 && b > a ? `${text.slice(0, a)}${block}${text.slice(b + end.length)}` : `${text.trimEnd()}\n\n${block}\n`);
 }
