@@ -20,6 +20,8 @@ describe("sink", () => {
     const row = callRow(record("r1"), 7);
     expect(row).toMatchObject({ ts: "2026-11-26 08:30:05", model_requested: "", route_score: 0, stage_names: ["executor"], stage_ms: [900], cost_usd: 0.0000045, version: 7 });
     expect(chDateTime(0)).toBe("1970-01-01 00:00:00");
+    expect(row.substituted_from).toBe("");
+    expect(callRow({ ...record("r2"), model_requested: "claude-sonnet-4-5", model_used: "claude-sonnet-5-5", substituted_from: "claude-sonnet-4-5" }, 1)).toMatchObject({ model_requested: "claude-sonnet-4-5", model_used: "claude-sonnet-5-5", substituted_from: "claude-sonnet-4-5" });
   });
 
   it("writes a sub-batch in one insert, and isolates rows ClickHouse refuses by bisection", async () => {
