@@ -26,7 +26,7 @@ const costRecord = {
   input_tokens: 10, cached_input_tokens: 2, cache_write_input_tokens: 1, output_tokens: 3, context_tokens_before: 100, context_tokens_after: 40,
   compression_strategy: "extractive", cost_nanousd: 5, overhead_cost_nanousd: 1, baseline_cost_nanousd: 9, saving_cache_nanousd: 0, saving_routing_nanousd: 2,
   saving_compression_nanousd: 1, saving_batch_nanousd: 1, price_catalog_version: "v", latency_ms: 200, stage_latency_ms: { batch: 150 }, attempts: 2,
-  batch_id: "b1", queue_delay_ms: 30, cache_source_request_id: "r0",
+  batch_id: "b1", queue_delay_ms: 30, cache_source_request_id: "r0", reasoning_tokens: 2, cache_write_1h_input_tokens: 1, unpriced: false,
 } satisfies CostRecord;
 const alert = {
   alert_id: "a1", tenant: "acme", use_case: "support", month: "2026-11", budget_nanousd: 100, spent_nanousd: 50, projected_nanousd: 120, threshold: 0.8,

@@ -134,6 +134,12 @@ export interface CostRecord {
   batch_id: string | null;
   queue_delay_ms: number;
   cache_source_request_id: string | null;
+  /** Part of output_tokens. */
+  reasoning_tokens: number;
+  /** Part of cache_write_input_tokens. */
+  cache_write_1h_input_tokens: number;
+  /** True when the model used had no catalog price: cost_nanousd is 0, the tokens are real. */
+  unpriced: boolean;
 }
 
 export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED";

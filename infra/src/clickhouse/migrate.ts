@@ -57,6 +57,9 @@ export function parseMigration(fileName: string, text: string): Migration {
   };
 }
 
+/** One column per statement, so that "already exists" can only mean this column. */
+const ADD_COLUMN = /^\s*ALTER\s+TABLE\s+\S+\s+ADD\s+COLUMN\s+[^,]+$/i;
+
 /** The statements of a migration for one target database. */
 export function renderStatements(migration: Migration, database: string): string[] {
   const db = sqlIdentifier(database).text;
@@ -126,6 +129,9 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
       try {
         await client.command({ query: statement });
       } catch (err) {
+        // ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS; a re-run (ledger lost, or two runners
+        // racing) finds the column already there, which is the state the statement wanted.
+        if (ADD_COLUMN.test(statement) && /column with this name already exists/i.test((err as Error).message)) continue;
         throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}\n${statement}`, { cause: err });
       }
     }
