@@ -142,7 +142,7 @@ export interface CostRecord {
   unpriced: boolean;
 }
 
-export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED";
+export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED" | "UNPRICED";
 
 export interface BudgetAlert {
   alert_id: string;
