@@ -98,7 +98,7 @@ describe("TypeScript records and their Avro schemas agree", () => {
     const latency: Record<LatencyClass, true> = { REALTIME: true, BATCH: true };
     const status: Record<ResponseStatus, true> = { OK: true, ERROR: true };
     const servedBy: Record<ServedBy, true> = { REALTIME: true, BATCH: true, CACHE_EXACT: true, CACHE_SEMANTIC: true };
-    const level: Record<BudgetAlertLevel, true> = { PROJECTED: true, EXCEEDED: true, UNPRICED: true };
+    const level: Record<BudgetAlertLevel, true> = { PROJECTED: true, EXCEEDED: true, QUALITY_REGRESSION: true, UNPRICED: true };
     expect(symbols("LlmRequest", "latency_class")).toEqual(Object.keys(latency).sort());
     expect(symbols("LlmResponse", "status")).toEqual(Object.keys(status).sort());
     expect(symbols("LlmResponse", "served_by")).toEqual(Object.keys(servedBy).sort());

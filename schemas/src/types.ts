@@ -142,7 +142,7 @@ export interface CostRecord {
   unpriced: boolean;
 }
 
-export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED" | "UNPRICED";
+export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED" | "QUALITY_REGRESSION" | "UNPRICED";
 
 export interface BudgetAlert {
   alert_id: string;
