@@ -27,6 +27,7 @@ const costRecord = {
   compression_strategy: "extractive", cost_nanousd: 5, overhead_cost_nanousd: 1, baseline_cost_nanousd: 9, saving_cache_nanousd: 0, saving_routing_nanousd: 2,
   saving_compression_nanousd: 1, saving_batch_nanousd: 1, price_catalog_version: "v", latency_ms: 200, stage_latency_ms: { batch: 150 }, attempts: 2,
   batch_id: "b1", queue_delay_ms: 30, cache_source_request_id: "r0", substituted_from: "claude-sonnet-4-5",
+  reasoning_tokens: 2, cache_write_1h_input_tokens: 1, unpriced: false,
 } satisfies CostRecord;
 const alert = {
   alert_id: "a1", tenant: "acme", use_case: "support", month: "2026-11", budget_nanousd: 100, spent_nanousd: 50, projected_nanousd: 120, threshold: 0.8,
@@ -104,7 +105,7 @@ describe("TypeScript records and their Avro schemas agree", () => {
     const latency: Record<LatencyClass, true> = { REALTIME: true, BATCH: true };
     const status: Record<ResponseStatus, true> = { OK: true, ERROR: true };
     const servedBy: Record<ServedBy, true> = { REALTIME: true, BATCH: true, CACHE_EXACT: true, CACHE_SEMANTIC: true };
-    const level: Record<BudgetAlertLevel, true> = { PROJECTED: true, EXCEEDED: true };
+    const level: Record<BudgetAlertLevel, true> = { PROJECTED: true, EXCEEDED: true, QUALITY_REGRESSION: true, UNPRICED: true };
     expect(symbols("LlmRequest", "latency_class")).toEqual(Object.keys(latency).sort());
     expect(symbols("LlmResponse", "status")).toEqual(Object.keys(status).sort());
     expect(symbols("LlmResponse", "served_by")).toEqual(Object.keys(servedBy).sort());

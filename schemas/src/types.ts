@@ -141,9 +141,15 @@ export interface CostRecord {
   cache_source_request_id: string | null;
   /** The retired model the caller named, when its documented successor (model_used) served instead. */
   substituted_from: string | null;
+  /** Part of output_tokens. */
+  reasoning_tokens: number;
+  /** Part of cache_write_input_tokens. */
+  cache_write_1h_input_tokens: number;
+  /** True when the model used had no catalog price: cost_nanousd is 0, the tokens are real. */
+  unpriced: boolean;
 }
 
-export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED";
+export type BudgetAlertLevel = "PROJECTED" | "EXCEEDED" | "QUALITY_REGRESSION" | "UNPRICED";
 
 export interface BudgetAlert {
   alert_id: string;

@@ -444,3 +444,13 @@ export async function spendSince(q: QueryFn, database: string, mode: SourceMode,
     return { tenant, useCase, spend: v };
   });
 }
+
+/** Calls answered this period by models the price catalog does not list (cost recorded as 0, tokens kept). */
+export async function unpricedSince(q: QueryFn, database: string, since: Date, until: Date): Promise<{ tenant: string; useCase: string; model: string; calls: number; tokens: number }[]> {
+  const table = sqlIdentifier(`${database}.llm_calls`);
+  const rows = await q<{ tenant: string; use_case: string; model: string; calls: Int; tokens: Int }>(
+    sql`SELECT tenant, use_case, model_used AS model, count() AS calls, sum(input_tokens + output_tokens) AS tokens
+      FROM ${table} FINAL WHERE unpriced = 1 AND ts >= ${since} AND ts < ${until} GROUP BY tenant, use_case, model_used ORDER BY tenant, use_case, model`,
+  );
+  return rows.map((r) => ({ tenant: r.tenant, useCase: r.use_case, model: r.model, calls: n(r.calls), tokens: n(r.tokens) }));
+}

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { topics } from "@costwise/schemas";
-import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
+import { catalog as defaultCatalog, withUnpricedPolicy, type PriceCatalog } from "@costwise/pricing";
 import { countChatTokens, createProviders, type Providers } from "@costwise/providers";
 import {
   createLogger,
@@ -53,7 +53,7 @@ export function storeOf(redis: Redis, config: Pick<BatchAccumulatorConfig, "BATC
  */
 export async function startBatchAccumulator(config: BatchAccumulatorConfig, opts: StartOptions = {}): Promise<RunningBatchAccumulator> {
   const logger = opts.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
-  const catalog = opts.catalog ?? defaultCatalog;
+  const catalog = opts.catalog ?? withUnpricedPolicy(defaultCatalog, config.UNPRICED_MODELS);
   const now = opts.now ?? Date.now;
   const opened: Closeable[] = [];
   try {

@@ -51,6 +51,9 @@ export function callRow(r: CostRecord, version: number) {
     queue_delay_ms: u32(r.queue_delay_ms),
     cache_source_request_id: r.cache_source_request_id ?? "",
     substituted_from: r.substituted_from ?? "",
+    reasoning_tokens: u32(r.reasoning_tokens),
+    cache_write_1h_input_tokens: u32(r.cache_write_1h_input_tokens),
+    unpriced: r.unpriced ? 1 : 0,
     version,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { newRequest, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
-import { catalog, costOf, requireModel } from "@costwise/pricing";
+import { catalog, costOf, requireModel, withUnpricedPolicy } from "@costwise/pricing";
 import { PoisonMessageError, silentLogger, TransientError, type Outcome, type ProcessContext } from "@costwise/stream-runtime";
 import { createProcess, type ChatPort } from "./process.ts";
 import { renderMessages } from "@costwise/schemas";
@@ -115,5 +115,28 @@ describe("executor process", () => {
     const msgs = renderMessages(req({ messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "What fee?" }], context: [{ id: "doc-7", text: "The fee is $3.", score: 0.9 }] }));
     expect(msgs[0]).toEqual({ role: "system", content: "Be brief." });
     expect(msgs[1]!.content).toMatch(/\[doc-7\] The fee is \$3\.[\s\S]*Question: What fee\?$/);
+  });
+
+  describe("a model missing from the price catalog", () => {
+    it("is served under the serve policy: tokens kept, cost zero, flagged unpriced, counted", async () => {
+      const seen: string[] = [];
+      const p = chatting();
+      const serve = createProcess({ providers: p, catalog: withUnpricedPolicy(catalog, "serve"), countTokens: () => 10, defaultModel: "gpt-4o", now: () => 2_000, onUnpriced: (m) => seen.push(m) });
+      const out = await serve(req({ model: "gpt-7-turbo" }), ctx);
+      const [res] = pick<LlmResponse>(out, topics.responses);
+      const [rec] = pick<CostRecord>(out, topics.costRecords);
+      expect(out.deadLetter).toBeUndefined();
+      expect(p.calls[0]).toMatchObject({ model: "gpt-7-turbo" });
+      expect(res).toMatchObject({ status: "OK", model: "gpt-7-turbo", provider: "openai" });
+      expect(rec).toMatchObject({ status: "OK", model_used: "gpt-7-turbo", unpriced: true, cost_nanousd: 0, input_tokens: 120, output_tokens: 40 });
+      expect(seen).toEqual(["gpt-7-turbo"]);
+    });
+
+    it("is refused under the reject policy, and a priced model is never flagged", async () => {
+      const out = await make(chatting())(req({ model: "gpt-7-turbo" }), ctx);
+      expect(pick<LlmResponse>(out, topics.responses)[0]).toMatchObject({ status: "ERROR", error_code: "UNKNOWN_MODEL" });
+      const ok = await make(chatting())(req(), ctx);
+      expect(pick<CostRecord>(ok, topics.costRecords)[0]).toMatchObject({ unpriced: false });
+    });
   });
 });

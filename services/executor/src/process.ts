@@ -25,6 +25,8 @@ export interface ExecutorDeps {
   readonly now: () => number;
   /** Cascade routes: after the cheap answer, the route to escalate to, or null to keep the answer. */
   readonly cascade?: CascadePort;
+  /** Called for every answer from a model the catalog has no price for (served under UNPRICED_MODELS=serve). */
+  readonly onUnpriced?: (model: string) => void;
 }
 
 export interface CascadePort {
@@ -70,6 +72,10 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     const now = deps.now();
     const used = findModel(deps.catalog, result.model) ?? checked.price;
     if (result.fellBackFrom) ctx.logger.warn({ from: result.fellBackFrom, to: used.id }, "answered by fallback model");
+    if (used.unpriced) {
+      deps.onUnpriced?.(used.id);
+      ctx.logger.warn({ model: used.id, requestId: req.request_id }, "served a model with no catalog price: cost recorded as unpriced");
+    }
     const done = answer({
       request: req, servedBy: "REALTIME", catalog: deps.catalog, completedAt: now, content: result.content, model: used, usage: result.usage,
       baselineModel: baselineModel(req, deps.catalog, deps.defaultModel), attempts: result.attempts, stageMs: { executor: now - started },

@@ -41,6 +41,7 @@ describe("costOf worked examples", () => {
       outputNanoUsd: 300_000,
       batchDiscountNanoUsd: 0,
       totalNanoUsd: 450_000,
+      tier: "standard",
     });
   });
 

@@ -1,6 +1,6 @@
-export type { ModelPrice, PriceCatalog, Provider } from "./types.ts";
+export type { LongContextTier, ModelPrice, PriceCatalog, Provider, UnpricedPolicy } from "./types.ts";
 export type { CostBreakdown, PricingMode, Usage } from "./cost.ts";
-export { catalog, findModel, requireModel } from "./catalog.ts";
+export { catalog, findModel, providerOfModelId, requireModel, unpricedModel, withUnpricedPolicy } from "./catalog.ts";
 export { costOf, usageFromAnthropic, usageFromOpenAI } from "./cost.ts";
 export { nanoUsdToUsd, parseUsdPerMTok, sumNanoUsd } from "./money.ts";
 export { InvalidPriceError, InvalidUsageError, PricingError, UnknownModelError } from "./errors.ts";

@@ -18,14 +18,47 @@ export interface ModelPrice {
   cachedInputPerMTok: string | null;
   /** Anthropic 5-minute cache write; null → cache-write tokens bill at the input price. */
   cacheWritePerMTok: string | null;
+  /**
+   * Anthropic 1-hour cache write. Absent → 2x the input price for Anthropic models (the
+   * provider's published multiplier for every model), the 5-minute write price otherwise.
+   */
+  cacheWrite1hPerMTok?: string | null;
   outputPerMTok: string;
   /** Fraction of the realtime price that the provider's batch API takes off, e.g. "0.5". */
   batchDiscount: string;
   contextWindow: number;
   maxOutputTokens: number;
+  /**
+   * A long-context tier: when a call's prompt (all input classes) is above `aboveInputTokens`,
+   * every token of that call bills at these prices instead (the providers price the whole call
+   * at the higher tier, not only the tokens past the boundary).
+   */
+  longContext?: LongContextTier | null;
+  /**
+   * True for a model that is in no price list but was served anyway: its prices are zero and
+   * its cost records say `unpriced`, so the tokens are kept for re-pricing later.
+   */
+  unpriced?: boolean;
 }
+
+export interface LongContextTier {
+  aboveInputTokens: number;
+  inputPerMTok: string;
+  cachedInputPerMTok: string | null;
+  cacheWritePerMTok: string | null;
+  cacheWrite1hPerMTok?: string | null;
+  outputPerMTok: string;
+}
+
+/**
+ * What to do with a model the catalog has no price for: `reject` it (an error before any call) or
+ * `serve` it, recording its tokens with cost `unpriced` instead of a silent $0.
+ */
+export type UnpricedPolicy = "serve" | "reject";
 
 export interface PriceCatalog {
   version: string;
   models: readonly ModelPrice[];
+  /** Absent → `reject`. See `withUnpricedPolicy`. */
+  unpriced?: UnpricedPolicy;
 }

@@ -59,6 +59,13 @@ const messageSchema = z.object({
     output_tokens: z.number().int().nonnegative(),
     cache_read_input_tokens: z.number().int().nonnegative().nullable().optional(),
     cache_creation_input_tokens: z.number().int().nonnegative().nullable().optional(),
+    cache_creation: z
+      .object({
+        ephemeral_5m_input_tokens: z.number().int().nonnegative().nullable().optional(),
+        ephemeral_1h_input_tokens: z.number().int().nonnegative().nullable().optional(),
+      })
+      .nullable()
+      .optional(),
   }),
 });
 

@@ -78,6 +78,18 @@ describe("parseAnthropicMessage", () => {
     });
   });
 
+  it("reads the 1-hour share of cache writes from cache_creation", () => {
+    const out = parseAnthropicMessage(
+      {
+        content: [{ type: "text", text: "ok" }],
+        stop_reason: "end_turn",
+        usage: { input_tokens: 1, output_tokens: 1, cache_creation_input_tokens: 50, cache_creation: { ephemeral_5m_input_tokens: 20, ephemeral_1h_input_tokens: 30 } },
+      },
+      "claude-haiku-4-5",
+    );
+    expect(out.usage).toEqual({ inputTokens: 51, cachedInputTokens: 0, cacheWriteInputTokens: 50, outputTokens: 1, cacheWrite1hInputTokens: 30 });
+  });
+
   it("rejects bodies without content or usage as malformed", () => {
     expect(() => parseAnthropicMessage({ content: [] }, "m")).toThrow(MalformedResponseError);
     expect(() => parseAnthropicMessage("<html>", "m")).toThrow(MalformedResponseError);
@@ -131,6 +143,17 @@ describe("parseOpenAIChat", () => {
       finishReason: "stop",
       usage: { inputTokens: 20, cachedInputTokens: 8, cacheWriteInputTokens: 0, outputTokens: 3 },
     });
+  });
+
+  it("keeps reasoning tokens apart without adding them to the output count", () => {
+    const out = parseOpenAIChat(
+      {
+        choices: [{ index: 0, message: { role: "assistant", content: "42" }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 20, completion_tokens: 300, completion_tokens_details: { reasoning_tokens: 280 } },
+      },
+      "o4-mini",
+    );
+    expect(out.usage).toEqual({ inputTokens: 20, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 300, reasoningTokens: 280 });
   });
 
   it("treats missing choices or usage, and non-JSON bodies, as malformed", () => {

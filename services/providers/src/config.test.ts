@@ -34,6 +34,7 @@ describe("providersConfigSchema", () => {
       PROVIDER_RETRY_INITIAL_MS: 500,
       PROVIDER_RETRY_MAX_MS: 8_000,
       FALLBACK_MODELS: {},
+      UNPRICED_MODELS: "serve",
     });
   });
 

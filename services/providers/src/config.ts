@@ -56,6 +56,11 @@ export const providersConfigSchema = z.object({
   PROVIDER_RETRY_INITIAL_MS: positiveInt.default(500),
   PROVIDER_RETRY_MAX_MS: positiveInt.default(8_000),
   FALLBACK_MODELS: fallbackModels,
+  /**
+   * A model the price catalog does not list: `serve` calls it anyway and records its tokens with
+   * the cost flagged `unpriced` (a metric and an alert say so); `reject` answers ERROR UNKNOWN_MODEL.
+   */
+  UNPRICED_MODELS: z.enum(["serve", "reject"]).default("serve"),
 });
 
 export type ProvidersConfig = z.infer<typeof providersConfigSchema>;

@@ -53,6 +53,7 @@ const completionSchema = z.object({
     prompt_tokens: z.number().int().nonnegative(),
     completion_tokens: z.number().int().nonnegative(),
     prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative().nullable().optional() }).nullable().optional(),
+    completion_tokens_details: z.object({ reasoning_tokens: z.number().int().nonnegative().nullable().optional() }).nullable().optional(),
   }),
 });
 

@@ -1,5 +1,5 @@
-import { createEmulator, type Emulator, type StatsSnapshot } from "@costwise/emulator";
-import { catalog } from "@costwise/pricing";
+import { createEmulator, DEFAULT_OPENAI_CHAT_MODELS, type Emulator, type StatsSnapshot } from "@costwise/emulator";
+import { catalog, withUnpricedPolicy } from "@costwise/pricing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { providersConfigSchema } from "./config.ts";
 import { ProviderTimeoutError, ProviderUnavailableError, UnknownModelError } from "./errors.ts";
@@ -165,6 +165,27 @@ describe("providers against the emulator", () => {
     const p = make();
     await expect(p.chat({ model: "gpt-7-turbo", messages: question })).rejects.toBeInstanceOf(UnknownModelError);
     expect((await stats()).requests).toBe(0);
+  });
+
+  it("calls a model the catalog does not list under the serve policy, with its real token counts", async () => {
+    // A provider that already serves a model the price catalog has not caught up with.
+    const newer = createEmulator({ openAiModels: [...DEFAULT_OPENAI_CHAT_MODELS, "gpt-6-luna"] });
+    const newerUrl = await newer.start(0);
+    try {
+      const config = providersConfigSchema.parse({ EMULATOR_URL: newerUrl, UNPRICED_MODELS: "serve" });
+      const p = createProviders(config, { catalog: withUnpricedPolicy(catalog, config.UNPRICED_MODELS), logger });
+      open.push(p);
+      const r = await p.chat({ model: "gpt-6-luna", messages: question });
+      expect(r).toMatchObject({ model: "gpt-6-luna", provider: "openai" });
+      expect(r.usage.inputTokens).toBeGreaterThan(0);
+      expect(r.usage.outputTokens).toBeGreaterThan(0);
+      // Under reject the same model never reaches the provider.
+      const strict = createProviders(providersConfigSchema.parse({ EMULATOR_URL: newerUrl, UNPRICED_MODELS: "reject" }), { catalog, logger });
+      open.push(strict);
+      await expect(strict.chat({ model: "gpt-6-luna", messages: question })).rejects.toBeInstanceOf(UnknownModelError);
+    } finally {
+      await newer.stop();
+    }
   });
 
   it("keeps at most the configured number of requests open per provider", async () => {

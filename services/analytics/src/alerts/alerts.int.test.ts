@@ -14,7 +14,10 @@ import { startAlerts } from "./service.ts";
 const DB = process.env.CLICKHOUSE_DATABASE ?? "costwise";
 const tenant = `alerts-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 const now = Date.now();
-const records = knownRecords(tenant, now);
+const known = knownRecords(tenant, now);
+// One call answered by a model the catalog does not price: zero cost, real tokens, flagged.
+const unpricedCall = { ...known[0]!, request_id: `${tenant}-unpriced`, use_case: "new-model", ts: now, completed_at: now, model_used: "gpt-7-turbo", provider: "openai", cost_nanousd: 0, overhead_cost_nanousd: 0, baseline_cost_nanousd: 0, saving_cache_nanousd: 0, saving_routing_nanousd: 0, saving_compression_nanousd: 0, saving_batch_nanousd: 0, input_tokens: 700, output_tokens: 300, unpriced: true };
+const records = [...known, unpricedCall];
 const month = monthOf(new Date(now));
 const received: BudgetAlert[] = [];
 
@@ -66,16 +69,19 @@ afterAll(async () => {
 
 describe("budget alerts", () => {
   it("produces one alert per crossing to llm.budget-alerts, with the month's spend from ClickHouse", async () => {
-    await waitFor(() => received.length >= 1, 30_000);
+    await waitFor(() => received.length >= 2, 30_000);
     // Several more checks run; the crossing is not produced again.
     await new Promise((r) => setTimeout(r, 3_500));
-    expect(received.map((a) => a.alert_id)).toEqual([`${tenant}/${month.label}/exceeded`]);
-    const a = received[0]!;
+    expect(received.map((a) => a.alert_id).sort()).toEqual([`${tenant}/${month.label}/exceeded`, `${tenant}/new-model/${month.label}/unpriced/gpt-7-turbo`]);
+    const a = received.find((x) => x.level === "EXCEEDED")!;
     const spent = records.filter((r) => r.ts >= month.start.getTime()).reduce((s, r) => s + r.cost_nanousd + r.overhead_cost_nanousd, 0);
     expect(a).toMatchObject({ tenant, use_case: null, month: month.label, level: "EXCEEDED", budget_nanousd: 1_000_000, spent_nanousd: spent, threshold: 1 });
     expect(a.projected_nanousd).toBeGreaterThanOrEqual(spent);
     expect(a.message).toContain(`${tenant}: $`);
     expect(a.message).toContain("over its budget of $0.00");
+    const u = received.find((x) => x.level === "UNPRICED")!;
+    expect(u).toMatchObject({ tenant, use_case: "new-model", spent_nanousd: 0 });
+    expect(u.message).toContain("1 call(s) to gpt-7-turbo (1000 tokens)");
   });
 
   it("reports healthy and counts its checks on /metrics", async () => {

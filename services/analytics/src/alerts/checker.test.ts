@@ -37,4 +37,28 @@ describe("budget checker", () => {
     expect((await checker.check()).produced.map((a) => [a.alert_id, a.level])).toEqual([["a/2025-06/exceeded", "EXCEEDED"]]);
     expect(published.flat().map((a) => a.alert_id)).toEqual(["a/2025-06/1", "a/2025-06/exceeded"]);
   });
+
+  it("alerts once per model served without a catalog price, apart from any budget", async () => {
+    const published: BudgetAlert[] = [];
+    let calls = 3;
+    const checker = createAlertChecker({
+      budgets: async () => [],
+      spend: async () => [],
+      unpriced: async (start) => {
+        expect(start.toISOString()).toBe("2025-06-01T00:00:00.000Z");
+        return [{ tenant: "a", useCase: "chat", model: "gpt-7-turbo", calls, tokens: 1_234 }];
+      },
+      publish: async (alerts) => void published.push(...alerts),
+      now: () => new Date("2025-06-16T00:00:00Z"),
+      logger: silentLogger,
+    });
+    const first = await checker.check();
+    expect(first.produced).toHaveLength(1);
+    expect(first.produced[0]).toMatchObject({ alert_id: "a/chat/2025-06/unpriced/gpt-7-turbo", level: "UNPRICED", tenant: "a", use_case: "chat", spent_nanousd: 0 });
+    expect(first.produced[0]!.message).toMatch(/3 call\(s\) to gpt-7-turbo \(1234 tokens\)/);
+    calls = 9;
+    expect((await checker.check()).produced).toEqual([]);
+    expect(published).toHaveLength(1);
+  });
 });
+

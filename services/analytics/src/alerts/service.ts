@@ -4,7 +4,7 @@ import { Counter, Gauge } from "prom-client";
 import { loadBudgets } from "../budgets.ts";
 import { analyticsClient } from "../clickhouse.ts";
 import type { AlertsConfig } from "../config.ts";
-import { clickhouseQuery, spendSince } from "../queries.ts";
+import { clickhouseQuery, spendSince, unpricedSince } from "../queries.ts";
 import { createAlertChecker } from "./checker.ts";
 
 /** Start the loop (first check at once). Budgets are re-read every check, so edits apply without a restart. */
@@ -19,6 +19,7 @@ export async function startAlerts(config: AlertsConfig, logger: Logger): Promise
   const checker = createAlertChecker({
     spend: (start, until) => spendSince(query, config.CLICKHOUSE_DATABASE, config.ANALYTICS_SOURCE, start, until),
     budgets: () => loadBudgets(config.BUDGETS_FILE),
+    unpriced: (start, until) => unpricedSince(query, config.CLICKHOUSE_DATABASE, start, until),
     publish: (alerts: readonly BudgetAlert[]) => producer.send(alerts.map((a) => output(topics.alerts, a))),
     now: () => new Date(),
     logger,
