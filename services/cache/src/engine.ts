@@ -7,10 +7,8 @@ import { compareSalient, SALIENT_VERSION, salientDetails, type SalientDetails } 
 import { canonicalize, eligibility, type CanonicalRequest } from "./key.ts";
 import type { CacheMetrics } from "./metrics.ts";
 import { policyFor, type CachePolicies, type UseCasePolicy } from "./policy.ts";
-import {
-  calibratedThreshold, decide, emptyCalibration, ExplorationBudget, formatOutcome, parseOutcomes, recordOutcome, recordTraffic,
-  BIN_LOW, type CalibrationState, type Decision,
-} from "./decision.ts";
+import { CalibrationBook } from "./calibration.ts";
+import { binOf, decide, ExplorationBudget, formatOutcome, parseOutcomes, BIN_LOW, type Decision } from "./decision.ts";
 import { decodeVector, encodeVector, type CacheEntry, type CacheStore, type PendingLookup, type PendingVerification } from "./store.ts";
 import type { AnswerVerifier } from "./verifier.ts";
 
@@ -83,6 +81,8 @@ export interface CacheEngineDeps {
   readonly random?: () => number;
   /** The guard's detail extraction (the evaluation memoises it across passes over the same queries). */
   readonly salient?: (text: string) => SalientDetails;
+  /** How stale this replica's copy of a shared calibration may get before a background refresh (default 1 s). */
+  readonly calibrationRefreshMs?: number;
 }
 
 export interface CacheEngine {
@@ -92,8 +92,10 @@ export interface CacheEngine {
   learn(res: LlmResponse): Promise<LearnOutcome>;
   /** Judge a fresh answer against its neighbour's and keep the outcome (entry evidence and calibration). */
   verify(job: VerificationJob): Promise<VerifyResult>;
-  /** The calibrated threshold now (tests, metrics, the evaluation's report). */
-  thresholdFor(tenant: string, useCase: string): number | null;
+  /** The calibrated threshold this replica uses now (tests, metrics, the evaluation's report). */
+  thresholdFor(tenant: string, useCase: string): Promise<number | null>;
+  /** Write this replica's pending traffic counts to the shared calibration (shutdown, tests). */
+  flushCalibration(): Promise<void>;
   /** Would-be hits and explorations so far, summed over tenants and use cases. */
   explorationCounts(): { wouldBe: number; explored: number };
 }
@@ -113,14 +115,22 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
   const random = deps.random ?? Math.random;
   const details = deps.salient ?? salientDetails;
   const embedderName = deps.embedder?.name ?? "";
-  // Per tenant, use case and model: the evidence of one traffic never calibrates another's.
-  const calibrations = new Map<string, { state: CalibrationState; budget: ExplorationBudget; threshold: number | null }>();
-  const calKey = (tenant: string, useCase: string) => JSON.stringify([tenant, useCase, embedderName]);
-  const calibration = (tenant: string, useCase: string, policy: UseCasePolicy) => {
-    const key = calKey(tenant, useCase);
-    let c = calibrations.get(key);
-    if (!c) calibrations.set(key, (c = { state: emptyCalibration(), budget: new ExplorationBudget(policy.explore_rate, random), threshold: null }));
-    return c;
+  // Per tenant, use case and model: the evidence of one traffic never calibrates another's. The
+  // counts are shared by every replica through the store; exploration budgets are per replica.
+  const book = new CalibrationBook({
+    store: deps.store, now: deps.now, refreshMs: deps.calibrationRefreshMs ?? 1_000,
+    onError: (err, what) => {
+      deps.metrics?.degraded.inc({ cause: what === "read" ? "calibration_read" : "calibration_write" });
+      deps.logger?.debug({ err: errorMessage(err) }, `calibration ${what} failed`);
+    },
+  });
+  const budgets = new Map<string, ExplorationBudget>();
+  const calRef = (tenant: string, useCase: string) => ({ tenant, useCase, embedder: embedderName });
+  const budget = (tenant: string, useCase: string, policy: UseCasePolicy) => {
+    const key = JSON.stringify([tenant, useCase]);
+    let b = budgets.get(key);
+    if (!b) budgets.set(key, (b = new ExplorationBudget(policy.explore_rate, random)));
+    return b;
   };
 
   async function lookup(req: LlmRequest): Promise<LookupResult> {
@@ -200,12 +210,12 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       };
       if (fixed !== undefined) return hit();
       // The best candidate the guard lets through is the one a hit would serve: decide on it alone.
-      const cal = calibration(req.tenant, req.use_case, policy);
-      recordTraffic(cal.state, n.similarity);
-      cal.threshold ??= calibratedThreshold(cal.state, policy.max_wrong_rate!, policy.confidence);
-      const decision = decide(n.similarity, parseOutcomes(found[i]!.outcomes), cal.threshold, {
+      const ref = calRef(req.tenant, req.use_case);
+      const cal = await book.current(ref);
+      book.traffic(ref, binOf(n.similarity));
+      const decision = decide(n.similarity, parseOutcomes(found[i]!.outcomes), cal.threshold(policy.max_wrong_rate!, policy.confidence), {
         maxWrongRate: policy.max_wrong_rate!, confidence: policy.confidence, exploreRate: policy.explore_rate, floor,
-      }, () => cal.budget.take());
+      }, () => budget(req.tenant, req.use_case, policy).take());
       if (decision.kind === "serve") return { ...hit(), decision };
       const verify = decision.kind === "miss" || !deps.verifier ? null : { ref: n.entry.ref, similarity: n.similarity, explored: decision.kind === "explore" };
       return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, guardRefusals: refusals, decision, verify, reason: decision.kind === "explore" ? "explore" : decision.kind === "near_miss" ? `near miss (${decision.why})` : reason }));
@@ -280,30 +290,25 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     // Similarity is symmetric: the fresh entry has the same evidence about its neighbour's region.
     if (job.fresh_ref) await deps.store.addOutcome(job.fresh_ref, formatOutcome(outcome), deps.now() + policyFor(deps.policies, job.use_case).ttl_seconds * 1000);
     const policy = policyFor(deps.policies, job.use_case);
-    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) {
-      const cal = calibration(job.tenant, job.use_case, policy);
-      recordOutcome(cal.state, outcome);
-      cal.threshold = null; // recomputed on the next lookup
-    }
+    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) await book.outcome(calRef(job.tenant, job.use_case), binOf(outcome.similarity), outcome.ok);
     return verdict.equivalent ? "ok" : "wrong";
   }
 
-  function thresholdFor(tenant: string, useCase: string): number | null {
-    const c = calibrations.get(calKey(tenant, useCase));
+  async function thresholdFor(tenant: string, useCase: string): Promise<number | null> {
     const policy = policyFor(deps.policies, useCase);
-    if (!c || policy.max_wrong_rate === undefined) return policy.threshold ?? null;
-    return c.threshold ?? calibratedThreshold(c.state, policy.max_wrong_rate, policy.confidence);
+    if (policy.max_wrong_rate === undefined) return policy.threshold ?? null;
+    return (await book.current(calRef(tenant, useCase))).threshold(policy.max_wrong_rate, policy.confidence);
   }
 
   function explorationCounts() {
     let wouldBe = 0;
     let explored = 0;
-    for (const c of calibrations.values()) {
-      wouldBe += c.budget.counts.wouldBe;
-      explored += c.budget.counts.explored;
+    for (const b of budgets.values()) {
+      wouldBe += b.counts.wouldBe;
+      explored += b.counts.explored;
     }
     return { wouldBe, explored };
   }
 
-  return { lookup, pendingFor, learn, verify, thresholdFor, explorationCounts };
+  return { lookup, pendingFor, learn, verify, thresholdFor, explorationCounts, flushCalibration: () => book.flush() };
 }

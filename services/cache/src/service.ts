@@ -83,6 +83,8 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
     store: redis.store, index, embedder, verifier, policies, now, logger: deps.logger, candidates: config.CACHE_ANN_CANDIDATES,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
+  // Closed before Redis: this replica's last traffic counts reach the shared calibration.
+  resources.push({ name: "calibration", close: () => engine.flushCalibration() });
   let sync: IndexSync | null = null;
   if (embedder) {
     sync = new IndexSync({ store: redis.store, index, embedder: embedder.name, logger: deps.logger, now, ...(deps.metrics ? { metrics: deps.metrics } : {}) });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { CalibrationState } from "./decision.ts";
 import type { SalientDetails } from "./guard.ts";
 
 /** The answer a cache entry serves, as the request that produced it was answered. */
@@ -79,6 +80,31 @@ export interface InvalidateSelector {
   readonly key?: string;
 }
 
+/** Whose calibration: one per tenant, use case and embedding model (similarities of two models are different scales). */
+export interface CalibrationRef {
+  readonly tenant: string;
+  readonly useCase: string;
+  readonly embedder: string;
+}
+
+/** Where seeded evidence came from (a warm start from labelled pairs), kept beside the counts it added. */
+export interface CalibrationSeed {
+  /** Labelled pairs added. */
+  readonly pairs: number;
+  /** The labelled file (its name) and the sha256 of its content. */
+  readonly from: string;
+  readonly sha256: string;
+  readonly at: number;
+  /** What embedding the file cost (0 for a local model); a cost of the cache, not of any request. */
+  readonly embeddingNanoUsd: number;
+}
+
+/** A calibration as stored: the bin counts (live and seeded together) and the seeds that contributed. */
+export interface StoredCalibration {
+  readonly state: CalibrationState;
+  readonly seeds: readonly CalibrationSeed[];
+}
+
 /**
  * The cache's storage port: Redis in production (redis-store.ts), a Map in unit tests and the
  * offline evaluation (memory-store.ts). Every method may reject when the backend is down or slow;
@@ -102,6 +128,13 @@ export interface CacheStore {
    */
   learn(entry: CacheEntry, requestId: string, askedAt: number): Promise<"stored" | "exists" | "invalidated">;
   invalidate(sel: InvalidateSelector, now: number): Promise<number>;
+  /** The shared calibration of one tenant, use case and model (empty when none was recorded). */
+  readCalibration(ref: CalibrationRef): Promise<StoredCalibration>;
+  /**
+   * Add bin counts atomically (replicas add concurrently). Bounded: past a total of traffic the
+   * counts are halved, so old evidence fades and the record stays small. `seed` notes a warm start.
+   */
+  addCalibration(ref: CalibrationRef, delta: CalibrationState, seed?: CalibrationSeed): Promise<void>;
   /** Every live entry with a vector, in batches (index rebuild). */
   scanVectors(onBatch: (entries: CacheEntry[]) => void): Promise<void>;
   /** Position of the change feed now: read events after it. */

@@ -227,7 +227,7 @@ export async function evaluatePass(opts: {
   }
   return {
     method: opts.method.name, seed: opts.seed, queries: opts.rows.length, exactHits, semanticHits, wrongHits, explorations, verifications,
-    finalThreshold: opts.method.policy.threshold !== undefined ? null : engine.thresholdFor(tenant, "eval"), lookupMs,
+    finalThreshold: opts.method.policy.threshold !== undefined ? null : await engine.thresholdFor(tenant, "eval"), lookupMs,
   };
 }
 
