@@ -6,12 +6,14 @@ import type { Embedder } from "@costwise/embeddings";
 import { z } from "zod";
 import { ScopedAnnIndex } from "../../src/ann.ts";
 import { createCacheEngine, type VerificationJob } from "../../src/engine.ts";
-import { canonicalize } from "../../src/key.ts";
+import { canonicalize, normalizeText } from "../../src/key.ts";
 import { salientDetails, type SalientDetails } from "../../src/guard.ts";
 import { parsePolicies, type UseCasePolicy } from "../../src/policy.ts";
 import { MemoryCacheStore } from "../../src/memory-store.ts";
 import type { AnswerVerifier } from "../../src/verifier.ts";
 import { seededRandom } from "@costwise/seeded";
+import type { CalibrationState } from "../../src/decision.ts";
+import { seedEvidence, type SeededEvidence } from "../../src/warm-start.ts";
 
 export { seededRandom };
 
@@ -176,6 +178,10 @@ export async function evaluatePass(opts: {
   queries: EmbeddedQueries;
   verifier?: AnswerVerifier;
   onProgress?: (n: number) => void;
+  /** Warm start: evidence seeded into the calibration before the first query (see warm-start.ts). */
+  calibrationSeed?: CalibrationState;
+  /** Every served hit: the query's row, the answer it got (the cached row's intent), the similarity (null for exact). */
+  onHit?: (row: CacheRow, servedAnswer: string, similarity: number | null, position: number) => void;
 }): Promise<PassResult> {
   const policies = parsePolicies({ version: 1, use_cases: {} });
   const useCases = { eval: opts.method.policy };
@@ -186,6 +192,7 @@ export async function evaluatePass(opts: {
     policies: { ...policies, useCases }, now: Date.now, verifier: opts.verifier ?? labelVerifier, salient: memoSalient, random: seededRandom(opts.seed * 104729 + 3),
   });
   const tenant = "eval";
+  if (opts.calibrationSeed) await store.addCalibration({ tenant, useCase: "eval", embedder: opts.embedder.name }, opts.calibrationSeed);
   let exactHits = 0;
   let semanticHits = 0;
   let wrongHits = 0;
@@ -206,6 +213,7 @@ export async function evaluatePass(opts: {
       if (r.status === "HIT_EXACT") exactHits++;
       else semanticHits++;
       if (row.is_oos || r.entry!.answer.content !== row.intent) wrongHits++;
+      opts.onHit?.(row, r.entry!.answer.content, r.similarity, i);
     } else {
       if (r.verify?.explored) explorations++;
       const pending = engine.pendingFor(req, r);
@@ -229,6 +237,19 @@ export async function evaluatePass(opts: {
     method: opts.method.name, seed: opts.seed, queries: opts.rows.length, exactHits, semanticHits, wrongHits, explorations, verifications,
     finalThreshold: opts.method.policy.threshold !== undefined ? null : await engine.thresholdFor(tenant, "eval"), lookupMs,
   };
+}
+
+/** The warm-start evidence of labelled rows, streamed in this order, as the `calibrate` command seeds it. */
+export function warmStartEvidence(rows: readonly CacheRow[], queries: EmbeddedQueries, policy: UseCasePolicy, candidates = 4): SeededEvidence {
+  return seedEvidence(
+    rows.map((r) => {
+      const query = normalizeText(r.text);
+      const vector = queries.vectors.get(query);
+      if (!vector) throw new Error("warm-start row was not embedded beforehand");
+      return { query, vector, label: r.is_oos ? null : r.intent };
+    }),
+    { guard: policy.guard, salient: memoSalient, candidates },
+  );
 }
 
 /** Nearest-rank percentile. */
