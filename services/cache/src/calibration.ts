@@ -162,7 +162,10 @@ export class CalibrationBook {
 
   /** Write every replica-local count now (shutdown, tests). */
   async flush(): Promise<void> {
-    await Promise.all([...this.slots.values()].map((s) => this.refresh(s)));
+    await Promise.all([...this.slots.values()].map(async (s) => {
+      await s.refreshing; // one already running may have started before the latest counts
+      await this.refresh(s);
+    }));
   }
 
   /** The threshold a calibration gives now, if this replica has loaded it. */
