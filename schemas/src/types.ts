@@ -192,6 +192,8 @@ export interface CacheVerification {
   embedder: string;
   /** epoch milliseconds */
   created_at: number;
+  /** The calibration the decision was made in: "agree" or "other" (null: other). */
+  neighbourhood: string | null;
 }
 
 export interface RecordTypes {

@@ -52,7 +52,7 @@ describe("calibration shared through Redis", () => {
 
   it("adds concurrent increments from two instances atomically, and halves the counts past the bound", async () => {
     const [a, b] = [await instance(), await instance()];
-    const ref = { tenant: "atomic", useCase: "support-chat", embedder: "m" };
+    const ref = { tenant: "atomic", useCase: "support-chat", embedder: "m", neighbourhood: "agree" as const };
     const one = emptyCalibration();
     one.traffic[80] = 1;
     one.labelled[80] = 1;
@@ -72,15 +72,15 @@ describe("calibration shared through Redis", () => {
       await a.teach(request({ request_id: `${prefix}-q${i}`, tenant: "shared", text: `where is my new card number ${i} today` }));
       await a.teach(request({ request_id: `${prefix}-p${i}`, tenant: "shared", text: `where is my new card number ${i} today please` }));
     }
-    const threshold = await a.engine.thresholdFor("shared", "support-chat");
+    const threshold = await a.engine.thresholdFor("shared", "support-chat", "other");
     expect(threshold).toBeLessThan(1);
-    expect(await b.engine.thresholdFor("shared", "support-chat")).toBe(threshold);
+    expect(await b.engine.thresholdFor("shared", "support-chat", "other")).toBe(threshold);
     await b.teach(request({ request_id: `${prefix}-b1`, tenant: "shared", text: "how do I top up my card with cash" }));
     expect((await b.engine.lookup(request({ request_id: `${prefix}-b2`, tenant: "shared", text: "how do I top up my card with cash please" }))).status).toBe("HIT_SEMANTIC");
     await Promise.all([a.engine.flushCalibration(), b.engine.flushCalibration()]);
     await Promise.all([a.close(), b.close()]);
     const restarted = await instance();
-    expect(await restarted.engine.thresholdFor("shared", "support-chat")).toBe(await b.engine.thresholdFor("shared", "support-chat"));
+    expect(await restarted.engine.thresholdFor("shared", "support-chat", "other")).toBe(await b.engine.thresholdFor("shared", "support-chat", "other"));
   });
 });
 

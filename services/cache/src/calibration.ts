@@ -90,7 +90,7 @@ export class CalibrationBook {
   constructor(private readonly opts: CalibrationBookOptions) {}
 
   private slot(ref: CalibrationRef): Slot {
-    const key = JSON.stringify([ref.tenant, ref.useCase, ref.embedder]);
+    const key = JSON.stringify([ref.tenant, ref.useCase, ref.embedder, ref.neighbourhood]);
     let s = this.slots.get(key);
     if (!s) this.slots.set(key, (s = { ref, view: emptyCalibration(), unflushed: emptyCalibration(), threshold: null, loadedAt: Number.NEGATIVE_INFINITY, refreshing: null, first: null }));
     return s;
@@ -170,7 +170,7 @@ export class CalibrationBook {
 
   /** The threshold a calibration gives now, if this replica has loaded it. */
   peek(ref: CalibrationRef, maxWrongRate: number, confidence: number): number | null {
-    const s = this.slots.get(JSON.stringify([ref.tenant, ref.useCase, ref.embedder]));
+    const s = this.slots.get(JSON.stringify([ref.tenant, ref.useCase, ref.embedder, ref.neighbourhood]));
     if (!s) return null;
     return (s.threshold ??= calibratedThreshold(s.view, maxWrongRate, confidence));
   }

@@ -9,7 +9,7 @@ import type { CacheMetrics } from "./metrics.ts";
 import { policyFor, type CachePolicies, type UseCasePolicy } from "./policy.ts";
 import { CalibrationBook } from "./calibration.ts";
 import { binOf, decide, ExplorationBudget, formatOutcome, parseOutcomes, BIN_LOW, type Decision } from "./decision.ts";
-import { decodeVector, encodeVector, type CacheEntry, type CacheStore, type PendingLookup, type PendingVerification } from "./store.ts";
+import { decodeVector, encodeVector, type CacheEntry, type CacheStore, type Neighbourhood, type PendingLookup, type PendingVerification } from "./store.ts";
 import type { AnswerVerifier } from "./verifier.ts";
 
 /** What `pipeline.cache_lookup` says about a request; hits never reach the next stage. */
@@ -47,6 +47,8 @@ export interface VerificationJob {
   readonly fresh_ref: string | null;
   readonly similarity: number;
   readonly explored: boolean;
+  /** The calibration the decision was made in (null from producers that predate neighbourhoods: "other"). */
+  readonly neighbourhood: string | null;
   /** The query of the request that was answered (the judge may read it). */
   readonly query: string;
   /** The model's fresh answer. */
@@ -93,7 +95,7 @@ export interface CacheEngine {
   /** Judge a fresh answer against its neighbour's and keep the outcome (entry evidence and calibration). */
   verify(job: VerificationJob): Promise<VerifyResult>;
   /** The calibrated threshold this replica uses now (tests, metrics, the evaluation's report). */
-  thresholdFor(tenant: string, useCase: string): Promise<number | null>;
+  thresholdFor(tenant: string, useCase: string, neighbourhood?: Neighbourhood): Promise<number | null>;
   /** Write this replica's pending traffic counts to the shared calibration (shutdown, tests). */
   flushCalibration(): Promise<void>;
   /** Would-be hits and explorations so far, summed over tenants and use cases. */
@@ -125,7 +127,7 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     },
   });
   const budgets = new Map<string, ExplorationBudget>();
-  const calRef = (tenant: string, useCase: string) => ({ tenant, useCase, embedder: embedderName });
+  const calRef = (tenant: string, useCase: string, neighbourhood: Neighbourhood) => ({ tenant, useCase, embedder: embedderName, neighbourhood });
   const budget = (tenant: string, useCase: string, policy: UseCasePolicy) => {
     const key = JSON.stringify([tenant, useCase]);
     let b = budgets.get(key);
@@ -189,6 +191,9 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       deps.metrics?.lookupSeconds.observe({ path: "semantic" }, elapsed(started));
       return r;
     };
+    // The best candidate the guard lets through is the one a hit would serve; the next one says
+    // what kind of neighbourhood the query fell in (do the two nearest answers agree?).
+    const usable: { n: (typeof near)[number]; e: CacheEntry; outcomes: string | null }[] = [];
     for (const [i, n] of near.entries()) {
       const e = found[i]?.entry;
       if (!e) {
@@ -200,27 +205,40 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       const theirs = e.salient.version === SALIENT_VERSION ? e.salient : details(e.query);
       const verdict = compareSalient(mine, theirs, policy.guard);
       if (!verdict.ok) {
-        refusals++;
-        reason = `guard: ${verdict.reason}`;
+        if (usable.length === 0) {
+          refusals++;
+          reason = `guard: ${verdict.reason}`;
+        }
         continue;
       }
-      const hit = () => {
-        deps.metrics?.hitSimilarity.observe({ use_case: req.use_case }, n.similarity);
-        return done(result(policy, { status: "HIT_SEMANTIC", canonical, entry: e, similarity: n.similarity, vector, costNanoUsd, guardRefusals: refusals }));
-      };
-      if (fixed !== undefined) return hit();
-      // The best candidate the guard lets through is the one a hit would serve: decide on it alone.
-      const ref = calRef(req.tenant, req.use_case);
-      const cal = await book.current(ref);
-      book.traffic(ref, binOf(n.similarity));
-      const decision = decide(n.similarity, parseOutcomes(found[i]!.outcomes), cal.threshold(policy.max_wrong_rate!, policy.confidence), {
-        maxWrongRate: policy.max_wrong_rate!, confidence: policy.confidence, exploreRate: policy.explore_rate, floor,
-      }, () => budget(req.tenant, req.use_case, policy).take());
-      if (decision.kind === "serve") return { ...hit(), decision };
-      const verify = decision.kind === "miss" || !deps.verifier ? null : { ref: n.entry.ref, similarity: n.similarity, explored: decision.kind === "explore" };
-      return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, guardRefusals: refusals, decision, verify, reason: decision.kind === "explore" ? "explore" : decision.kind === "near_miss" ? `near miss (${decision.why})` : reason }));
+      usable.push({ n, e, outcomes: found[i]!.outcomes });
+      if (fixed !== undefined || usable.length === 2) break;
     }
-    return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, reason, guardRefusals: refusals }));
+    const best = usable[0];
+    if (!best) return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, reason, guardRefusals: refusals }));
+    const { n, e } = best;
+    const hit = () => {
+      deps.metrics?.hitSimilarity.observe({ use_case: req.use_case }, n.similarity);
+      return done(result(policy, { status: "HIT_SEMANTIC", canonical, entry: e, similarity: n.similarity, vector, costNanoUsd, guardRefusals: refusals }));
+    };
+    if (fixed !== undefined) return hit();
+    const neighbourhood = neighbourhoodOf(e, usable[1]?.e);
+    const ref = calRef(req.tenant, req.use_case, neighbourhood);
+    const cal = await book.current(ref);
+    book.traffic(ref, binOf(n.similarity));
+    const decision = decide(n.similarity, parseOutcomes(best.outcomes), cal.threshold(policy.max_wrong_rate!, policy.confidence), {
+      maxWrongRate: policy.max_wrong_rate!, confidence: policy.confidence, exploreRate: policy.explore_rate, floor,
+    }, () => budget(req.tenant, req.use_case, policy).take());
+    if (decision.kind === "serve") return { ...hit(), decision };
+    const verify = decision.kind === "miss" || !deps.verifier ? null : { ref: n.entry.ref, similarity: n.similarity, explored: decision.kind === "explore", neighbourhood };
+    return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, guardRefusals: refusals, decision, verify, reason: decision.kind === "explore" ? "explore" : decision.kind === "near_miss" ? `near miss (${decision.why})` : reason }));
+  }
+
+  /** `agree` when the judge, from what the two entries hold, finds their answers interchangeable. */
+  function neighbourhoodOf(a: CacheEntry, b: CacheEntry | undefined): Neighbourhood {
+    if (!b || !deps.verifier?.sameAnswer) return "other";
+    const view = (x: CacheEntry) => ({ content: x.answer.content, vector: x.answer_vector ? decodeVector(x.answer_vector) : null });
+    return deps.verifier.sameAnswer(view(a), view(b)) === true ? "agree" : "other";
   }
 
   function pendingFor(req: LlmRequest, r: LookupResult): PendingLookup | null {
@@ -254,11 +272,21 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
         deps.logger?.warn({ err: errorMessage(err), requestId: res.request_id }, "embedding failed while learning: stored for exact hits only");
       }
     }
+    let answerVector: string | null = null;
+    if (vector && deps.verifier?.answerVector) {
+      try {
+        const v = await deps.verifier.answerVector(res.content);
+        answerVector = v ? encodeVector(v) : null;
+      } catch (err) {
+        // Without it this entry's neighbourhood reads as "other": stricter, never looser.
+        deps.logger?.debug({ err: errorMessage(err), requestId: res.request_id }, "answer not embedded for the judge");
+      }
+    }
     const now = deps.now();
     const salient = vector ? details(p.query) : { items: [], negated: false };
     const entry: CacheEntry = {
       v: 1, key: p.key, scope: p.scope, tenant: p.tenant, use_case: p.use_case, query: p.query,
-      salient: { ...salient, version: SALIENT_VERSION }, vector, embedder,
+      salient: { ...salient, version: SALIENT_VERSION }, vector, embedder, answer_vector: answerVector,
       answer: { content: res.content, model: res.model, provider: res.provider, input_tokens: res.input_tokens, cached_input_tokens: res.cached_input_tokens, output_tokens: res.output_tokens },
       source_request_id: res.request_id, created_at: now, expires_at: now + p.ttl_seconds * 1000,
     };
@@ -271,7 +299,7 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       ? {
           request_id: res.request_id, tenant: p.tenant, use_case: p.use_case, entry_ref: p.verify.ref,
           fresh_ref: stored === "stored" ? deps.store.ref(p.tenant, p.use_case, p.key) : null, similarity: p.verify.similarity,
-          explored: p.verify.explored, query: p.query, answer: res.content, embedder: p.embedder, created_at: now,
+          explored: p.verify.explored, neighbourhood: p.verify.neighbourhood ?? "other", query: p.query, answer: res.content, embedder: p.embedder, created_at: now,
         }
       : null;
     return learned(stored, verification);
@@ -290,14 +318,14 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     // Similarity is symmetric: the fresh entry has the same evidence about its neighbour's region.
     if (job.fresh_ref) await deps.store.addOutcome(job.fresh_ref, formatOutcome(outcome), deps.now() + policyFor(deps.policies, job.use_case).ttl_seconds * 1000);
     const policy = policyFor(deps.policies, job.use_case);
-    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) await book.outcome(calRef(job.tenant, job.use_case), binOf(outcome.similarity), outcome.ok);
+    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) await book.outcome(calRef(job.tenant, job.use_case, job.neighbourhood === "agree" ? "agree" : "other"), binOf(outcome.similarity), outcome.ok);
     return verdict.equivalent ? "ok" : "wrong";
   }
 
-  async function thresholdFor(tenant: string, useCase: string): Promise<number | null> {
+  async function thresholdFor(tenant: string, useCase: string, neighbourhood: Neighbourhood = "agree"): Promise<number | null> {
     const policy = policyFor(deps.policies, useCase);
     if (policy.max_wrong_rate === undefined) return policy.threshold ?? null;
-    return (await book.current(calRef(tenant, useCase))).threshold(policy.max_wrong_rate, policy.confidence);
+    return (await book.current(calRef(tenant, useCase, neighbourhood))).threshold(policy.max_wrong_rate, policy.confidence);
   }
 
   function explorationCounts() {

@@ -92,14 +92,14 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   async readCalibration(ref: CalibrationRef): Promise<StoredCalibration> {
-    const c = this.calibrations.get(JSON.stringify([ref.tenant, ref.useCase, ref.embedder]));
+    const c = this.calibrations.get(JSON.stringify([ref.tenant, ref.useCase, ref.embedder, ref.neighbourhood]));
     const state = emptyCalibration();
     if (c) addInto(state, c.state);
     return { state, seeds: [...(c?.seeds ?? [])] };
   }
 
   async addCalibration(ref: CalibrationRef, delta: CalibrationState, seed?: CalibrationSeed): Promise<void> {
-    const key = JSON.stringify([ref.tenant, ref.useCase, ref.embedder]);
+    const key = JSON.stringify([ref.tenant, ref.useCase, ref.embedder, ref.neighbourhood]);
     let c = this.calibrations.get(key);
     if (!c) this.calibrations.set(key, (c = { state: emptyCalibration(), seeds: [] }));
     addInto(c.state, delta);

@@ -119,7 +119,7 @@ function fieldsToEvent(fields: string[]): CacheEvent | null {
  * Redis layout (prefix P, tenant and use case hashed to 16 hex digits t and u):
  *   P:e:t:u:KEY  entry JSON with the use case's TTL      P:p:REQUEST_ID  pending lookup JSON with a TTL
  *   P:feed       stream of add/invalidate events          P:inv:t, P:inv:t:u  last invalidation time (ms)
- *   P:cal:v1:t:u:m  calibration hash (m: the embedding model hashed): t<bin>, l<bin>, w<bin> counts, n total traffic, seed:<at> notes
+ *   P:cal:v1:t:u:m:h  calibration hash (m: the embedding model hashed, h: the neighbourhood kind): t<bin>, l<bin>, w<bin> counts, n total traffic, seed:<at> notes
  */
 export class RedisCacheStore implements CacheStore {
   private readonly learnCmd: LearnCommand;
@@ -227,7 +227,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   calibrationKey(ref: CalibrationRef): string {
-    return `${this.opts.prefix}:cal:v1:${namePart(ref.tenant)}:${namePart(ref.useCase)}:${namePart(ref.embedder)}`;
+    return `${this.opts.prefix}:cal:v1:${namePart(ref.tenant)}:${namePart(ref.useCase)}:${namePart(ref.embedder)}:${ref.neighbourhood}`;
   }
 
   /** On the request path (a replica's first lookup of a use case waits for it): the bounded connection. */

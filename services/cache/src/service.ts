@@ -78,7 +78,9 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
 
   const index = new ScopedAnnIndex({ dimensions: embedder?.dimensions ?? 384 });
   // The judge reuses the query model on the two answers: no second model, no provider call.
-  const verifier = embedder ? embeddingAnswerVerifier(embedder, config.CACHE_VERIFY_MIN_COSINE) : null;
+  // A local judge is free, so it also embeds each learned answer once: the decision rule then knows
+  // whether two neighbours' answers agree without a call.
+  const verifier = embedder ? embeddingAnswerVerifier(embedder, config.CACHE_VERIFY_MIN_COSINE, { keepAnswerVectors: config.CACHE_EMBEDDINGS === "local" }) : null;
   const engine = createCacheEngine({
     store: redis.store, index, embedder, verifier, policies, now, logger: deps.logger, candidates: config.CACHE_ANN_CANDIDATES,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),

@@ -27,6 +27,8 @@ export interface CacheEntry {
   /** Which embedder made the vector; vectors of another embedder are not indexed. */
   readonly embedder: string | null;
   readonly answer: CachedAnswer;
+  /** The judge's embedding of the answer (base64 float32) when it keeps one (see AnswerVerifier.answerVector). */
+  readonly answer_vector?: string | null;
   readonly source_request_id: string;
   readonly created_at: number;
   readonly expires_at: number;
@@ -51,9 +53,20 @@ export interface PendingLookup {
   readonly verify?: PendingVerification | null;
 }
 
+/**
+ * Which calibration a decision used: `agree` when the two nearest candidates the guard let through
+ * hold answers the judge finds interchangeable (a neighbourhood of one answer), `other` otherwise
+ * (a single candidate, answers that differ, or no way to tell). Wrong reuses concentrate where
+ * neighbours disagree, so each kind of neighbourhood learns its own boundary.
+ */
+export type Neighbourhood = "agree" | "other";
+export const NEIGHBOURHOODS: readonly Neighbourhood[] = ["agree", "other"];
+
 export interface PendingVerification {
   readonly ref: string;
   readonly similarity: number;
+  /** The neighbourhood the decision was calibrated in; the outcome lands in its bins. */
+  readonly neighbourhood?: Neighbourhood;
   /** True: a would-be hit sent to the model for evidence; false: a near miss. */
   readonly explored: boolean;
 }
@@ -85,6 +98,7 @@ export interface CalibrationRef {
   readonly tenant: string;
   readonly useCase: string;
   readonly embedder: string;
+  readonly neighbourhood: Neighbourhood;
 }
 
 /** Where seeded evidence came from (a warm start from labelled pairs), kept beside the counts it added. */

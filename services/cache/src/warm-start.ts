@@ -2,7 +2,8 @@
  * A warm start for the calibration: evidence from labelled queries instead of live traffic, so a
  * fresh deployment can serve from its first requests. The labelled queries are streamed through
  * what the cache would do (nearest earlier query of the same use case, the salient-detail guard,
- * exact repeats left to the exact path), and every would-be reuse becomes one verified outcome:
+ * exact repeats left to the exact path, the kind of neighbourhood from the two nearest), and every
+ * would-be reuse becomes one verified outcome:
  * interchangeable when both queries carry the same answer label and neither is out of scope. That
  * is the evidence live near misses and explorations produce, so it lands in the same bins; it is
  * noted on the calibration as seeded (file, hash, pairs, embedding cost), and live evidence keeps
@@ -11,6 +12,7 @@
 import { ScopedAnnIndex } from "./ann.ts";
 import { binOf, BIN_LOW, emptyCalibration, type CalibrationState } from "./decision.ts";
 import { compareSalient, type SalientDetails, type SalientKind } from "./guard.ts";
+import type { Neighbourhood } from "./store.ts";
 
 export interface LabelledQuery {
   /** The query as the cache sees it (normalised). */
@@ -21,7 +23,8 @@ export interface LabelledQuery {
 }
 
 export interface SeededEvidence {
-  readonly evidence: CalibrationState;
+  /** Per kind of neighbourhood, as the engine calibrates (see Neighbourhood). */
+  readonly evidence: Record<Neighbourhood, CalibrationState>;
   /** Would-be reuses recorded (each one traffic and one verified outcome). */
   readonly pairs: number;
   readonly wrong: number;
@@ -35,7 +38,7 @@ export function seedEvidence(
 ): SeededEvidence {
   const dims = queries[0]?.vector.length ?? 0;
   const index = new ScopedAnnIndex({ dimensions: dims });
-  const evidence = emptyCalibration();
+  const evidence: Record<Neighbourhood, CalibrationState> = { agree: emptyCalibration(), other: emptyCalibration() };
   const seen = new Map<string, number>();
   let pairs = 0;
   let wrong = 0;
@@ -47,19 +50,28 @@ export function seedEvidence(
       continue;
     }
     const mine = opts.salient(q.query);
+    // The two nearest earlier queries the guard lets through, as the engine picks them.
+    const usable: { similarity: number; other: LabelledQuery }[] = [];
     for (const n of index.search("seed", q.vector, opts.candidates, 0)) {
       if (n.similarity < BIN_LOW) break;
       const other = queries[seen.get(n.entry.ref)!]!;
       if (!compareSalient(mine, opts.salient(other.query), opts.guard).ok) continue;
-      const b = binOf(n.similarity);
-      evidence.traffic[b]!++;
-      evidence.labelled[b]!++;
+      usable.push({ similarity: n.similarity, other });
+      if (usable.length === 2) break;
+    }
+    const [best, next] = usable;
+    if (best) {
+      // The labels judge the two neighbours' answers, as the verifier would judge the entries'.
+      const agree = next !== undefined && best.other.label !== null && best.other.label === next.other.label;
+      const e = evidence[agree ? "agree" : "other"];
+      const b = binOf(best.similarity);
+      e.traffic[b]!++;
+      e.labelled[b]!++;
       pairs++;
-      if (q.label === null || q.label !== other.label) {
-        evidence.wrong[b]!++;
+      if (q.label === null || q.label !== best.other.label) {
+        e.wrong[b]!++;
         wrong++;
       }
-      break;
     }
     seen.set(q.query, i);
     index.add("seed", { ref: q.query, tenant: "", useCase: "", expiresAt: Number.POSITIVE_INFINITY }, q.vector);

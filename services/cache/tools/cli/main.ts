@@ -23,7 +23,7 @@ import { salientDetails } from "../../src/guard.ts";
 import { normalizeText } from "../../src/key.ts";
 import { DEFAULT_POLICY_FILE, loadPolicies, type UseCasePolicy } from "../../src/policy.ts";
 import { adminRedisOptions, RedisCacheStore } from "../../src/redis-store.ts";
-import { namePart, type CacheEntry, type CalibrationRef } from "../../src/store.ts";
+import { namePart, NEIGHBOURHOODS, type CacheEntry, type CalibrationRef, type Neighbourhood } from "../../src/store.ts";
 import { seedEvidence } from "../../src/warm-start.ts";
 import { readRows } from "../eval/run.ts";
 
@@ -140,18 +140,25 @@ program
       await embedder.close?.();
     }
     const seeded = seedEvidence(queries, { guard: policy.guard, salient: salientDetails, candidates: env.CACHE_ANN_CANDIDATES, ...(o.maxPairs ? { maxPairs: o.maxPairs } : {}) });
-    const ref: CalibrationRef = { tenant: o.tenant, useCase: o.useCase, embedder: embedder.name };
-    const seed = { pairs: seeded.pairs, from: path.basename(o.from), sha256: createHash("sha256").update(content).digest("hex"), at: Date.now(), embeddingNanoUsd };
-    const after = await withStore(async (store) => {
-      await store.addCalibration(ref, seeded.evidence, seed);
-      return store.readCalibration(ref);
+    const at = Date.now();
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    const thresholds = await withStore(async (store) => {
+      const out: Partial<Record<Neighbourhood, number>> = {};
+      for (const neighbourhood of NEIGHBOURHOODS) {
+        const ref: CalibrationRef = { tenant: o.tenant, useCase: o.useCase, embedder: embedder.name, neighbourhood };
+        const evidence = seeded.evidence[neighbourhood];
+        await store.addCalibration(ref, evidence, { pairs: sum(evidence.labelled), from: path.basename(o.from), sha256, at, embeddingNanoUsd: neighbourhood === "agree" ? embeddingNanoUsd : 0 });
+        out[neighbourhood] = calibratedThreshold((await store.readCalibration(ref)).state, policy.max_wrong_rate, policy.confidence);
+      }
+      return out as Record<Neighbourhood, number>;
     });
-    const threshold = calibratedThreshold(after.state, policy.max_wrong_rate, policy.confidence);
     console.log(
-      `seeded ${o.tenant}/${o.useCase} (${embedder.name}) from ${seed.from}: ${seeded.pairs} labelled pairs (${seeded.wrong} not interchangeable), ` +
-        `${seeded.exact} exact repeats skipped; embedding cost ${embeddingNanoUsd} nano-USD (a cost of the cache); threshold at δ=${policy.max_wrong_rate} now ${describeThreshold(threshold)}`,
+      `seeded ${o.tenant}/${o.useCase} (${embedder.name}) from ${path.basename(o.from)}: ${seeded.pairs} labelled pairs (${seeded.wrong} not interchangeable), ` +
+        `${seeded.exact} exact repeats skipped; embedding cost ${embeddingNanoUsd} nano-USD (a cost of the cache); thresholds at δ=${policy.max_wrong_rate} now ` +
+        `${describeThreshold(thresholds.agree)} where the two nearest answers agree, ${describeThreshold(thresholds.other)} elsewhere`,
     );
-    console.log(JSON.stringify({ tenant: o.tenant, use_case: o.useCase, model: embedder.name, pairs: seeded.pairs, wrong: seeded.wrong, embedding_nanousd: embeddingNanoUsd, threshold: threshold > 1 ? null : threshold }));
+    const orNull = (t: number) => (t > 1 ? null : t);
+    console.log(JSON.stringify({ tenant: o.tenant, use_case: o.useCase, model: embedder.name, pairs: seeded.pairs, wrong: seeded.wrong, embedding_nanousd: embeddingNanoUsd, threshold: { agree: orNull(thresholds.agree), other: orNull(thresholds.other) } }));
   });
 
 program
@@ -163,13 +170,16 @@ program
   .option("--policy-file <file>", "the service's policy file", env.CACHE_POLICY_FILE)
   .action(async (o: { tenant: string; useCase: string; model: string; policyFile: string }) => {
     const policy = boundedPolicy(o.policyFile, o.useCase);
-    const ref: CalibrationRef = { tenant: o.tenant, useCase: o.useCase, embedder: `local:${embeddingModelSpec(o.model).name}` };
-    const c = await withStore((store) => store.readCalibration(ref));
-    const s: CalibrationState = c.state;
-    const seededPairs = sum(c.seeds.map((x) => x.pairs));
-    console.log(`${o.tenant}/${o.useCase} (${ref.embedder}): traffic ${sum(s.traffic)}, verified ${sum(s.labelled)} (${sum(s.wrong)} not interchangeable), of which seeded ${seededPairs}`);
-    for (const x of c.seeds) console.log(`  seed ${new Date(x.at).toISOString()}: ${x.pairs} pairs from ${x.from} (sha256 ${x.sha256.slice(0, 12)}…), embedding ${x.embeddingNanoUsd} nano-USD`);
-    console.log(`threshold at δ=${policy.max_wrong_rate}, confidence ${policy.confidence}: ${describeThreshold(calibratedThreshold(s, policy.max_wrong_rate, policy.confidence))}`);
+    const embedder = `local:${embeddingModelSpec(o.model).name}`;
+    for (const neighbourhood of NEIGHBOURHOODS) {
+      const ref: CalibrationRef = { tenant: o.tenant, useCase: o.useCase, embedder, neighbourhood };
+      const c = await withStore((store) => store.readCalibration(ref));
+      const s: CalibrationState = c.state;
+      const seededPairs = sum(c.seeds.map((x) => x.pairs));
+      console.log(`${o.tenant}/${o.useCase} (${embedder}), neighbourhood ${neighbourhood}: traffic ${sum(s.traffic)}, verified ${sum(s.labelled)} (${sum(s.wrong)} not interchangeable), of which seeded ${seededPairs}`);
+      for (const x of c.seeds) console.log(`  seed ${new Date(x.at).toISOString()}: ${x.pairs} pairs from ${x.from} (sha256 ${x.sha256.slice(0, 12)}…), embedding ${x.embeddingNanoUsd} nano-USD`);
+      console.log(`  threshold at δ=${policy.max_wrong_rate}, confidence ${policy.confidence}: ${describeThreshold(calibratedThreshold(s, policy.max_wrong_rate, policy.confidence))}`);
+    }
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -13,6 +13,7 @@ import { MemoryCacheStore } from "../../src/memory-store.ts";
 import type { AnswerVerifier } from "../../src/verifier.ts";
 import { seededRandom } from "@costwise/seeded";
 import type { CalibrationState } from "../../src/decision.ts";
+import { NEIGHBOURHOODS, type Neighbourhood } from "../../src/store.ts";
 import { seedEvidence, type SeededEvidence } from "../../src/warm-start.ts";
 
 export { seededRandom };
@@ -127,6 +128,7 @@ export const labelVerifier: AnswerVerifier = {
     const equivalent = cachedAnswer === freshAnswer && !cachedAnswer.startsWith("oos:");
     return { equivalent, score: null, costNanoUsd: 0 };
   },
+  sameAnswer: (a, b) => a.content === b.content && !a.content.startsWith("oos:"),
 };
 
 const salientMemo = new Map<string, SalientDetails>();
@@ -154,8 +156,8 @@ export interface PassResult {
   readonly explorations: number;
   /** Judge calls: near misses and explorations judged against their neighbour. */
   readonly verifications: number;
-  /** The calibrated threshold at the end of the stream (null for a fixed threshold). */
-  readonly finalThreshold: number | null;
+  /** The calibrated thresholds at the end of the stream, where the two nearest answers agree and elsewhere (null for a fixed threshold). */
+  readonly finalThreshold: { agree: number; other: number } | null;
   /** Lookup time per query, ms: the cache's own work (store, ANN, guard, decision) plus the query's embedding when the lookup embedded. */
   readonly lookupMs: readonly number[];
 }
@@ -179,7 +181,7 @@ export async function evaluatePass(opts: {
   verifier?: AnswerVerifier;
   onProgress?: (n: number) => void;
   /** Warm start: evidence seeded into the calibration before the first query (see warm-start.ts). */
-  calibrationSeed?: CalibrationState;
+  calibrationSeed?: Record<Neighbourhood, CalibrationState>;
   /** Every served hit: the query's row, the answer it got (the cached row's intent), the similarity (null for exact). */
   onHit?: (row: CacheRow, servedAnswer: string, similarity: number | null, position: number) => void;
 }): Promise<PassResult> {
@@ -192,7 +194,9 @@ export async function evaluatePass(opts: {
     policies: { ...policies, useCases }, now: Date.now, verifier: opts.verifier ?? labelVerifier, salient: memoSalient, random: seededRandom(opts.seed * 104729 + 3),
   });
   const tenant = "eval";
-  if (opts.calibrationSeed) await store.addCalibration({ tenant, useCase: "eval", embedder: opts.embedder.name }, opts.calibrationSeed);
+  for (const neighbourhood of opts.calibrationSeed ? NEIGHBOURHOODS : []) {
+    await store.addCalibration({ tenant, useCase: "eval", embedder: opts.embedder.name, neighbourhood }, opts.calibrationSeed![neighbourhood]);
+  }
   let exactHits = 0;
   let semanticHits = 0;
   let wrongHits = 0;
@@ -235,7 +239,7 @@ export async function evaluatePass(opts: {
   }
   return {
     method: opts.method.name, seed: opts.seed, queries: opts.rows.length, exactHits, semanticHits, wrongHits, explorations, verifications,
-    finalThreshold: opts.method.policy.threshold !== undefined ? null : await engine.thresholdFor(tenant, "eval"), lookupMs,
+    finalThreshold: opts.method.policy.threshold !== undefined ? null : { agree: (await engine.thresholdFor(tenant, "eval", "agree"))!, other: (await engine.thresholdFor(tenant, "eval", "other"))! }, lookupMs,
   };
 }
 
@@ -271,7 +275,7 @@ export interface SeedSummary {
   readonly verificationsMax: number;
   readonly lookupP50: number;
   readonly lookupP99: number;
-  readonly finalThresholds: (number | null)[];
+  readonly finalThresholds: ({ agree: number; other: number } | null)[];
 }
 
 export function summarize(passes: readonly PassResult[]): SeedSummary {
