@@ -192,7 +192,7 @@ export interface CacheVerification {
   embedder: string;
   /** epoch milliseconds */
   created_at: number;
-  /** The calibration the decision was made in: "agree" or "other" (null: other). */
+  /** The calibration the decision was made in: "agree", "differ" or "single" (null: single). */
   neighbourhood: string | null;
 }
 

@@ -72,15 +72,15 @@ describe("calibration shared through Redis", () => {
       await a.teach(request({ request_id: `${prefix}-q${i}`, tenant: "shared", text: `where is my new card number ${i} today` }));
       await a.teach(request({ request_id: `${prefix}-p${i}`, tenant: "shared", text: `where is my new card number ${i} today please` }));
     }
-    const threshold = await a.engine.thresholdFor("shared", "support-chat", "other");
+    const threshold = await a.engine.thresholdFor("shared", "support-chat", "single");
     expect(threshold).toBeLessThan(1);
-    expect(await b.engine.thresholdFor("shared", "support-chat", "other")).toBe(threshold);
+    expect(await b.engine.thresholdFor("shared", "support-chat", "single")).toBe(threshold);
     await b.teach(request({ request_id: `${prefix}-b1`, tenant: "shared", text: "how do I top up my card with cash" }));
     expect((await b.engine.lookup(request({ request_id: `${prefix}-b2`, tenant: "shared", text: "how do I top up my card with cash please" }))).status).toBe("HIT_SEMANTIC");
     await Promise.all([a.engine.flushCalibration(), b.engine.flushCalibration()]);
     await Promise.all([a.close(), b.close()]);
     const restarted = await instance();
-    expect(await restarted.engine.thresholdFor("shared", "support-chat", "other")).toBe(await b.engine.thresholdFor("shared", "support-chat", "other"));
+    expect(await restarted.engine.thresholdFor("shared", "support-chat", "single")).toBe(await b.engine.thresholdFor("shared", "support-chat", "single"));
   });
 });
 
@@ -101,19 +101,21 @@ describe("calibration warm start of the service", () => {
         env: { ...process.env, ...h.env }, timeout: 120_000,
       });
     const { stdout } = await calibrate("warm");
-    const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as { pairs: number; threshold: number | null; model: string };
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as { pairs: number; threshold: { agree: number | null }; model: string };
     expect(summary.model).toBe("local:all-MiniLM-L6-v2");
     expect(summary.pairs).toBeGreaterThan(200);
-    expect(summary.threshold).not.toBeNull();
+    expect(summary.threshold.agree).not.toBeNull();
     const show = await promisify(execFile)(process.execPath, ["--import", "tsx", cli, "calibration", "--tenant", "warm", "--use-case", "bounded", "--model", "all-MiniLM-L6-v2", "--policy-file", h.env.CACHE_POLICY_FILE!], {
       env: { ...process.env, ...h.env }, timeout: 60_000,
     });
     expect(show.stdout).toContain(`pairs from banking77-sample.jsonl`);
-    expect(show.stdout).toContain(`threshold at δ=0.01, confidence 0.9: ${summary.threshold!.toFixed(3)}`);
+    expect(show.stdout).toContain(`threshold at δ=0.01, confidence 0.9: ${summary.threshold.agree!.toFixed(3)}`);
 
     await h.startService();
+    // Two questions whose answers the judge finds interchangeable: a paraphrase between them falls in an "agree" neighbourhood.
     const first = h.request("How long will it take for my new card to arrive?", { tenant: "warm", use_case: "bounded" });
     await h.teach(first);
+    await h.teach(h.request("When will my new card arrive?", { tenant: "warm", use_case: "bounded" }));
     const para = h.request("How long will it take for my new card to get here?", { tenant: "warm", use_case: "bounded" });
     h.unanswered.add(para.request_id);
     // The exploration budget may send the very first would-be hit to the model; the next one is served.
@@ -121,8 +123,8 @@ describe("calibration warm start of the service", () => {
     if (out.kind === "uncached") out = await h.ask(h.request("How long will it take for my new card to get here?", { tenant: "warm", use_case: "bounded" }));
     expect(out).toMatchObject({ kind: "hit", response: { served_by: "CACHE_SEMANTIC", cache_source_request_id: first.request_id } });
     // Another tenant's calibration was not seeded: the same paraphrase is not served there.
-    const other = h.request("How long will it take for my new card to arrive?", { tenant: "cold", use_case: "bounded" });
-    await h.teach(other);
+    await h.teach(h.request("How long will it take for my new card to arrive?", { tenant: "cold", use_case: "bounded" }));
+    await h.teach(h.request("When will my new card arrive?", { tenant: "cold", use_case: "bounded" }));
     const coldPara = h.request("How long will it take for my new card to get here?", { tenant: "cold", use_case: "bounded" });
     h.unanswered.add(coldPara.request_id);
     expect((await h.ask(coldPara)).kind).toBe("uncached");

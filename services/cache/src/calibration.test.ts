@@ -4,7 +4,7 @@ import { binOf, emptyCalibration } from "./decision.ts";
 import { MemoryCacheStore } from "./memory-store.ts";
 import type { CalibrationRef, CacheStore } from "./store.ts";
 
-const ref: CalibrationRef = { tenant: "acme", useCase: "support-chat", embedder: "local:m", neighbourhood: "other" };
+const ref: CalibrationRef = { tenant: "acme", useCase: "support-chat", embedder: "local:m", neighbourhood: "single" };
 
 function books(store: Pick<CacheStore, "readCalibration" | "addCalibration">) {
   let now = 0;

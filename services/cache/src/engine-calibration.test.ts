@@ -13,7 +13,7 @@ const policies = parsePolicies({
 });
 /** A judge that finds every pair interchangeable (the paraphrases below are). */
 const agreeing: AnswerVerifier = { name: "test", verify: async () => ({ equivalent: true, score: 1, costNanoUsd: 0 }) };
-const ref = { tenant: "acme", useCase: "support-chat", embedder: "test:bag-of-words", neighbourhood: "other" as const };
+const ref = { tenant: "acme", useCase: "support-chat", embedder: "test:bag-of-words", neighbourhood: "single" as const };
 
 /** One replica: its own index and engine over the shared store. */
 function replica(store: MemoryCacheStore, now: () => number) {
@@ -66,14 +66,14 @@ describe("calibration shared through the store", () => {
     }
     expect(nearMisses).toBeGreaterThan(30);
     expect(nearMisses).toBeLessThan(60);
-    const threshold = await a.engine.thresholdFor("acme", "support-chat", "other");
+    const threshold = await a.engine.thresholdFor("acme", "support-chat", "single");
     expect(threshold).toBeLessThan(1);
-    expect(await b.engine.thresholdFor("acme", "support-chat", "other")).toBe(threshold);
+    expect(await b.engine.thresholdFor("acme", "support-chat", "single")).toBe(threshold);
     await b.teach(request({ request_id: "b1", text: "how do I top up my card with cash" }));
     expect((await b.engine.lookup(request({ request_id: "b2", text: "how do I top up my card with cash please" }))).status).toBe("HIT_SEMANTIC");
     // b's traffic counts reach the store when it flushes; a replica started afterwards reads the lot.
     await b.engine.flushCalibration();
     const later = replica(store, now);
-    expect(await later.engine.thresholdFor("acme", "support-chat", "other")).toBe(await b.engine.thresholdFor("acme", "support-chat", "other"));
+    expect(await later.engine.thresholdFor("acme", "support-chat", "single")).toBe(await b.engine.thresholdFor("acme", "support-chat", "single"));
   });
 });

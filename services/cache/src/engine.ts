@@ -9,7 +9,7 @@ import type { CacheMetrics } from "./metrics.ts";
 import { policyFor, type CachePolicies, type UseCasePolicy } from "./policy.ts";
 import { CalibrationBook } from "./calibration.ts";
 import { binOf, decide, ExplorationBudget, formatOutcome, parseOutcomes, BIN_LOW, type Decision } from "./decision.ts";
-import { decodeVector, encodeVector, type CacheEntry, type CacheStore, type Neighbourhood, type PendingLookup, type PendingVerification } from "./store.ts";
+import { decodeVector, encodeVector, type CacheEntry, type CacheStore, NEIGHBOURHOODS, type Neighbourhood, type PendingLookup, type PendingVerification } from "./store.ts";
 import type { AnswerVerifier } from "./verifier.ts";
 
 /** What `pipeline.cache_lookup` says about a request; hits never reach the next stage. */
@@ -47,7 +47,7 @@ export interface VerificationJob {
   readonly fresh_ref: string | null;
   readonly similarity: number;
   readonly explored: boolean;
-  /** The calibration the decision was made in (null from producers that predate neighbourhoods: "other"). */
+  /** The calibration the decision was made in (null from producers that predate neighbourhoods: "single"). */
   readonly neighbourhood: string | null;
   /** The query of the request that was answered (the judge may read it). */
   readonly query: string;
@@ -234,11 +234,12 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, guardRefusals: refusals, decision, verify, reason: decision.kind === "explore" ? "explore" : decision.kind === "near_miss" ? `near miss (${decision.why})` : reason }));
   }
 
-  /** `agree` when the judge, from what the two entries hold, finds their answers interchangeable. */
+  /** The judge's verdict on the two nearest answers, from what their entries hold (see Neighbourhood). */
   function neighbourhoodOf(a: CacheEntry, b: CacheEntry | undefined): Neighbourhood {
-    if (!b || !deps.verifier?.sameAnswer) return "other";
+    if (!b || !deps.verifier?.sameAnswer) return "single";
     const view = (x: CacheEntry) => ({ content: x.answer.content, vector: x.answer_vector ? decodeVector(x.answer_vector) : null });
-    return deps.verifier.sameAnswer(view(a), view(b)) === true ? "agree" : "other";
+    const same = deps.verifier.sameAnswer(view(a), view(b));
+    return same === null ? "single" : same ? "agree" : "differ";
   }
 
   function pendingFor(req: LlmRequest, r: LookupResult): PendingLookup | null {
@@ -278,7 +279,7 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
         const v = await deps.verifier.answerVector(res.content);
         answerVector = v ? encodeVector(v) : null;
       } catch (err) {
-        // Without it this entry's neighbourhood reads as "other": stricter, never looser.
+        // Without it, neighbourhoods with this entry read as "single": the pooled calibration.
         deps.logger?.debug({ err: errorMessage(err), requestId: res.request_id }, "answer not embedded for the judge");
       }
     }
@@ -299,7 +300,7 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       ? {
           request_id: res.request_id, tenant: p.tenant, use_case: p.use_case, entry_ref: p.verify.ref,
           fresh_ref: stored === "stored" ? deps.store.ref(p.tenant, p.use_case, p.key) : null, similarity: p.verify.similarity,
-          explored: p.verify.explored, neighbourhood: p.verify.neighbourhood ?? "other", query: p.query, answer: res.content, embedder: p.embedder, created_at: now,
+          explored: p.verify.explored, neighbourhood: p.verify.neighbourhood ?? "single", query: p.query, answer: res.content, embedder: p.embedder, created_at: now,
         }
       : null;
     return learned(stored, verification);
@@ -318,7 +319,7 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     // Similarity is symmetric: the fresh entry has the same evidence about its neighbour's region.
     if (job.fresh_ref) await deps.store.addOutcome(job.fresh_ref, formatOutcome(outcome), deps.now() + policyFor(deps.policies, job.use_case).ttl_seconds * 1000);
     const policy = policyFor(deps.policies, job.use_case);
-    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) await book.outcome(calRef(job.tenant, job.use_case, job.neighbourhood === "agree" ? "agree" : "other"), binOf(outcome.similarity), outcome.ok);
+    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) await book.outcome(calRef(job.tenant, job.use_case, (NEIGHBOURHOODS as readonly (string | null)[]).includes(job.neighbourhood) ? (job.neighbourhood as Neighbourhood) : "single"), binOf(outcome.similarity), outcome.ok);
     return verdict.equivalent ? "ok" : "wrong";
   }
 

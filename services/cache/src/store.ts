@@ -54,13 +54,15 @@ export interface PendingLookup {
 }
 
 /**
- * Which calibration a decision used: `agree` when the two nearest candidates the guard let through
- * hold answers the judge finds interchangeable (a neighbourhood of one answer), `other` otherwise
- * (a single candidate, answers that differ, or no way to tell). Wrong reuses concentrate where
- * neighbours disagree, so each kind of neighbourhood learns its own boundary.
+ * Which calibration a decision used, from the two nearest candidates the guard let through:
+ * `agree` when the judge finds their answers interchangeable (a neighbourhood of one answer),
+ * `differ` when it does not (the query sits between two answers), `single` when there is no second
+ * candidate or the judge cannot tell from what the entries hold (then one pooled calibration, as
+ * without neighbourhoods). Wrong reuses concentrate where neighbours differ, so each kind of
+ * neighbourhood learns its own boundary.
  */
-export type Neighbourhood = "agree" | "other";
-export const NEIGHBOURHOODS: readonly Neighbourhood[] = ["agree", "other"];
+export type Neighbourhood = "agree" | "differ" | "single";
+export const NEIGHBOURHOODS: readonly Neighbourhood[] = ["agree", "differ", "single"];
 
 export interface PendingVerification {
   readonly ref: string;

@@ -18,18 +18,18 @@ describe("calibration warm start", () => {
     const s = seedEvidence([q("card arrival", 0, "a"), q("card arrival time", 0.2, "a"), q("card fee", 0.5, "b"), q("out of scope", 0.55, null)], opts);
     // Second: reuses the first (same label). Third: nearest is the second (other label). Fourth: out of scope, always wrong.
     expect([s.pairs, s.wrong, s.exact]).toEqual([3, 2, 0]);
-    // The second has one neighbour only ("other"); the third's two nearest agree (both "a"), the fourth's do not.
-    expect(s.evidence.other.labelled[binOf(Math.cos(0.2))]).toBe(1);
+    // The second has one neighbour only; the third's two nearest agree (both "a"), the fourth's differ.
+    expect(s.evidence.single.labelled[binOf(Math.cos(0.2))]).toBe(1);
     expect(s.evidence.agree.wrong[binOf(Math.cos(0.3))]).toBe(1);
-    expect(s.evidence.other.wrong[binOf(Math.cos(0.05))]).toBe(1);
-    expect(s.evidence.agree.traffic.reduce((x, y) => x + y, 0) + s.evidence.other.traffic.reduce((x, y) => x + y, 0)).toBe(3);
+    expect(s.evidence.differ.wrong[binOf(Math.cos(0.05))]).toBe(1);
+    expect(Object.values(s.evidence).reduce((n, e) => n + e.traffic.reduce((x, y) => x + y, 0), 0)).toBe(3);
   });
 
   it("leaves exact repeats to the exact path, skips neighbours the guard refuses, and stops at the pair budget", () => {
     const s = seedEvidence([q("refund order 123", 0, "a"), q("refund order 123", 0, "a"), q("refund order 456", 0.05, "a"), q("refund my order 456", 0.1, "a")], opts);
     // The repeat is exact; order 456 refuses order 123 (guard) and has no other neighbour; the last reuses order 456.
     expect([s.pairs, s.wrong, s.exact]).toEqual([1, 0, 1]);
-    expect(s.evidence.other.labelled[binOf(Math.cos(0.05))]).toBe(1);
+    expect(s.evidence.single.labelled[binOf(Math.cos(0.05))]).toBe(1);
     expect(seedEvidence([q("a b", 0, "a"), q("a c", 0.1, "a"), q("a d", 0.2, "a")], { ...opts, maxPairs: 1 }).pairs).toBe(1);
   });
 });

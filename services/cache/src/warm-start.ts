@@ -38,7 +38,7 @@ export function seedEvidence(
 ): SeededEvidence {
   const dims = queries[0]?.vector.length ?? 0;
   const index = new ScopedAnnIndex({ dimensions: dims });
-  const evidence: Record<Neighbourhood, CalibrationState> = { agree: emptyCalibration(), other: emptyCalibration() };
+  const evidence: Record<Neighbourhood, CalibrationState> = { agree: emptyCalibration(), differ: emptyCalibration(), single: emptyCalibration() };
   const seen = new Map<string, number>();
   let pairs = 0;
   let wrong = 0;
@@ -62,8 +62,8 @@ export function seedEvidence(
     const [best, next] = usable;
     if (best) {
       // The labels judge the two neighbours' answers, as the verifier would judge the entries'.
-      const agree = next !== undefined && best.other.label !== null && best.other.label === next.other.label;
-      const e = evidence[agree ? "agree" : "other"];
+      const kind: Neighbourhood = next === undefined ? "single" : best.other.label !== null && best.other.label === next.other.label ? "agree" : "differ";
+      const e = evidence[kind];
       const b = binOf(best.similarity);
       e.traffic[b]!++;
       e.labelled[b]!++;

@@ -155,10 +155,10 @@ program
     console.log(
       `seeded ${o.tenant}/${o.useCase} (${embedder.name}) from ${path.basename(o.from)}: ${seeded.pairs} labelled pairs (${seeded.wrong} not interchangeable), ` +
         `${seeded.exact} exact repeats skipped; embedding cost ${embeddingNanoUsd} nano-USD (a cost of the cache); thresholds at δ=${policy.max_wrong_rate} now ` +
-        `${describeThreshold(thresholds.agree)} where the two nearest answers agree, ${describeThreshold(thresholds.other)} elsewhere`,
+        `${describeThreshold(thresholds.agree)} where the two nearest answers agree, ${describeThreshold(thresholds.differ)} where they differ, ${describeThreshold(thresholds.single)} with one candidate`,
     );
     const orNull = (t: number) => (t > 1 ? null : t);
-    console.log(JSON.stringify({ tenant: o.tenant, use_case: o.useCase, model: embedder.name, pairs: seeded.pairs, wrong: seeded.wrong, embedding_nanousd: embeddingNanoUsd, threshold: { agree: orNull(thresholds.agree), other: orNull(thresholds.other) } }));
+    console.log(JSON.stringify({ tenant: o.tenant, use_case: o.useCase, model: embedder.name, pairs: seeded.pairs, wrong: seeded.wrong, embedding_nanousd: embeddingNanoUsd, threshold: { agree: orNull(thresholds.agree), differ: orNull(thresholds.differ), single: orNull(thresholds.single) } }));
   });
 
 program

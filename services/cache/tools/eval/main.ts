@@ -160,11 +160,11 @@ async function main() {
         }
         const block: Block = {
           title: `#### ${dataset}, ${model} (${rows.length} queries${split === "all" ? "" : `, '${split}' intents`})`,
-          head: ["method", "served (worst seed)", "served range", "wrong / hits (worst seed)", "wrong / hits range", "explorations", "verifications", "learned threshold at end (agree·other)", "lookup p50 ms", "lookup p99 ms"],
+          head: ["method", "served (worst seed)", "served range", "wrong / hits (worst seed)", "wrong / hits range", "explorations", "verifications", "learned threshold at end (agree·differ·single)", "lookup p50 ms", "lookup p99 ms"],
           rows: summaries.map((s) => [
             s.method, pct(s.hitRateMin), range(s.hitRateMin, s.hitRateMax), pct(s.wrongPerHitMax), range(s.wrongPerHitMin, s.wrongPerHitMax),
             String(s.explorationsMax), String(s.verificationsMax),
-            s.finalThresholds.every((t) => t === null) ? "—" : s.finalThresholds.map((t) => (t === null ? "none" : `${thr(t.agree)}·${thr(t.other)}`)).join(" / "),
+            s.finalThresholds.every((t) => t === null) ? "—" : s.finalThresholds.map((t) => (t === null ? "none" : `${thr(t.agree)}·${thr(t.differ)}·${thr(t.single)}`)).join(" / "),
             ms(s.lookupP50), ms(s.lookupP99),
           ]),
         };

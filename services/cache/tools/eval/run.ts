@@ -156,8 +156,8 @@ export interface PassResult {
   readonly explorations: number;
   /** Judge calls: near misses and explorations judged against their neighbour. */
   readonly verifications: number;
-  /** The calibrated thresholds at the end of the stream, where the two nearest answers agree and elsewhere (null for a fixed threshold). */
-  readonly finalThreshold: { agree: number; other: number } | null;
+  /** The calibrated thresholds at the end of the stream, per kind of neighbourhood (null for a fixed threshold). */
+  readonly finalThreshold: Record<Neighbourhood, number> | null;
   /** Lookup time per query, ms: the cache's own work (store, ANN, guard, decision) plus the query's embedding when the lookup embedded. */
   readonly lookupMs: readonly number[];
 }
@@ -239,7 +239,7 @@ export async function evaluatePass(opts: {
   }
   return {
     method: opts.method.name, seed: opts.seed, queries: opts.rows.length, exactHits, semanticHits, wrongHits, explorations, verifications,
-    finalThreshold: opts.method.policy.threshold !== undefined ? null : { agree: (await engine.thresholdFor(tenant, "eval", "agree"))!, other: (await engine.thresholdFor(tenant, "eval", "other"))! }, lookupMs,
+    finalThreshold: opts.method.policy.threshold !== undefined ? null : Object.fromEntries(await Promise.all(NEIGHBOURHOODS.map(async (h) => [h, (await engine.thresholdFor(tenant, "eval", h))!] as const))) as Record<Neighbourhood, number>, lookupMs,
   };
 }
 
@@ -275,7 +275,7 @@ export interface SeedSummary {
   readonly verificationsMax: number;
   readonly lookupP50: number;
   readonly lookupP99: number;
-  readonly finalThresholds: ({ agree: number; other: number } | null)[];
+  readonly finalThresholds: (Record<Neighbourhood, number> | null)[];
 }
 
 export function summarize(passes: readonly PassResult[]): SeedSummary {
