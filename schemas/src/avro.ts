@@ -28,6 +28,7 @@ export const avroSchemas: Record<RecordName, object> = {
 /** Older published versions, oldest first, kept to prove that current readers still read them. */
 export const avroHistory: Partial<Record<RecordName, object[]>> = {
   LlmRequest: [load("history/llm-request.v1.avsc"), load("history/llm-request.v2.avsc")],
+  CacheVerification: [load("history/cache-verification.v1.avsc")],
 };
 
 const typeCache = new Map<RecordName, avro.Type>();
