@@ -30,6 +30,7 @@ export const avroHistory: Partial<Record<RecordName, object[]>> = {
   LlmRequest: [load("history/llm-request.v1.avsc"), load("history/llm-request.v2.avsc"), load("history/llm-request.v3.avsc")],
   CostRecord: [load("history/cost-record.v1.avsc")],
   BudgetAlert: [load("history/budget-alert.v1.avsc")],
+  CacheVerification: [load("history/cache-verification.v1.avsc")],
 };
 
 const typeCache = new Map<RecordName, avro.Type>();

@@ -41,7 +41,7 @@ const sample = {
 
 const verification = {
   request_id: "r2", tenant: "acme", use_case: "support", entry_ref: "e1", fresh_ref: null, similarity: 0.91, explored: true,
-  query: "where is my card", answer: "It is on its way.", embedder: "local:bge-small-en-v1.5-q", created_at: 1_002,
+  query: "where is my card", answer: "It is on its way.", embedder: "local:bge-small-en-v1.5-q", created_at: 1_002, neighbourhood: "agree",
 } satisfies CacheVerification;
 
 const full: { [K in RecordName]: RecordTypes[K] } = { LlmRequest: request, LlmResponse: response, CostRecord: costRecord, BudgetAlert: alert, DistillSample: sample, CacheVerification: verification };

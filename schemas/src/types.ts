@@ -205,6 +205,8 @@ export interface CacheVerification {
   embedder: string;
   /** epoch milliseconds */
   created_at: number;
+  /** The calibration the decision was made in: "agree", "differ" or "single" (null: single). */
+  neighbourhood: string | null;
 }
 
 export interface RecordTypes {

@@ -42,7 +42,8 @@ export interface DecisionParams {
 /** Similarity bins of the calibration: [BIN_LOW, 1] in steps of BIN_WIDTH. */
 export const BIN_LOW = 0.5;
 export const BIN_WIDTH = 0.005;
-const BINS = Math.round((1 - BIN_LOW) / BIN_WIDTH) + 1;
+export const BIN_COUNT = Math.round((1 - BIN_LOW) / BIN_WIDTH) + 1;
+const BINS = BIN_COUNT;
 /** An entry's wrong outcome vetoes candidates up to this much above its similarity. */
 export const VETO_MARGIN = 0.02;
 /** How far below the calibrated threshold a well-proven entry may serve, per correct reuse below it, and at most. */

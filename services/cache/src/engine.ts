@@ -7,11 +7,9 @@ import { compareSalient, SALIENT_VERSION, salientDetails, type SalientDetails } 
 import { canonicalize, eligibility, type CanonicalRequest } from "./key.ts";
 import type { CacheMetrics } from "./metrics.ts";
 import { policyFor, type CachePolicies, type UseCasePolicy } from "./policy.ts";
-import {
-  calibratedThreshold, decide, emptyCalibration, ExplorationBudget, formatOutcome, parseOutcomes, recordOutcome, recordTraffic,
-  BIN_LOW, type CalibrationState, type Decision,
-} from "./decision.ts";
-import { decodeVector, encodeVector, type CacheEntry, type CacheStore, type PendingLookup, type PendingVerification } from "./store.ts";
+import { CalibrationBook } from "./calibration.ts";
+import { binOf, decide, ExplorationBudget, formatOutcome, parseOutcomes, BIN_LOW, type Decision } from "./decision.ts";
+import { decodeVector, encodeVector, type CacheEntry, type CacheStore, NEIGHBOURHOODS, type Neighbourhood, type PendingLookup, type PendingVerification } from "./store.ts";
 import type { AnswerVerifier } from "./verifier.ts";
 
 /** What `pipeline.cache_lookup` says about a request; hits never reach the next stage. */
@@ -49,6 +47,8 @@ export interface VerificationJob {
   readonly fresh_ref: string | null;
   readonly similarity: number;
   readonly explored: boolean;
+  /** The calibration the decision was made in (null from producers that predate neighbourhoods: "single"). */
+  readonly neighbourhood: string | null;
   /** The query of the request that was answered (the judge may read it). */
   readonly query: string;
   /** The model's fresh answer. */
@@ -83,6 +83,8 @@ export interface CacheEngineDeps {
   readonly random?: () => number;
   /** The guard's detail extraction (the evaluation memoises it across passes over the same queries). */
   readonly salient?: (text: string) => SalientDetails;
+  /** How stale this replica's copy of a shared calibration may get before a background refresh (default 1 s). */
+  readonly calibrationRefreshMs?: number;
 }
 
 export interface CacheEngine {
@@ -92,8 +94,10 @@ export interface CacheEngine {
   learn(res: LlmResponse): Promise<LearnOutcome>;
   /** Judge a fresh answer against its neighbour's and keep the outcome (entry evidence and calibration). */
   verify(job: VerificationJob): Promise<VerifyResult>;
-  /** The calibrated threshold now (tests, metrics, the evaluation's report). */
-  thresholdFor(tenant: string, useCase: string): number | null;
+  /** The calibrated threshold this replica uses now (tests, metrics, the evaluation's report). */
+  thresholdFor(tenant: string, useCase: string, neighbourhood?: Neighbourhood): Promise<number | null>;
+  /** Write this replica's pending traffic counts to the shared calibration (shutdown, tests). */
+  flushCalibration(): Promise<void>;
   /** Would-be hits and explorations so far, summed over tenants and use cases. */
   explorationCounts(): { wouldBe: number; explored: number };
 }
@@ -113,14 +117,22 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
   const random = deps.random ?? Math.random;
   const details = deps.salient ?? salientDetails;
   const embedderName = deps.embedder?.name ?? "";
-  // Per tenant, use case and model: the evidence of one traffic never calibrates another's.
-  const calibrations = new Map<string, { state: CalibrationState; budget: ExplorationBudget; threshold: number | null }>();
-  const calKey = (tenant: string, useCase: string) => JSON.stringify([tenant, useCase, embedderName]);
-  const calibration = (tenant: string, useCase: string, policy: UseCasePolicy) => {
-    const key = calKey(tenant, useCase);
-    let c = calibrations.get(key);
-    if (!c) calibrations.set(key, (c = { state: emptyCalibration(), budget: new ExplorationBudget(policy.explore_rate, random), threshold: null }));
-    return c;
+  // Per tenant, use case and model: the evidence of one traffic never calibrates another's. The
+  // counts are shared by every replica through the store; exploration budgets are per replica.
+  const book = new CalibrationBook({
+    store: deps.store, now: deps.now, refreshMs: deps.calibrationRefreshMs ?? 1_000,
+    onError: (err, what) => {
+      deps.metrics?.degraded.inc({ cause: what === "read" ? "calibration_read" : "calibration_write" });
+      deps.logger?.debug({ err: errorMessage(err) }, `calibration ${what} failed`);
+    },
+  });
+  const budgets = new Map<string, ExplorationBudget>();
+  const calRef = (tenant: string, useCase: string, neighbourhood: Neighbourhood) => ({ tenant, useCase, embedder: embedderName, neighbourhood });
+  const budget = (tenant: string, useCase: string, policy: UseCasePolicy) => {
+    const key = JSON.stringify([tenant, useCase]);
+    let b = budgets.get(key);
+    if (!b) budgets.set(key, (b = new ExplorationBudget(policy.explore_rate, random)));
+    return b;
   };
 
   async function lookup(req: LlmRequest): Promise<LookupResult> {
@@ -179,6 +191,9 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       deps.metrics?.lookupSeconds.observe({ path: "semantic" }, elapsed(started));
       return r;
     };
+    // The best candidate the guard lets through is the one a hit would serve; the next one says
+    // what kind of neighbourhood the query fell in (do the two nearest answers agree?).
+    const usable: { n: (typeof near)[number]; e: CacheEntry; outcomes: string | null }[] = [];
     for (const [i, n] of near.entries()) {
       const e = found[i]?.entry;
       if (!e) {
@@ -190,27 +205,41 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       const theirs = e.salient.version === SALIENT_VERSION ? e.salient : details(e.query);
       const verdict = compareSalient(mine, theirs, policy.guard);
       if (!verdict.ok) {
-        refusals++;
-        reason = `guard: ${verdict.reason}`;
+        if (usable.length === 0) {
+          refusals++;
+          reason = `guard: ${verdict.reason}`;
+        }
         continue;
       }
-      const hit = () => {
-        deps.metrics?.hitSimilarity.observe({ use_case: req.use_case }, n.similarity);
-        return done(result(policy, { status: "HIT_SEMANTIC", canonical, entry: e, similarity: n.similarity, vector, costNanoUsd, guardRefusals: refusals }));
-      };
-      if (fixed !== undefined) return hit();
-      // The best candidate the guard lets through is the one a hit would serve: decide on it alone.
-      const cal = calibration(req.tenant, req.use_case, policy);
-      recordTraffic(cal.state, n.similarity);
-      cal.threshold ??= calibratedThreshold(cal.state, policy.max_wrong_rate!, policy.confidence);
-      const decision = decide(n.similarity, parseOutcomes(found[i]!.outcomes), cal.threshold, {
-        maxWrongRate: policy.max_wrong_rate!, confidence: policy.confidence, exploreRate: policy.explore_rate, floor,
-      }, () => cal.budget.take());
-      if (decision.kind === "serve") return { ...hit(), decision };
-      const verify = decision.kind === "miss" || !deps.verifier ? null : { ref: n.entry.ref, similarity: n.similarity, explored: decision.kind === "explore" };
-      return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, guardRefusals: refusals, decision, verify, reason: decision.kind === "explore" ? "explore" : decision.kind === "near_miss" ? `near miss (${decision.why})` : reason }));
+      usable.push({ n, e, outcomes: found[i]!.outcomes });
+      if (fixed !== undefined || usable.length === 2) break;
     }
-    return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, reason, guardRefusals: refusals }));
+    const best = usable[0];
+    if (!best) return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, reason, guardRefusals: refusals }));
+    const { n, e } = best;
+    const hit = () => {
+      deps.metrics?.hitSimilarity.observe({ use_case: req.use_case }, n.similarity);
+      return done(result(policy, { status: "HIT_SEMANTIC", canonical, entry: e, similarity: n.similarity, vector, costNanoUsd, guardRefusals: refusals }));
+    };
+    if (fixed !== undefined) return hit();
+    const neighbourhood = neighbourhoodOf(e, usable[1]?.e);
+    const ref = calRef(req.tenant, req.use_case, neighbourhood);
+    const cal = await book.current(ref);
+    book.traffic(ref, binOf(n.similarity));
+    const decision = decide(n.similarity, parseOutcomes(best.outcomes), cal.threshold(policy.max_wrong_rate!, policy.confidence), {
+      maxWrongRate: policy.max_wrong_rate!, confidence: policy.confidence, exploreRate: policy.explore_rate, floor,
+    }, () => budget(req.tenant, req.use_case, policy).take());
+    if (decision.kind === "serve") return { ...hit(), decision };
+    const verify = decision.kind === "miss" || !deps.verifier ? null : { ref: n.entry.ref, similarity: n.similarity, explored: decision.kind === "explore", neighbourhood };
+    return done(result(policy, { status: "MISS", canonical, vector, costNanoUsd, guardRefusals: refusals, decision, verify, reason: decision.kind === "explore" ? "explore" : decision.kind === "near_miss" ? `near miss (${decision.why})` : reason }));
+  }
+
+  /** The judge's verdict on the two nearest answers, from what their entries hold (see Neighbourhood). */
+  function neighbourhoodOf(a: CacheEntry, b: CacheEntry | undefined): Neighbourhood {
+    if (!b || !deps.verifier?.sameAnswer) return "single";
+    const view = (x: CacheEntry) => ({ content: x.answer.content, vector: x.answer_vector ? decodeVector(x.answer_vector) : null });
+    const same = deps.verifier.sameAnswer(view(a), view(b));
+    return same === null ? "single" : same ? "agree" : "differ";
   }
 
   function pendingFor(req: LlmRequest, r: LookupResult): PendingLookup | null {
@@ -244,11 +273,21 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
         deps.logger?.warn({ err: errorMessage(err), requestId: res.request_id }, "embedding failed while learning: stored for exact hits only");
       }
     }
+    let answerVector: string | null = null;
+    if (vector && deps.verifier?.answerVector) {
+      try {
+        const v = await deps.verifier.answerVector(res.content);
+        answerVector = v ? encodeVector(v) : null;
+      } catch (err) {
+        // Without it, neighbourhoods with this entry read as "single": the pooled calibration.
+        deps.logger?.debug({ err: errorMessage(err), requestId: res.request_id }, "answer not embedded for the judge");
+      }
+    }
     const now = deps.now();
     const salient = vector ? details(p.query) : { items: [], negated: false };
     const entry: CacheEntry = {
       v: 1, key: p.key, scope: p.scope, tenant: p.tenant, use_case: p.use_case, query: p.query,
-      salient: { ...salient, version: SALIENT_VERSION }, vector, embedder,
+      salient: { ...salient, version: SALIENT_VERSION }, vector, embedder, answer_vector: answerVector,
       answer: { content: res.content, model: res.model, provider: res.provider, input_tokens: res.input_tokens, cached_input_tokens: res.cached_input_tokens, output_tokens: res.output_tokens },
       source_request_id: res.request_id, created_at: now, expires_at: now + p.ttl_seconds * 1000,
     };
@@ -261,7 +300,7 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       ? {
           request_id: res.request_id, tenant: p.tenant, use_case: p.use_case, entry_ref: p.verify.ref,
           fresh_ref: stored === "stored" ? deps.store.ref(p.tenant, p.use_case, p.key) : null, similarity: p.verify.similarity,
-          explored: p.verify.explored, query: p.query, answer: res.content, embedder: p.embedder, created_at: now,
+          explored: p.verify.explored, neighbourhood: p.verify.neighbourhood ?? "single", query: p.query, answer: res.content, embedder: p.embedder, created_at: now,
         }
       : null;
     return learned(stored, verification);
@@ -280,30 +319,25 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     // Similarity is symmetric: the fresh entry has the same evidence about its neighbour's region.
     if (job.fresh_ref) await deps.store.addOutcome(job.fresh_ref, formatOutcome(outcome), deps.now() + policyFor(deps.policies, job.use_case).ttl_seconds * 1000);
     const policy = policyFor(deps.policies, job.use_case);
-    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) {
-      const cal = calibration(job.tenant, job.use_case, policy);
-      recordOutcome(cal.state, outcome);
-      cal.threshold = null; // recomputed on the next lookup
-    }
+    if (policy.mode === "semantic" && policy.max_wrong_rate !== undefined) await book.outcome(calRef(job.tenant, job.use_case, (NEIGHBOURHOODS as readonly (string | null)[]).includes(job.neighbourhood) ? (job.neighbourhood as Neighbourhood) : "single"), binOf(outcome.similarity), outcome.ok);
     return verdict.equivalent ? "ok" : "wrong";
   }
 
-  function thresholdFor(tenant: string, useCase: string): number | null {
-    const c = calibrations.get(calKey(tenant, useCase));
+  async function thresholdFor(tenant: string, useCase: string, neighbourhood: Neighbourhood = "agree"): Promise<number | null> {
     const policy = policyFor(deps.policies, useCase);
-    if (!c || policy.max_wrong_rate === undefined) return policy.threshold ?? null;
-    return c.threshold ?? calibratedThreshold(c.state, policy.max_wrong_rate, policy.confidence);
+    if (policy.max_wrong_rate === undefined) return policy.threshold ?? null;
+    return (await book.current(calRef(tenant, useCase, neighbourhood))).threshold(policy.max_wrong_rate, policy.confidence);
   }
 
   function explorationCounts() {
     let wouldBe = 0;
     let explored = 0;
-    for (const c of calibrations.values()) {
-      wouldBe += c.budget.counts.wouldBe;
-      explored += c.budget.counts.explored;
+    for (const b of budgets.values()) {
+      wouldBe += b.counts.wouldBe;
+      explored += b.counts.explored;
     }
     return { wouldBe, explored };
   }
 
-  return { lookup, pendingFor, learn, verify, thresholdFor, explorationCounts };
+  return { lookup, pendingFor, learn, verify, thresholdFor, explorationCounts, flushCalibration: () => book.flush() };
 }

@@ -13,3 +13,6 @@ export { cacheConfigSchema, loadCacheConfig, embeddingModelDirOf, DEFAULT_EMBEDD
 export { startCacheService, createCacheRuntime, createEmbedder, type CacheRuntime } from "./service.ts";
 export { calibratedThreshold, decide, entryBoundary, ExplorationBudget, emptyCalibration, recordOutcome, recordTraffic, type Decision, type DecisionParams, type Outcome as ReuseOutcome } from "./decision.ts";
 export { embeddingAnswerVerifier, type AnswerVerifier, type Verdict } from "./verifier.ts";
+export { CalibrationBook, CALIBRATION_MAX_TRAFFIC, type CalibrationBookOptions } from "./calibration.ts";
+export { seedEvidence, type LabelledQuery, type SeededEvidence } from "./warm-start.ts";
+export { NEIGHBOURHOODS, type Neighbourhood, type CalibrationRef, type CalibrationSeed, type StoredCalibration } from "./store.ts";

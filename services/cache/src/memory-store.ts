@@ -1,4 +1,6 @@
-import { namePart, OUTCOMES_KEEP_CHARS, OUTCOMES_MAX_CHARS, type CacheEntry, type CacheEvent, type CacheStore, type InvalidateSelector, type PendingLookup, type StoredCandidate } from "./store.ts";
+import { addInto, CALIBRATION_MAX_TRAFFIC, halve, totalTraffic } from "./calibration.ts";
+import { emptyCalibration, type CalibrationState } from "./decision.ts";
+import { namePart, OUTCOMES_KEEP_CHARS, OUTCOMES_MAX_CHARS, type CacheEntry, type CacheEvent, type CacheStore, type CalibrationRef, type CalibrationSeed, type InvalidateSelector, type PendingLookup, type StoredCalibration, type StoredCandidate } from "./store.ts";
 
 /**
  * The cache store in one process's memory, with the Redis store's semantics (TTLs, atomic learn,
@@ -10,6 +12,7 @@ export class MemoryCacheStore implements CacheStore {
   private readonly outcomes = new Map<string, string>();
   private readonly markers = new Map<string, number>();
   private readonly feed: { id: string; event: CacheEvent }[] = [];
+  private readonly calibrations = new Map<string, { state: CalibrationState; seeds: CalibrationSeed[] }>();
   private seq = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -86,6 +89,22 @@ export class MemoryCacheStore implements CacheStore {
     }
     this.push({ op: "invalidate", tenant: sel.tenant, use_case: sel.useCase ?? null, key: sel.key ?? null });
     return n;
+  }
+
+  async readCalibration(ref: CalibrationRef): Promise<StoredCalibration> {
+    const c = this.calibrations.get(JSON.stringify([ref.tenant, ref.useCase, ref.embedder, ref.neighbourhood]));
+    const state = emptyCalibration();
+    if (c) addInto(state, c.state);
+    return { state, seeds: [...(c?.seeds ?? [])] };
+  }
+
+  async addCalibration(ref: CalibrationRef, delta: CalibrationState, seed?: CalibrationSeed): Promise<void> {
+    const key = JSON.stringify([ref.tenant, ref.useCase, ref.embedder, ref.neighbourhood]);
+    let c = this.calibrations.get(key);
+    if (!c) this.calibrations.set(key, (c = { state: emptyCalibration(), seeds: [] }));
+    addInto(c.state, delta);
+    if (totalTraffic(c.state) > CALIBRATION_MAX_TRAFFIC) halve(c.state);
+    if (seed) c.seeds.push(seed);
   }
 
   async scanVectors(onBatch: (entries: CacheEntry[]) => void): Promise<void> {

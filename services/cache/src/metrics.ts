@@ -24,7 +24,7 @@ export class CacheMetrics {
     this.hitSimilarity = new Histogram({ name: "costwise_cache_hit_similarity", help: "Cosine similarity of semantic hits", labelNames: ["use_case"], buckets: [0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 0.99, 1], registers });
     this.guardRefusals = new Counter({ name: "costwise_cache_guard_refusals_total", help: "Semantic candidates above the threshold refused by the salient-detail guard", labelNames: ["use_case"], registers });
     this.learned = new Counter({ name: "costwise_cache_learned_total", help: "Responses considered for storing, by result", labelNames: ["result"], registers });
-    this.degraded = new Counter({ name: "costwise_cache_degraded_total", help: "Lookups that fell back (cause: redis, embedding)", labelNames: ["cause"], registers });
+    this.degraded = new Counter({ name: "costwise_cache_degraded_total", help: "Lookups that fell back (cause: redis, embedding) and calibration reads/writes that failed (calibration_read, calibration_write)", labelNames: ["cause"], registers });
     this.verifications = new Counter({ name: "costwise_cache_verifications_total", help: "Near misses and explorations judged against their cached neighbour (result: ok, wrong, entry_gone, ...)", labelNames: ["result", "kind"], registers });
     this.indexEntries = new Gauge({ name: "costwise_cache_index_entries", help: "Vectors in this replica's ANN index", registers });
     this.indexScopes = new Gauge({ name: "costwise_cache_index_scopes", help: "Scopes (one HNSW graph each) in this replica's ANN index", registers });

@@ -1,5 +1,7 @@
 import { Redis, type RedisOptions } from "ioredis";
-import { namePart, OUTCOMES_KEEP_CHARS, OUTCOMES_MAX_CHARS, type CacheEntry, type CacheEvent, type CacheStore, type InvalidateSelector, type PendingLookup, type StoredCandidate } from "./store.ts";
+import { CALIBRATION_IDLE_MS, CALIBRATION_MAX_TRAFFIC, calibrationFields, parseCalibrationHash } from "./calibration.ts";
+import type { CalibrationState } from "./decision.ts";
+import { namePart, OUTCOMES_KEEP_CHARS, OUTCOMES_MAX_CHARS, type CacheEntry, type CacheEvent, type CacheStore, type CalibrationRef, type CalibrationSeed, type InvalidateSelector, type PendingLookup, type StoredCalibration, type StoredCandidate } from "./store.ts";
 
 // Store unless invalidated since the request was asked or already stored; publish vectors; drop the pending record.
 // KEYS: entry, feed, pending, tenant marker, use-case marker. ARGV: entry json, ttl ms, feed maxlen, asked-at ms, has-event, event fields...
@@ -33,6 +35,34 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return n
 `;
 
+// Add bin counts to a calibration hash; past a total of traffic halve every count (rounding up).
+// KEYS: calibration. ARGV: max traffic, idle expiry ms, seed field or '', seed note, then field, delta pairs.
+const ADD_CALIBRATION = `
+local added = 0
+for i = 5, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+  if string.sub(ARGV[i], 1, 1) == 't' then added = added + tonumber(ARGV[i + 1]) end
+end
+local total = redis.call('HINCRBY', KEYS[1], 'n', added)
+if total > tonumber(ARGV[1]) then
+  local all = redis.call('HGETALL', KEYS[1])
+  local sum = 0
+  for i = 1, #all, 2 do
+    if string.match(all[i], '^[tlw]%d+$') then
+      local v = math.ceil(tonumber(all[i + 1]) / 2)
+      redis.call('HSET', KEYS[1], all[i], v)
+      if string.sub(all[i], 1, 1) == 't' then sum = sum + v end
+    end
+  end
+  redis.call('HSET', KEYS[1], 'n', sum)
+  total = sum
+end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], ARGV[3], ARGV[4]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return total
+`;
+
+type AddCalibrationCommand = (key: string, maxTraffic: number, idleMs: number, seedField: string, seedNote: string, ...pairs: (string | number)[]) => Promise<number>;
 
 type AddOutcomeCommand = (key: string, item: string, expireAt: number, max: number, keep: number) => Promise<number>;
 
@@ -89,10 +119,12 @@ function fieldsToEvent(fields: string[]): CacheEvent | null {
  * Redis layout (prefix P, tenant and use case hashed to 16 hex digits t and u):
  *   P:e:t:u:KEY  entry JSON with the use case's TTL      P:p:REQUEST_ID  pending lookup JSON with a TTL
  *   P:feed       stream of add/invalidate events          P:inv:t, P:inv:t:u  last invalidation time (ms)
+ *   P:cal:v1:t:u:m:h  calibration hash (m: the embedding model hashed, h: the neighbourhood kind): t<bin>, l<bin>, w<bin> counts, n total traffic, seed:<at> notes
  */
 export class RedisCacheStore implements CacheStore {
   private readonly learnCmd: LearnCommand;
   private readonly addOutcomeCmd: AddOutcomeCommand;
+  private readonly addCalibrationCmd: AddCalibrationCommand;
   private readonly feedMaxLen: number;
   private readonly markerMs: number;
 
@@ -109,6 +141,8 @@ export class RedisCacheStore implements CacheStore {
     this.learnCmd = (hot as unknown as { cacheLearn: LearnCommand }).cacheLearn.bind(hot);
     admin.defineCommand("cacheAddOutcome", { numberOfKeys: 1, lua: ADD_OUTCOME });
     this.addOutcomeCmd = (admin as unknown as { cacheAddOutcome: AddOutcomeCommand }).cacheAddOutcome.bind(admin);
+    admin.defineCommand("cacheAddCalibration", { numberOfKeys: 1, lua: ADD_CALIBRATION });
+    this.addCalibrationCmd = (admin as unknown as { cacheAddCalibration: AddCalibrationCommand }).cacheAddCalibration.bind(admin);
     this.feedMaxLen = opts.feedMaxLen ?? 200_000;
     this.markerMs = opts.invalidationMarkerMs ?? 24 * 3600_000;
   }
@@ -190,6 +224,21 @@ export class RedisCacheStore implements CacheStore {
     } while (cursor !== "0");
     await this.admin.xadd(this.feed, "MAXLEN", "~", this.feedMaxLen, "*", "op", "invalidate", "t", sel.tenant, "u", sel.useCase ?? "", "k", sel.key ?? "");
     return removed;
+  }
+
+  calibrationKey(ref: CalibrationRef): string {
+    return `${this.opts.prefix}:cal:v1:${namePart(ref.tenant)}:${namePart(ref.useCase)}:${namePart(ref.embedder)}:${ref.neighbourhood}`;
+  }
+
+  /** On the request path (a replica's first lookup of a use case waits for it): the bounded connection. */
+  async readCalibration(ref: CalibrationRef): Promise<StoredCalibration> {
+    return parseCalibrationHash(await this.hot.hgetall(this.calibrationKey(ref)));
+  }
+
+  /** Off the request path (verifications, background refresh, warm start): the patient connection. */
+  async addCalibration(ref: CalibrationRef, delta: CalibrationState, seed?: CalibrationSeed): Promise<void> {
+    const pairs = calibrationFields(delta).flat();
+    await this.addCalibrationCmd(this.calibrationKey(ref), CALIBRATION_MAX_TRAFFIC, CALIBRATION_IDLE_MS, seed ? `seed:${seed.at}` : "", seed ? JSON.stringify(seed) : "", ...pairs);
   }
 
   async scanVectors(onBatch: (entries: CacheEntry[]) => void): Promise<void> {

@@ -78,11 +78,15 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
 
   const index = new ScopedAnnIndex({ dimensions: embedder?.dimensions ?? 384 });
   // The judge reuses the query model on the two answers: no second model, no provider call.
-  const verifier = embedder ? embeddingAnswerVerifier(embedder, config.CACHE_VERIFY_MIN_COSINE) : null;
+  // A local judge is free, so it also embeds each learned answer once: the decision rule then knows
+  // whether two neighbours' answers agree without a call.
+  const verifier = embedder ? embeddingAnswerVerifier(embedder, config.CACHE_VERIFY_MIN_COSINE, { keepAnswerVectors: config.CACHE_EMBEDDINGS === "local" }) : null;
   const engine = createCacheEngine({
     store: redis.store, index, embedder, verifier, policies, now, logger: deps.logger, candidates: config.CACHE_ANN_CANDIDATES,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
+  // Closed before Redis: this replica's last traffic counts reach the shared calibration.
+  resources.push({ name: "calibration", close: () => engine.flushCalibration() });
   let sync: IndexSync | null = null;
   if (embedder) {
     sync = new IndexSync({ store: redis.store, index, embedder: embedder.name, logger: deps.logger, now, ...(deps.metrics ? { metrics: deps.metrics } : {}) });

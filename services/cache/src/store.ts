@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { CalibrationState } from "./decision.ts";
 import type { SalientDetails } from "./guard.ts";
 
 /** The answer a cache entry serves, as the request that produced it was answered. */
@@ -26,6 +27,8 @@ export interface CacheEntry {
   /** Which embedder made the vector; vectors of another embedder are not indexed. */
   readonly embedder: string | null;
   readonly answer: CachedAnswer;
+  /** The judge's embedding of the answer (base64 float32) when it keeps one (see AnswerVerifier.answerVector). */
+  readonly answer_vector?: string | null;
   readonly source_request_id: string;
   readonly created_at: number;
   readonly expires_at: number;
@@ -50,9 +53,22 @@ export interface PendingLookup {
   readonly verify?: PendingVerification | null;
 }
 
+/**
+ * Which calibration a decision used, from the two nearest candidates the guard let through:
+ * `agree` when the judge finds their answers interchangeable (a neighbourhood of one answer),
+ * `differ` when it does not (the query sits between two answers), `single` when there is no second
+ * candidate or the judge cannot tell from what the entries hold (then one pooled calibration, as
+ * without neighbourhoods). Wrong reuses concentrate where neighbours differ, so each kind of
+ * neighbourhood learns its own boundary.
+ */
+export type Neighbourhood = "agree" | "differ" | "single";
+export const NEIGHBOURHOODS: readonly Neighbourhood[] = ["agree", "differ", "single"];
+
 export interface PendingVerification {
   readonly ref: string;
   readonly similarity: number;
+  /** The neighbourhood the decision was calibrated in; the outcome lands in its bins. */
+  readonly neighbourhood?: Neighbourhood;
   /** True: a would-be hit sent to the model for evidence; false: a near miss. */
   readonly explored: boolean;
 }
@@ -79,6 +95,32 @@ export interface InvalidateSelector {
   readonly key?: string;
 }
 
+/** Whose calibration: one per tenant, use case and embedding model (similarities of two models are different scales). */
+export interface CalibrationRef {
+  readonly tenant: string;
+  readonly useCase: string;
+  readonly embedder: string;
+  readonly neighbourhood: Neighbourhood;
+}
+
+/** Where seeded evidence came from (a warm start from labelled pairs), kept beside the counts it added. */
+export interface CalibrationSeed {
+  /** Labelled pairs added. */
+  readonly pairs: number;
+  /** The labelled file (its name) and the sha256 of its content. */
+  readonly from: string;
+  readonly sha256: string;
+  readonly at: number;
+  /** What embedding the file cost (0 for a local model); a cost of the cache, not of any request. */
+  readonly embeddingNanoUsd: number;
+}
+
+/** A calibration as stored: the bin counts (live and seeded together) and the seeds that contributed. */
+export interface StoredCalibration {
+  readonly state: CalibrationState;
+  readonly seeds: readonly CalibrationSeed[];
+}
+
 /**
  * The cache's storage port: Redis in production (redis-store.ts), a Map in unit tests and the
  * offline evaluation (memory-store.ts). Every method may reject when the backend is down or slow;
@@ -102,6 +144,13 @@ export interface CacheStore {
    */
   learn(entry: CacheEntry, requestId: string, askedAt: number): Promise<"stored" | "exists" | "invalidated">;
   invalidate(sel: InvalidateSelector, now: number): Promise<number>;
+  /** The shared calibration of one tenant, use case and model (empty when none was recorded). */
+  readCalibration(ref: CalibrationRef): Promise<StoredCalibration>;
+  /**
+   * Add bin counts atomically (replicas add concurrently). Bounded: past a total of traffic the
+   * counts are halved, so old evidence fades and the record stays small. `seed` notes a warm start.
+   */
+  addCalibration(ref: CalibrationRef, delta: CalibrationState, seed?: CalibrationSeed): Promise<void>;
   /** Every live entry with a vector, in batches (index rebuild). */
   scanVectors(onBatch: (entries: CacheEntry[]) => void): Promise<void>;
   /** Position of the change feed now: read events after it. */

@@ -16,14 +16,29 @@ export interface Verdict {
 export interface AnswerVerifier {
   readonly name: string;
   verify(input: { query: string; cachedAnswer: string; freshAnswer: string }): Promise<Verdict>;
+  /**
+   * What the judge keeps of an answer when it is learned, so that two cached answers can be
+   * compared later without a call (`sameAnswer`); null when it keeps nothing. Only for judges
+   * that cost nothing per call: this runs for every learned entry.
+   */
+  answerVector?(answer: string): Promise<Float32Array | null>;
+  /** The judge's verdict on two cached answers from what their entries hold; null when it cannot tell. */
+  sameAnswer?(a: CachedAnswerView, b: CachedAnswerView): boolean | null;
+}
+
+export interface CachedAnswerView {
+  readonly content: string;
+  readonly vector: Float32Array | null;
 }
 
 /**
  * Answers are interchangeable when their embeddings are at least `minCosine` apart in cosine.
  * Cheap (a local model, two short texts) and blind to details a sentence model smooths over, so
  * its agreement with labelled data is measured by `npm run eval:cache -- --verifier-data`.
+ * `keepAnswerVectors` (a local model: free) embeds each learned answer once, so the decision rule
+ * can ask whether two cached neighbours' answers agree without a call.
  */
-export function embeddingAnswerVerifier(embedder: Embedder, minCosine: number): AnswerVerifier {
+export function embeddingAnswerVerifier(embedder: Embedder, minCosine: number, opts: { keepAnswerVectors?: boolean } = {}): AnswerVerifier {
   return {
     name: `embedding:${embedder.name}:${minCosine}`,
     async verify({ cachedAnswer, freshAnswer }) {
@@ -32,5 +47,17 @@ export function embeddingAnswerVerifier(embedder: Embedder, minCosine: number): 
       const score = cosine(a!.vector, b!.vector);
       return { equivalent: score >= minCosine, score, costNanoUsd: a!.costNanoUsd + b!.costNanoUsd };
     },
+    ...(opts.keepAnswerVectors
+      ? {
+          async answerVector(answer: string) {
+            const [a] = await embedder.embed([answer]);
+            return a!.vector;
+          },
+          sameAnswer(a: CachedAnswerView, b: CachedAnswerView) {
+            if (a.content === b.content) return true;
+            return a.vector && b.vector ? cosine(a.vector, b.vector) >= minCosine : null;
+          },
+        }
+      : {}),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run replay -- --data <file>... [--n <per file>] [--seed s] [--out report.md] [--concurrency c]`:
+ * `npm run replay -- --data <file>... [--n <per file>] [--seed s] [--out report.md] [--concurrency c] [--cache-calibration <labelled jsonl>]`:
  * replays public data with known right answers through the real pipeline (Kafka and every stage)
  * against a recorded-answer emulator, grades every response from the data and prints cost and
  * quality per data kind next to the naive deployment. Progress on stderr; the last stdout line is
@@ -17,6 +17,8 @@ export interface ReplayArgs {
   seed: number;
   out: string | undefined;
   concurrency: number;
+  /** Labelled queries to seed the cache's calibration from (a warm start), not one of the replayed files. */
+  cacheCalibration: string | undefined;
 }
 
 export class UsageError extends Error {
@@ -32,6 +34,7 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
       seed: { type: "string" },
       out: { type: "string" },
       concurrency: { type: "string" },
+      "cache-calibration": { type: "string" },
     },
     allowPositionals: true,
   });
@@ -50,14 +53,15 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
     seed: int("seed", values.seed, 0) ?? 1,
     out: values.out,
     concurrency: int("concurrency", values.concurrency, 1) ?? 8,
+    cacheCalibration: values["cache-calibration"],
   };
 }
 
 async function main(): Promise<void> {
   const args = parseReplayArgs(process.argv.slice(2));
   const log = (line: string) => process.stderr.write(`[replay ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  const result = await runReplay({ data: args.data, perFile: args.perFile, seed: args.seed, concurrency: args.concurrency, log });
-  const command = `npm run replay -- --data ${args.data.join(" ")}${args.perFile ? ` --n ${args.perFile}` : ""} --seed ${args.seed}`;
+  const result = await runReplay({ data: args.data, perFile: args.perFile, seed: args.seed, concurrency: args.concurrency, log, ...(args.cacheCalibration ? { cacheCalibration: args.cacheCalibration } : {}) });
+  const command = `npm run replay -- --data ${args.data.join(" ")}${args.perFile ? ` --n ${args.perFile}` : ""} --seed ${args.seed}${args.cacheCalibration ? ` --cache-calibration ${args.cacheCalibration}` : ""}`;
   if (args.out) {
     writeFileSync(args.out, renderReport(result, command));
     log(`report written to ${args.out}`);

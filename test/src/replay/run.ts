@@ -10,6 +10,7 @@ import { summariseAll, type CallRow, type Graded, type GroupSummary } from "./ag
 import { checkAnswered, checkConsistent, ReplayError } from "./consistency.ts";
 import { readDataFile, ReplayDataError, type DataRow } from "./data.ts";
 import { gradeResponse, knownRouterTexts } from "./grade.ts";
+import { warmStartCache } from "./warm-start.ts";
 import { buildWorkload, type ReplayItem } from "./workload.ts";
 
 /** The policies the replay runs with (shipped beside this folder, passed by the services' policy-file variables). */
@@ -31,6 +32,8 @@ export interface ReplayOptions {
   readonly log: (line: string) => void;
   /** How long to wait for the last responses and cost records. */
   readonly settleMs?: number;
+  /** Labelled queries (not among `data`) the cache's calibration is seeded from before the run. */
+  readonly cacheCalibration?: string;
 }
 
 export interface ReplayResult {
@@ -148,6 +151,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
       ROUTER_SHADOW_METRICS_PORT: String(await freePort()),
       LOG_LEVEL: "info",
     };
+    if (opts.cacheCalibration) await warmStartCache(opts.cacheCalibration, opts.data, serviceEnv, opts.log);
     opts.log(`pipeline services: ${REPLAY_SERVICES.join(", ")} (consumer groups ${runId}-*, logs in .costwise/logs/replay-*.log)`);
     for (const name of REPLAY_SERVICES) {
       const svc = spawnService(name, { ...serviceEnv, GROUP_ID: groups[name]! }, { logFile: path.join(repoRoot, ".costwise/logs", `replay-${name}.log`), metricsPort: await freePort() });

@@ -10,6 +10,7 @@ import { Partitioners, type Consumer, type Producer } from "kafkajs";
 import { stringify } from "yaml";
 import { loadCacheConfig } from "../config.ts";
 import { startCacheService } from "../service.ts";
+import { namePart } from "../store.ts";
 
 /**
  * The test policy: short TTLs, a threshold the paraphrases below clear. Test requests are sent
@@ -169,11 +170,12 @@ export class CacheHarness {
   }
 
   /** Entries of this run in Redis. */
-  async entryKeys(): Promise<string[]> {
+  /** Entry keys in Redis, of one tenant when given (answers to earlier tests' requests may still be landing). */
+  async entryKeys(tenant?: string): Promise<string[]> {
     const out: string[] = [];
     let cursor = "0";
     do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.env.CACHE_KEY_PREFIX}:e:*`, "COUNT", 1000);
+      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.env.CACHE_KEY_PREFIX}:e:${tenant === undefined ? "" : `${namePart(tenant)}:`}*`, "COUNT", 1000);
       cursor = next;
       out.push(...keys.filter((k) => !k.endsWith(":o"))); // an entry's reuse outcomes live beside it
     } while (cursor !== "0");

@@ -22,8 +22,8 @@ import { DEFAULT_POLICY_FILE, loadPolicies, useCasePolicySchema, type UseCasePol
 import { DEFAULT_EMBEDDING_MODEL } from "../../src/config.ts";
 import { embeddingAnswerVerifier } from "../../src/verifier.ts";
 import {
-  embedQueries, evaluatePass, inSplit, measureVerifier, readRows, shuffled, summarize, summaryLine,
-  type Method, type PassResult, type SeedSummary, type Split,
+  embedQueries, evaluatePass, inSplit, warmStartEvidence, measureVerifier, readRows, shuffled, summarize, summaryLine,
+  type CacheRow, type EmbeddedQueries, type Method, type PassResult, type SeedSummary, type Split,
 } from "./run.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -49,6 +49,8 @@ const program = new Command("eval:cache")
   .option("--limit <n>", "first n rows of each file only (before shuffling)", (v) => Number.parseInt(v, 10))
   .option("--verifier-data <jsonl>", "rows with reference_response answers: measure how often the embedding judge agrees with the labels")
   .option("--verifier-min-cosine <list>", "answer cosines the embedding judge is measured at", numbers(0, 1, "a cosine in (0, 1]"), [0.8, 0.85, 0.9])
+  .option("--calibrate-from <jsonl>", "warm start: seed each δ pass's calibration from these labelled rows first (as `npm run cache -- calibrate` does); must not be the evaluated rows")
+  .option("--calibrate-split <split>", "which half of --calibrate-from seeds: all | tune | report", "all")
   .option("--doc <md>", "write the tables into this markdown file between <!-- eval:cache:<label> --> markers")
   .option("--doc-label <label>", "marker label for --doc", "main")
   .parse();
@@ -56,10 +58,12 @@ const program = new Command("eval:cache")
 const opts = program.opts<{
   data: string[]; seeds: number; order: string; policy?: string; policyFile: string; delta: number[]; baselines: number[]; model: string[];
   split: string; limit?: number; verifierData?: string; verifierMinCosine: number[]; doc?: string; docLabel: string;
+  calibrateFrom?: string; calibrateSplit: string;
 }>();
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const ms = (x: number) => x.toFixed(2);
+const thr = (t: number) => (t > 1 ? "none" : t.toFixed(3));
 const range = (lo: number, hi: number) => (lo === hi ? pct(lo) : `${pct(lo)}–${pct(hi)}`);
 const progress = (msg: string) => process.stderr.write(`[eval:cache] ${msg}\n`);
 
@@ -106,6 +110,8 @@ async function main() {
   for (const f of [...opts.data, ...(opts.verifierData ? [opts.verifierData] : [])]) if (!existsSync(f)) throw new Error(`no such dataset: ${f}`);
   if (!["shuffled", "file"].includes(opts.order)) throw new Error(`--order must be shuffled or file, not ${opts.order}`);
   if (!["all", "tune", "report"].includes(opts.split)) throw new Error(`--split must be all, tune or report, not ${opts.split}`);
+  if (!["all", "tune", "report"].includes(opts.calibrateSplit)) throw new Error(`--calibrate-split must be all, tune or report, not ${opts.calibrateSplit}`);
+  if (opts.calibrateFrom && !existsSync(opts.calibrateFrom)) throw new Error(`no such dataset: ${opts.calibrateFrom}`);
   const split = opts.split as Split;
   const seeds = opts.order === "file" ? [0] : Array.from({ length: opts.seeds }, (_, i) => i + 1);
   const { shipped, all } = methods();
@@ -116,7 +122,8 @@ async function main() {
   const lines = [
     `order: ${opts.order === "file" ? "file order" : `shuffled, seeds ${seeds.join(", ")}`}; rows: ${split === "all" ? "all" : `intent groups of the '${split}' half`}; ` +
       "verifier: the labels (a near miss or exploration is judged interchangeable when both queries have the same intent and neither is out of scope); " +
-      "exploration calls are model calls, not hits; lookup = embedding (one query per call) + store + index + guard + decision.",
+      "exploration calls are model calls, not hits; lookup = embedding (one query per call) + store + index + guard + decision." +
+      (opts.calibrateFrom ? ` Warm start: each δ pass's calibration is first seeded from ${path.basename(path.dirname(opts.calibrateFrom))}/${path.basename(opts.calibrateFrom)} (${opts.calibrateSplit === "all" ? "all rows" : `'${opts.calibrateSplit}' intents`}), as \`npm run cache -- calibrate\` does.` : ""),
   ];
   process.stdout.write(`${lines[0]}\n`);
 
@@ -129,12 +136,22 @@ async function main() {
         const dataset = fileRows[0]?.dataset ?? (path.basename(path.dirname(file)) || path.basename(file));
         progress(`${dataset} (${model}): embedding ${rows.length} queries`);
         const queries = await embedQueries(rows.map((r) => normalizeText(r.text)), embedder, cacheDir);
+        let warm: { rows: CacheRow[]; queries: EmbeddedQueries } | null = null;
+        if (opts.calibrateFrom) {
+          const seedRows = inSplit(readRows(opts.calibrateFrom), opts.calibrateSplit as Split);
+          const evaluated = new Set(rows.map((r) => normalizeText(r.text)));
+          const overlap = seedRows.filter((r) => evaluated.has(normalizeText(r.text))).length;
+          if (overlap > seedRows.length / 10) throw new Error(`--calibrate-from shares ${overlap} of ${seedRows.length} queries with the evaluated rows: a warm start from the evaluated traffic flatters`);
+          progress(`warm start from ${opts.calibrateFrom} (${opts.calibrateSplit}): embedding ${seedRows.length} queries`);
+          warm = { rows: seedRows, queries: await embedQueries(seedRows.map((r) => normalizeText(r.text)), embedder, cacheDir) };
+        }
         const summaries: SeedSummary[] = [];
         for (const m of all) {
           const passes: PassResult[] = [];
           for (const seed of seeds) {
             const ordered = opts.order === "file" ? rows : shuffled(rows, seed);
-            passes.push(await evaluatePass({ rows: ordered, method: m, seed, embedder, queries }));
+            const calibrationSeed = warm && m.policy.max_wrong_rate !== undefined ? warmStartEvidence(shuffled(warm.rows, seed + 1000), warm.queries, m.policy).evidence : undefined;
+            passes.push(await evaluatePass({ rows: ordered, method: m, seed, embedder, queries, ...(calibrationSeed ? { calibrationSeed } : {}) }));
           }
           const s = summarize(passes);
           summaries.push(s);
@@ -143,11 +160,11 @@ async function main() {
         }
         const block: Block = {
           title: `#### ${dataset}, ${model} (${rows.length} queries${split === "all" ? "" : `, '${split}' intents`})`,
-          head: ["method", "served (worst seed)", "served range", "wrong / hits (worst seed)", "wrong / hits range", "explorations", "verifications", "learned threshold at end", "lookup p50 ms", "lookup p99 ms"],
+          head: ["method", "served (worst seed)", "served range", "wrong / hits (worst seed)", "wrong / hits range", "explorations", "verifications", "learned threshold at end (agree·differ·single)", "lookup p50 ms", "lookup p99 ms"],
           rows: summaries.map((s) => [
             s.method, pct(s.hitRateMin), range(s.hitRateMin, s.hitRateMax), pct(s.wrongPerHitMax), range(s.wrongPerHitMin, s.wrongPerHitMax),
             String(s.explorationsMax), String(s.verificationsMax),
-            s.finalThresholds.every((t) => t === null) ? "—" : s.finalThresholds.map((t) => (t === null || t > 1 ? "none" : t.toFixed(3))).join(" / "),
+            s.finalThresholds.every((t) => t === null) ? "—" : s.finalThresholds.map((t) => (t === null ? "none" : `${thr(t.agree)}·${thr(t.differ)}·${thr(t.single)}`)).join(" / "),
             ms(s.lookupP50), ms(s.lookupP99),
           ]),
         };

@@ -8,7 +8,7 @@ const row = (id: string, text: string, intent: string, over: Partial<CacheRow> =
 describe("eval:cache summary line", () => {
   it("is one JSON object with the worst seed per dataset under the issue's key names", () => {
     const pass = (seed: number, semanticHits: number, wrongHits: number) => ({
-      method: "δ=0.01", seed, queries: 200, exactHits: 0, semanticHits, wrongHits, explorations: 3, verifications: 50, finalThreshold: 0.9, lookupMs: [1, 2, 3],
+      method: "δ=0.01", seed, queries: 200, exactHits: 0, semanticHits, wrongHits, explorations: 3, verifications: 50, finalThreshold: { agree: 0.9, differ: 1.01, single: 0.95 }, lookupMs: [1, 2, 3],
     });
     const s = summarize([pass(1, 100, 1), pass(2, 80, 0), pass(3, 90, 2)]);
     const line = summaryLine({ banking77: s });

@@ -6,12 +6,15 @@ import type { Embedder } from "@costwise/embeddings";
 import { z } from "zod";
 import { ScopedAnnIndex } from "../../src/ann.ts";
 import { createCacheEngine, type VerificationJob } from "../../src/engine.ts";
-import { canonicalize } from "../../src/key.ts";
+import { canonicalize, normalizeText } from "../../src/key.ts";
 import { salientDetails, type SalientDetails } from "../../src/guard.ts";
 import { parsePolicies, type UseCasePolicy } from "../../src/policy.ts";
 import { MemoryCacheStore } from "../../src/memory-store.ts";
 import type { AnswerVerifier } from "../../src/verifier.ts";
 import { seededRandom } from "@costwise/seeded";
+import type { CalibrationState } from "../../src/decision.ts";
+import { NEIGHBOURHOODS, type Neighbourhood } from "../../src/store.ts";
+import { seedEvidence, type SeededEvidence } from "../../src/warm-start.ts";
 
 export { seededRandom };
 
@@ -125,6 +128,7 @@ export const labelVerifier: AnswerVerifier = {
     const equivalent = cachedAnswer === freshAnswer && !cachedAnswer.startsWith("oos:");
     return { equivalent, score: null, costNanoUsd: 0 };
   },
+  sameAnswer: (a, b) => a.content === b.content && !a.content.startsWith("oos:"),
 };
 
 const salientMemo = new Map<string, SalientDetails>();
@@ -152,8 +156,8 @@ export interface PassResult {
   readonly explorations: number;
   /** Judge calls: near misses and explorations judged against their neighbour. */
   readonly verifications: number;
-  /** The calibrated threshold at the end of the stream (null for a fixed threshold). */
-  readonly finalThreshold: number | null;
+  /** The calibrated thresholds at the end of the stream, per kind of neighbourhood (null for a fixed threshold). */
+  readonly finalThreshold: Record<Neighbourhood, number> | null;
   /** Lookup time per query, ms: the cache's own work (store, ANN, guard, decision) plus the query's embedding when the lookup embedded. */
   readonly lookupMs: readonly number[];
 }
@@ -176,6 +180,10 @@ export async function evaluatePass(opts: {
   queries: EmbeddedQueries;
   verifier?: AnswerVerifier;
   onProgress?: (n: number) => void;
+  /** Warm start: evidence seeded into the calibration before the first query (see warm-start.ts). */
+  calibrationSeed?: Record<Neighbourhood, CalibrationState>;
+  /** Every served hit: the query's row, the answer it got (the cached row's intent), the similarity (null for exact). */
+  onHit?: (row: CacheRow, servedAnswer: string, similarity: number | null, position: number) => void;
 }): Promise<PassResult> {
   const policies = parsePolicies({ version: 1, use_cases: {} });
   const useCases = { eval: opts.method.policy };
@@ -186,6 +194,9 @@ export async function evaluatePass(opts: {
     policies: { ...policies, useCases }, now: Date.now, verifier: opts.verifier ?? labelVerifier, salient: memoSalient, random: seededRandom(opts.seed * 104729 + 3),
   });
   const tenant = "eval";
+  for (const neighbourhood of opts.calibrationSeed ? NEIGHBOURHOODS : []) {
+    await store.addCalibration({ tenant, useCase: "eval", embedder: opts.embedder.name, neighbourhood }, opts.calibrationSeed![neighbourhood]);
+  }
   let exactHits = 0;
   let semanticHits = 0;
   let wrongHits = 0;
@@ -206,6 +217,7 @@ export async function evaluatePass(opts: {
       if (r.status === "HIT_EXACT") exactHits++;
       else semanticHits++;
       if (row.is_oos || r.entry!.answer.content !== row.intent) wrongHits++;
+      opts.onHit?.(row, r.entry!.answer.content, r.similarity, i);
     } else {
       if (r.verify?.explored) explorations++;
       const pending = engine.pendingFor(req, r);
@@ -227,8 +239,21 @@ export async function evaluatePass(opts: {
   }
   return {
     method: opts.method.name, seed: opts.seed, queries: opts.rows.length, exactHits, semanticHits, wrongHits, explorations, verifications,
-    finalThreshold: opts.method.policy.threshold !== undefined ? null : engine.thresholdFor(tenant, "eval"), lookupMs,
+    finalThreshold: opts.method.policy.threshold !== undefined ? null : Object.fromEntries(await Promise.all(NEIGHBOURHOODS.map(async (h) => [h, (await engine.thresholdFor(tenant, "eval", h))!] as const))) as Record<Neighbourhood, number>, lookupMs,
   };
+}
+
+/** The warm-start evidence of labelled rows, streamed in this order, as the `calibrate` command seeds it. */
+export function warmStartEvidence(rows: readonly CacheRow[], queries: EmbeddedQueries, policy: UseCasePolicy, candidates = 4): SeededEvidence {
+  return seedEvidence(
+    rows.map((r) => {
+      const query = normalizeText(r.text);
+      const vector = queries.vectors.get(query);
+      if (!vector) throw new Error("warm-start row was not embedded beforehand");
+      return { query, vector, label: r.is_oos ? null : r.intent };
+    }),
+    { guard: policy.guard, salient: memoSalient, candidates },
+  );
 }
 
 /** Nearest-rank percentile. */
@@ -250,7 +275,7 @@ export interface SeedSummary {
   readonly verificationsMax: number;
   readonly lookupP50: number;
   readonly lookupP99: number;
-  readonly finalThresholds: (number | null)[];
+  readonly finalThresholds: (Record<Neighbourhood, number> | null)[];
 }
 
 export function summarize(passes: readonly PassResult[]): SeedSummary {
