@@ -166,7 +166,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
       const svc = spawnService(name, { ...serviceEnv, GROUP_ID: groups[name]! }, { logFile: path.join(repoRoot, ".costwise/logs", `replay-${name}.log`), metricsPort: await freePort() });
       running.push(svc);
     }
-    await Promise.all(running.map((s) => waitHealthy(s, 120_000)));
+    // Six services starting at once on a loaded machine can take minutes (model loads, Kafka joins).
+    await Promise.all(running.map((s) => waitHealthy(s, 300_000)));
 
     client = await PipelineClient.connect(env as { KAFKA_BROKERS: string; SCHEMA_REGISTRY_URL: string });
     const got = new Map<string, LlmResponse>();
