@@ -69,41 +69,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-/**
- * A fresh consumer group starts at the beginning of its topics; the replay's groups must see only
- * this run's traffic, so each group joins once, commits the end of every topic and leaves before
- * the services join it. (kafkajs' admin.setOffsets joins the group once per topic.)
- */
-async function startGroupsAtEnd(brokers: string, groups: readonly string[], topicNames: readonly string[]): Promise<void> {
-  const kafka = new Kafka({ clientId: "costwise-replay-admin", brokers: brokers.split(","), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: { topic: string; partitions: { partition: number; offset: string }[] }[];
-  try {
-    const existing = new Set(await admin.listTopics());
-    const names = topicNames.filter((t) => existing.has(t));
-    ends = await Promise.all(names.map(async (topic) => ({ topic, partitions: (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })) })));
-  } finally {
-    await admin.disconnect();
-  }
-  await Promise.all(
-    groups.map(async (groupId) => {
-      const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, rebalanceTimeout: 10_000 });
-      await consumer.connect();
-      try {
-        const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-        await consumer.subscribe({ topics: ends.map((e) => e.topic), fromBeginning: false });
-        await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
-        consumer.pause(ends.map((e) => ({ topic: e.topic })));
-        await joined;
-        await consumer.commitOffsets(ends.flatMap((e) => e.partitions.map((p) => ({ topic: e.topic, partition: p.partition, offset: p.offset }))));
-      } finally {
-        await consumer.disconnect();
-      }
-    }),
-  );
-}
-
 const percentile = (xs: number[], q: number) => {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -112,9 +77,38 @@ const percentile = (xs: number[], q: number) => {
 
 /** Reads the data, runs every request through the real pipeline against a recorded-answer emulator, grades and sums up. */
 export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
+  const runId = `replay-${new Date().toISOString().replace(/[-:T.Z]/g, "").slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
+  // The run's own topics (COSTWISE_TOPIC_NAMESPACE, inherited by the services it starts): other
+  // pipelines on the shared cluster neither answer its requests nor feed it theirs.
+  const previous = process.env.COSTWISE_TOPIC_NAMESPACE;
+  process.env.COSTWISE_TOPIC_NAMESPACE = `${runId}.`;
+  try {
+    return await replay(opts, runId);
+  } finally {
+    if (previous === undefined) delete process.env.COSTWISE_TOPIC_NAMESPACE;
+    else process.env.COSTWISE_TOPIC_NAMESPACE = previous;
+  }
+}
+
+/** Deletes this run's topics (every name of the table under the run's namespace); a failure only leaves them behind. */
+async function deleteRunTopics(brokers: string, log: (line: string) => void): Promise<void> {
+  const kafka = new Kafka({ clientId: "costwise-replay-admin", brokers: brokers.split(","), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const mine = Object.values(topics).map((t) => t.name).filter((n) => existing.has(n));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
+  } catch (err) {
+    log(`the run's topics were not deleted: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function replay(opts: ReplayOptions, runId: string): Promise<ReplayResult> {
   const t0 = Date.now();
   const fileRows: DataRow[][] = opts.data.map((f) => readDataFile(f));
-  const runId = `replay-${new Date().toISOString().replace(/[-:T.Z]/g, "").slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
   const { items, excluded } = buildWorkload(fileRows, { perFile: opts.perFile, seed: opts.seed, runId });
   const files = fileRows.map((rows) => ({
     file: rows[0]!.file, dataset: rows[0]!.dataset, kind: rows[0]!.kind, rows: rows.length,
@@ -141,9 +135,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
   let client: PipelineClient | undefined;
   try {
     const groups = Object.fromEntries(REPLAY_SERVICES.map((s) => [s, `${runId}-${s}`])) as Record<string, string>;
-    // Every topic, not only each service's inputs today: a stage that gains an input stays fresh.
-    await startGroupsAtEnd(env.KAFKA_BROKERS!, [...Object.values(groups), `${groups.router!}-shadow`], Object.values(topics).map((spec) => spec.name));
-    opts.log("consumer groups start at the end of their topics");
+    opts.log(`topics of this run only: ${process.env.COSTWISE_TOPIC_NAMESPACE}* (deleted at the end)`);
     const serviceEnv = {
       ...env,
       EMULATOR_URL: emulatorUrl,
@@ -157,6 +149,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
       ROUTER_REDIS_PREFIX: `cw:${runId}:router`,
       BATCH_KEY_PREFIX: `cw:${runId}:batch:`,
       INSTANCE_ID: runId,
+      COSTWISE_TOPIC_NAMESPACE: process.env.COSTWISE_TOPIC_NAMESPACE!,
       ...REPLAY_SERVICE_SETTINGS,
       ROUTER_SHADOW_METRICS_PORT: String(await freePort()),
       LOG_LEVEL: "info",
@@ -258,6 +251,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
     await Promise.all(running.map((s) => stopPipelineService(s)));
     await ch.close();
     await emulator.stop();
+    await deleteRunTopics(env.KAFKA_BROKERS!, opts.log);
   }
 }
 
