@@ -9,9 +9,17 @@ const dashboard = JSON.parse(readFileSync(new URL("../grafana/costwise-dashboard
 const DB = process.env.CLICKHOUSE_DATABASE ?? "costwise";
 const tenant = `grafana-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 const records = knownRecords(tenant, Date.now());
-const shadow = knownShadowRows(records);
+// A use case whose only spend in the window is post-response (a shadow comparison of a request
+// made three hours ago, an hour with no calls): the panels must still show it.
+const known = knownShadowRows(records);
+const shadowOnly = { ...known[2]!, request_id: `${tenant}-shadow-only`, use_case: "nightly-eval", ts: chTimeAgo(3 * 3_600_000), shadow_cost_nanousd: 7_000, judge_cost_nanousd: 400 };
+const shadow = [...known, shadowOnly];
 // The redelivered comparison (shadow[1]) is charged once.
-const shadowCost = [shadow[0]!, shadow[2]!].reduce((a, r) => a + r.shadow_cost_nanousd + r.judge_cost_nanousd, 0);
+const shadowCost = [shadow[0]!, shadow[2]!, shadowOnly].reduce((a, r) => a + r.shadow_cost_nanousd + r.judge_cost_nanousd, 0);
+
+function chTimeAgo(ms: number): string {
+  return new Date(Date.now() - ms).toISOString().slice(0, 19).replace("T", " ");
+}
 let ch: ClickHouseClient;
 
 /** What Grafana's ClickHouse data source sends for the last 7 days and this tenant, all use cases. */
@@ -23,7 +31,7 @@ function expand(sqlText: string): string {
     .replaceAll("$__fromTime", from)
     .replaceAll("$__toTime", to)
     .replaceAll("${tenant:singlequote}", sqlLiteral(tenant))
-    .replaceAll("${use_case:singlequote}", "'support-chat', 'weekly-digest'")
+    .replaceAll("${use_case:singlequote}", "'support-chat', 'weekly-digest', 'nightly-eval'")
     .replaceAll("costwise.", `${DB}.`);
 }
 const run = async <T>(sqlText: string) => (await ch.query({ query: expand(sqlText), format: "JSONEachRow" })).json<T>();
@@ -55,8 +63,13 @@ describe("Grafana dashboard JSON", () => {
     expect(saved[0]!.saved).toBeCloseTo(records.reduce((a, r) => a + r.saving_cache_nanousd, 0) / 1e9, 12);
     expect(saved[1]!.saved).toBeCloseTo((records.reduce((a, r) => a + r.saving_routing_nanousd, 0) - shadowCost) / 1e9, 12);
     expect(saved.reduce((a, s) => a + s.saved, 0)).toBeCloseTo(saved1!.saved, 9);
-    const perUseCase = await run<{ use_case: string; saved_usd: number; shadow_overhead_usd: number }>(panel("Cost per use case"));
+    const perUseCase = await run<{ use_case: string; calls: number; saved_usd: number; shadow_overhead_usd: number }>(panel("Cost per use case"));
     expect(perUseCase.reduce((a, r) => a + r.saved_usd, 0)).toBeCloseTo(saved1!.saved, 9);
     expect(perUseCase.every((r) => r.shadow_overhead_usd > 0)).toBe(true);
+    const shadowOnlyRow = perUseCase.find((r) => r.use_case === "nightly-eval");
+    expect(Number(shadowOnlyRow?.calls)).toBe(0);
+    expect(shadowOnlyRow!.saved_usd).toBeCloseTo(-7_400 / 1e9, 12);
+    const hourly = await run<{ spend: number; naive_cost: number }>(panel("Spend and naive cost per hour (USD)"));
+    expect(hourly.reduce((a, r) => a + r.spend, 0)).toBeCloseTo(spend!.spend, 12);
   });
 });

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { newRequest, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
-import { parseOpenAIChat } from "@costwise/providers";
-import { ATTEMPT_HEADER, decide, type BatchContext, type Decision } from "./outcomes.ts";
+import { billedOpenAIUsage, parseOpenAIChat } from "@costwise/providers";
+import { ATTEMPT_HEADER, decide, WASTED_LINE, type BatchContext, type Decision } from "./outcomes.ts";
 import type { LineFailure } from "./results.ts";
 import { decodeStored, encodeStored, type StoredRequest } from "./stored.ts";
 
 const price = requireModel(catalog, "gpt-4o-mini");
 const policy = { turnaroundMs: 3_600_000, realtimeBudgetMs: 60_000, maxBatchAttempts: 2 };
-const deps = { catalog, defaultModel: "gpt-4o", policy, parse: parseOpenAIChat };
+const deps = { catalog, defaultModel: "gpt-4o", policy, parse: parseOpenAIChat, billed: billedOpenAIUsage };
 const ctx: BatchContext = { batchId: "cwb_1", providerBatchId: "batch_abc", price, submittedAt: 5_000, cancelDisposition: null };
 const NOW = 60_000;
 
@@ -73,5 +73,28 @@ describe("decide", () => {
 
   it("treats a success whose body cannot be read as a failed line", () => {
     expect(decide({ customId: "r1", ok: true, body: { choices: [] } }, stored(), ctx, deps, NOW).kind).toBe("batch");
+  });
+
+  it("charges the usage of a billed but unusable line to the request it sends on, at the batch price", () => {
+    const unusable = { choices: [], usage: body.usage };
+    const wasted = costOf(price, { inputTokens: 1_000, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 200 }, "batch").totalNanoUsd;
+    const retried = decide({ customId: "r1", ok: true, body: unusable }, stored(), ctx, deps, NOW);
+    const again = retried.outputs[0]!.value as LlmRequest;
+    expect(again.pipeline!.overhead).toEqual({ [WASTED_LINE]: wasted });
+    expect(again.pipeline!.overhead_cost_nanousd).toBe(wasted);
+    // After its last attempt it goes real time, still carrying the charge.
+    const rt = decide({ customId: "r1", ok: true, body: unusable }, stored({}, 2), ctx, deps, NOW);
+    expect((rt.outputs[0]!.value as LlmRequest).pipeline!.overhead[WASTED_LINE]).toBe(wasted);
+    // With no time left it fails, and the failure's cost record shows the loss.
+    const failed = decide({ customId: "r1", ok: true, body: unusable }, stored({ deadline_ms: NOW + 10_000 }), ctx, deps, NOW);
+    expect(pick<CostRecord>(failed, topics.costRecords)[0]).toMatchObject({ status: "ERROR", overhead_cost_nanousd: wasted, saving_batch_nanousd: -wasted });
+    // A body that states no usage was not billed.
+    const unbilled = decide({ customId: "r1", ok: true, body: { choices: [] } }, stored(), ctx, deps, NOW);
+    expect((unbilled.outputs[0]!.value as LlmRequest).pipeline?.overhead_cost_nanousd ?? 0).toBe(0);
+  });
+
+  it("charges nothing for lines the provider did not bill (errors, expiry)", () => {
+    const d = decide(fail({ kind: "expired", code: "batch_expired" }), stored(), ctx, deps, NOW);
+    expect((d.outputs[0]!.value as LlmRequest).pipeline!.overhead_cost_nanousd).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { topics, type LlmRequest } from "@costwise/schemas";
-import type { ModelPrice, PriceCatalog, Usage } from "@costwise/pricing";
-import { answer, baselineModel, fail, recordStage, rejectionReason } from "@costwise/lifecycle";
+import { costOf, type ModelPrice, type PriceCatalog, type Usage } from "@costwise/pricing";
+import { answer, baselineModel, chargeRequest, fail, recordStage, rejectionReason } from "@costwise/lifecycle";
 import { output, type Output } from "@costwise/stream-runtime";
 import { afterFailure, type DeadlinePolicy, type Disposition } from "./policy.ts";
 import type { LineFailure, LineResult } from "./results.ts";
@@ -10,6 +10,8 @@ import type { StoredRequest } from "./stored.ts";
 export const ATTEMPT_HEADER = "costwise-batch-attempt";
 /** The stage name under which the batch path's time is recorded in pipeline.stage_ms. */
 export const STAGE = "batch";
+/** The overhead source (pipeline.overhead key) of batch lines the provider billed but costwise could not use. */
+export const WASTED_LINE = "batch";
 
 export interface BatchContext {
   readonly batchId: string;
@@ -27,6 +29,8 @@ export interface DecideDeps {
   readonly policy: DeadlinePolicy;
   /** The provider adapter's parser of a successful body; throws when the body is unusable. */
   readonly parse: (body: unknown, model: string) => { content: string; usage: Usage };
+  /** The usage a successful body bills even when `parse` rejects it; null when it states none. */
+  readonly billed: (body: unknown) => Usage | null;
 }
 
 export type DecisionKind = "ok" | Disposition;
@@ -48,12 +52,15 @@ export function annotate(req: LlmRequest, ms: number): LlmRequest {
   return recordStage(req, STAGE, ms);
 }
 
-function success(line: { customId: string; body: unknown }, s: StoredRequest, ctx: BatchContext, deps: DecideDeps, now: number): Decision | LineFailure {
+/** A line that failed; `billed` is what the provider charged for it anyway (a body costwise could not use). */
+type Failed = LineFailure & { readonly billed?: Usage | null };
+
+function success(line: { customId: string; body: unknown }, s: StoredRequest, ctx: BatchContext, deps: DecideDeps, now: number): Decision | Failed {
   let parsed: { content: string; usage: Usage };
   try {
     parsed = deps.parse(line.body, ctx.price.id);
   } catch (err) {
-    return { customId: line.customId, ok: false, retryable: true, kind: "error", code: "malformed_response", message: (err as Error).message };
+    return { customId: line.customId, ok: false, retryable: true, kind: "error", code: "malformed_response", message: (err as Error).message, billed: deps.billed(line.body) };
   }
   const req = s.request;
   const done = answer({
@@ -64,8 +71,11 @@ function success(line: { customId: string; body: unknown }, s: StoredRequest, ct
   return { customId: line.customId, requestId: req.request_id, kind: "ok", outputs: done.outputs, deadLetter: null, claim: null };
 }
 
-function failure(f: LineFailure, s: StoredRequest, ctx: BatchContext, deps: DecideDeps, now: number): Decision {
-  const req = s.request;
+function failure(f: Failed, s: StoredRequest, ctx: BatchContext, deps: DecideDeps, now: number): Decision {
+  // The provider billed the unusable line at the batch price: that spend is costwise's, charged to
+  // the request whichever way it goes next (another batch, real time or an error).
+  const wasted = f.billed ? costOf(ctx.price, f.billed, "batch", deps.catalog.version).totalNanoUsd : 0;
+  const req = chargeRequest(s.request, WASTED_LINE, wasted);
   const base = { customId: f.customId, requestId: req.request_id };
   const what = `batch ${ctx.providerBatchId ?? ctx.batchId}: ${f.kind} (${f.code}): ${f.message}`;
   const disposition: Disposition =

@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { createInterface } from "node:readline";
 import type Anthropic from "@anthropic-ai/sdk";
 import type { Provider, Usage } from "@costwise/pricing";
-import { mapSdkError, parseAnthropicMessage, parseOpenAIChat } from "@costwise/providers";
+import { billedAnthropicUsage, billedOpenAIUsage, mapSdkError, parseAnthropicMessage, parseOpenAIChat } from "@costwise/providers";
 import { toFile, type OpenAI } from "openai";
 import { OPENAI_BATCH_ENDPOINT } from "./lines.ts";
 import { parseAnthropicLine, parseOpenAiLine, ResultLineError, type LineResult } from "./results.ts";
@@ -48,6 +48,8 @@ export interface BatchApi {
   cancel(providerBatchId: string): Promise<void>;
   /** Content and usage of a successful line's body; throws when the body is unusable. */
   parse(body: unknown, model: string): { content: string; usage: Usage };
+  /** The usage a successful line's body bills even when `parse` finds it unusable; null when it states none. */
+  billed(body: unknown): Usage | null;
 }
 
 function mapped(provider: Provider, usingEmulator: boolean) {
@@ -133,6 +135,7 @@ export function openAiBatchApi(client: OpenAI, opts: { usingEmulator: boolean })
       await call("batches.cancel", () => client.batches.cancel(id));
     },
     parse: (body, model) => parseOpenAIChat(body, model),
+    billed: billedOpenAIUsage,
   };
 }
 
@@ -188,5 +191,6 @@ export function anthropicBatchApi(client: Anthropic, opts: { usingEmulator: bool
       await call("messages.batches.cancel", () => client.messages.batches.cancel(id));
     },
     parse: (body, model) => parseAnthropicMessage(body, model),
+    billed: billedAnthropicUsage,
   };
 }

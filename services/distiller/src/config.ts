@@ -32,7 +32,7 @@ export const distillerConfigSchema = baseConfigSchema.merge(providersConfigSchem
   /** How long a remembered prompt waits for its answer (batch answers can take hours: raise it for batch use cases). */
   DISTILL_JOIN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
   DISTILL_SHADOW_CONCURRENCY: z.coerce.number().int().positive().default(8),
-  /** The local sentence-embedding model, for use cases scored "semantic" (fetched by npm run stack:up). */
+  /** The local sentence-embedding model, for use cases scored "embedding" or "semantic" (fetched by npm run stack:up). */
   DISTILL_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
 });
 export type DistillerConfig = z.infer<typeof distillerConfigSchema>;

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { agreementOf, auc, baselineVerdicts, cohensKappa, embeddingVerdict, JudgeDataError, pairOf, readPairs, wilson, type JudgePair } from "./eval.ts";
+import { agreementOf, auc, baselineVerdicts, cohensKappa, embeddingVerdict, JudgeDataError, pairOf, rateMatchedThreshold, readPairs, wilson, type JudgePair } from "./eval.ts";
 
 const row = (strong: number, weak: number, extra: Record<string, unknown> = {}) => ({
   id: "r1", prompt: "2+2?", strong_model: "S", weak_model: "W",
@@ -66,6 +66,16 @@ describe("agreement statistics", () => {
     expect(b.random).toEqual(baselineVerdicts([p("a", "b"), p("a", "b"), p("a", "b")], 7).random);
     expect(embeddingVerdict(0.8, 0.75)).toBe("tie");
     expect(embeddingVerdict(0.7, 0.75)).toBe("strong");
+  });
+
+  it("rate-matched threshold: the judge accepts as many cheap answers as the recorded scores do", () => {
+    const sims = [0.95, 0.6, 0.9, 0.7, 0.8];
+    const truth = ["tie", "strong", "weak", "tie", "strong"] as const;
+    const t = rateMatchedThreshold(sims, truth);
+    expect(t).toBe(0.8);
+    expect(sims.filter((s) => s >= t).length).toBe(truth.filter((o) => o !== "strong").length);
+    expect(rateMatchedThreshold([0.5, 0.9], ["tie", "weak"])).toBe(0.5);
+    expect(() => rateMatchedThreshold([0.5], [])).toThrow(RangeError);
   });
 });
 

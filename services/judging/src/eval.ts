@@ -157,6 +157,18 @@ export function baselineVerdicts(pairs: readonly JudgePair[], seed: number): Rec
 /** The embedding judge as a preference: similar enough → tie (the shadow accepts), else the frontier (strong) answer is taken as better. */
 export const embeddingVerdict = (similarity: number, threshold: number): Outcome => (similarity >= threshold ? "tie" : "strong");
 
+/**
+ * The similarity threshold at which the embedding judge calls as many cheap answers acceptable as
+ * the recorded scores do: the threshold under which a route's measured agreement rate (what its
+ * fallback floor is compared with) estimates its real acceptable-answer rate on this data.
+ */
+export function rateMatchedThreshold(similarities: readonly number[], truth: readonly Outcome[]): number {
+  if (similarities.length === 0 || similarities.length !== truth.length) throw new RangeError("rateMatchedThreshold: one similarity per recorded outcome, at least one");
+  const sorted = [...similarities].sort((a, b) => a - b);
+  const rejected = truth.filter((t) => !acceptable(t)).length;
+  return rejected === 0 ? sorted[0]! : sorted[Math.min(sorted.length - 1, rejected)]!;
+}
+
 export interface LoadedPairs {
   readonly pairs: JudgePair[];
   /** Rows that cannot be a pair, by reason. */

@@ -12,7 +12,7 @@ import { ensureEmbeddingModel } from "@costwise/infra";
 import { catalog, requireModel } from "@costwise/pricing";
 import { createProviders, providersConfigSchema } from "@costwise/providers";
 import { mapLimit, parseConfig, silentLogger } from "@costwise/stream-runtime";
-import { agreementOf, auc, acceptable, baselineVerdicts, embeddingVerdict, JudgeDataError, readPairs, type Agreement, type Outcome } from "../src/eval.ts";
+import { agreementOf, auc, acceptable, baselineVerdicts, embeddingVerdict, JudgeDataError, rateMatchedThreshold, readPairs, type Agreement, type Outcome } from "../src/eval.ts";
 import { embeddingAgreement, pairwisePreference, parsePreference } from "../src/judge.ts";
 
 const int = (v: string) => {
@@ -27,7 +27,7 @@ const program = new Command("eval:judge")
   .requiredOption("--data <files...>", "router jsonl files (rows need both models' recorded `response`)")
   .option("--n <rows>", "at most this many comparable rows per file (a seeded sample)", int)
   .option("--seed <s>", "sampling and random-baseline seed", (v) => Number(v), 1)
-  .option("--similarity <x>", "embedding judge: similarity at or above which the answers agree (the router's default)", (v) => Number(v), 0.75)
+  .option("--similarity <x>", "embedding judge: similarity at or above which the answers agree (the router's default)", (v) => Number(v), 0.87)
   .option("--judges <list>", "comma-separated: embedding, llm", "embedding,llm")
   .option("--judge-model <id>", "llm judge: the cheap model that compares", "gpt-4o-mini")
   .option("--allow-emulator", "run the llm judge against the provider emulator (a plumbing check: its figures measure the emulator, not a judge)", false)
@@ -85,15 +85,19 @@ async function main(o: Opts): Promise<void> {
     const a = agreementOf(truth, sims.map((s) => embeddingVerdict(s, o.similarity)));
     printed.push(line(`embedding (≥ ${o.similarity})`, a));
     const sorted = [...sims].sort((x, y) => x - y);
+    const matched = rateMatchedThreshold(sims, truth);
     const q = (f: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!);
     out.embedding = {
       ...summary(a), similarity: o.similarity, model: embedder.name, cost_usd: 0,
       // Threshold-free: how well the similarity separates acceptable cheap answers from worse ones.
       auc: round(auc(sims, truth.map(acceptable))), similarity_quantiles: { p10: q(0.1), p50: q(0.5), p90: q(0.9) },
+      acceptable_rate: round(truth.filter(acceptable).length / truth.length),
+      // The threshold at which the judge's agreement rate equals the recorded acceptable rate (tuned on this data).
+      rate_matched_similarity: round(matched),
       // Descriptive, on the data given (choosing a threshold here is tuning on it): the shadow decision at other thresholds.
-      by_threshold: [0.7, 0.8, 0.85, 0.9, 0.95].map((t) => {
+      by_threshold: [...new Set([0.7, 0.75, 0.8, 0.85, 0.9, 0.95, round(matched)!])].sort((x, y) => x - y).map((t) => {
         const x = agreementOf(truth, sims.map((sim) => embeddingVerdict(sim, t)));
-        return { similarity: t, agreement: round(x.agreement), shadow_accuracy: round(x.shadow.accuracy), shadow_kappa: round(x.shadow.kappa) };
+        return { similarity: t, agree_rate: round(sims.filter((sim) => sim >= t).length / sims.length), agreement: round(x.agreement), shadow_accuracy: round(x.shadow.accuracy), shadow_kappa: round(x.shadow.kappa) };
       }),
     };
   }

@@ -58,6 +58,20 @@ describe("cost records and savings attribution", () => {
     expect(buildCostRecord(account()).substituted_from).toBeNull();
   });
 
+  it("a billed but unusable batch line is taken from batching's saving, and the parts still add up", () => {
+    const p = emptyPipelineState();
+    p.overhead = { batch: 90_000 };
+    const request = base({ pipeline: p });
+    const a = account({ request, model: mini, mode: "batch", baselineUsage: baselineUsageOf(request, usage) });
+    const { baseline, cost, overheadTotal, savings } = attributeSavings(a, p.overhead, catalog.version);
+    expect(savings.batch).toBe(costOf(mini, usage).totalNanoUsd - cost - 90_000);
+    expect(savings.cache).toBe(0);
+    expect(sum(savings)).toBe(baseline - cost - overheadTotal);
+    const failed = attributeSavings(account({ request, status: "ERROR", model: null, usage: NO_USAGE }), p.overhead, catalog.version);
+    expect(failed.savings.batch).toBe(-90_000);
+    expect(sum(failed.savings)).toBe(failed.baseline - failed.cost - failed.overheadTotal);
+  });
+
   it("a cache hit saves the whole baseline less its lookup cost", () => {
     const p = emptyPipelineState();
     p.overhead = { embedding: 20 };

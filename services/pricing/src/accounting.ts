@@ -29,13 +29,15 @@ export interface CallAccount {
 }
 
 /** Overhead sources charged against each technique's saving (pipeline.overhead keys). */
-const OVERHEAD_TECHNIQUE: Record<string, "cache" | "routing" | "compression"> = {
+const OVERHEAD_TECHNIQUE: Record<string, keyof Savings> = {
   cache: "cache",
   embedding: "cache",
   router: "routing",
   shadow: "routing",
   compression: "compression",
   summariser: "compression",
+  // Batch lines the provider billed but costwise could not use, before the request was sent again.
+  batch: "batch",
 };
 
 export interface Savings {
@@ -52,11 +54,11 @@ export interface Savings {
  *   B2 = model used, prompt as sent, real time                  → routing saved B1 − B2
  *   B3 = model used, as billed (batch price where batched)      → batch saved B2 − B3
  * A cache hit saves the whole baseline. Each technique's own overhead (lookup embeddings, router
- * calls, summaries) is subtracted from its saving, so the parts add up exactly to
+ * calls, summaries, batch lines billed but unusable) is subtracted from its saving, so the parts add up exactly to
  * baseline − cost − overhead.
  */
 export function attributeSavings(a: CallAccount, overhead: Readonly<Record<string, number>>, version: string): { baseline: number; cost: number; overheadTotal: number; savings: Savings } {
-  const charge = { cache: 0, routing: 0, compression: 0 };
+  const charge = { cache: 0, routing: 0, compression: 0, batch: 0 };
   let overheadTotal = 0;
   for (const [source, nano] of Object.entries(overhead)) {
     charge[OVERHEAD_TECHNIQUE[source] ?? "cache"] += nano;
@@ -65,11 +67,11 @@ export function attributeSavings(a: CallAccount, overhead: Readonly<Record<strin
   const cost = a.model ? costOf(a.model, a.usage, a.mode, version).totalNanoUsd : 0;
   if (!a.baselineModel || a.status === "ERROR") {
     // Nothing to compare with: whatever was spent is a loss to the techniques that spent it.
-    return { baseline: cost, cost, overheadTotal, savings: { cache: 0 - charge.cache, routing: 0 - charge.routing, compression: 0 - charge.compression, batch: 0 } };
+    return { baseline: cost, cost, overheadTotal, savings: { cache: 0 - charge.cache, routing: 0 - charge.routing, compression: 0 - charge.compression, batch: 0 - charge.batch } };
   }
   const b0 = costOf(a.baselineModel, a.baselineUsage, "realtime", version).totalNanoUsd;
   if (!a.model) {
-    return { baseline: b0, cost, overheadTotal, savings: { cache: b0 - cost - charge.cache, routing: 0 - charge.routing, compression: 0 - charge.compression, batch: 0 } };
+    return { baseline: b0, cost, overheadTotal, savings: { cache: b0 - cost - charge.cache, routing: 0 - charge.routing, compression: 0 - charge.compression, batch: 0 - charge.batch } };
   }
   const b1 = costOf(a.baselineModel, a.usage, "realtime", version).totalNanoUsd;
   const b2 = costOf(a.model, a.usage, "realtime", version).totalNanoUsd;
@@ -77,7 +79,7 @@ export function attributeSavings(a: CallAccount, overhead: Readonly<Record<strin
     baseline: b0,
     cost,
     overheadTotal,
-    savings: { cache: 0 - charge.cache, compression: b0 - b1 - charge.compression, routing: b1 - b2 - charge.routing, batch: b2 - cost },
+    savings: { cache: 0 - charge.cache, compression: b0 - b1 - charge.compression, routing: b1 - b2 - charge.routing, batch: b2 - cost - charge.batch },
   };
 }
 

@@ -1,5 +1,5 @@
 import type Anthropic from "@anthropic-ai/sdk";
-import { usageFromAnthropic, type ModelPrice } from "@costwise/pricing";
+import { usageFromAnthropic, type ModelPrice, type Usage } from "@costwise/pricing";
 import { z } from "zod";
 import { InvalidRequestError, MalformedResponseError } from "./errors.ts";
 import { describeIssues, type ParsedChat } from "./openai-chat.ts";
@@ -77,6 +77,12 @@ const STOP_REASONS: Record<string, string> = {
   tool_use: "tool_calls",
   refusal: "content_filter",
 };
+
+/** The usage a message body bills even when its content is unusable; null when it states none. */
+export function billedAnthropicUsage(body: unknown): Usage | null {
+  const parsed = z.object({ usage: messageSchema.shape.usage }).safeParse(body);
+  return parsed.success ? usageFromAnthropic(parsed.data.usage) : null;
+}
 
 export function parseAnthropicMessage(body: unknown, model: string): ParsedChat {
   const parsed = messageSchema.safeParse(body);

@@ -1,8 +1,8 @@
 import { catalog, requireModel } from "@costwise/pricing";
 import { describe, expect, it } from "vitest";
-import { buildAnthropicParams, parseAnthropicMessage, splitSystem } from "./anthropic-chat.ts";
+import { billedAnthropicUsage, buildAnthropicParams, parseAnthropicMessage, splitSystem } from "./anthropic-chat.ts";
 import { InvalidRequestError, MalformedResponseError } from "./errors.ts";
-import { buildOpenAIChatParams, isReasoningModel, parseOpenAIChat, parseOpenAIEmbeddings } from "./openai-chat.ts";
+import { billedOpenAIUsage, buildOpenAIChatParams, isReasoningModel, parseOpenAIChat, parseOpenAIEmbeddings } from "./openai-chat.ts";
 
 const price = (m: string) => requireModel(catalog, m);
 
@@ -161,6 +161,17 @@ describe("parseOpenAIChat", () => {
     expect(() => parseOpenAIChat({ choices: [], usage }, "gpt-4o")).toThrow(MalformedResponseError);
     expect(() => parseOpenAIChat({ choices: [{ message: { content: "x" } }] }, "gpt-4o")).toThrow(/usage/);
     expect(() => parseOpenAIChat("", "gpt-4o")).toThrow(MalformedResponseError);
+  });
+});
+
+describe("billed usage of unusable bodies", () => {
+  it("reads the usage of a body whose content cannot be used, and null when it states none", () => {
+    expect(billedOpenAIUsage({ choices: [], usage: { prompt_tokens: 30, completion_tokens: 7, prompt_tokens_details: { cached_tokens: 10 } } }))
+      .toEqual({ inputTokens: 30, cachedInputTokens: 10, cacheWriteInputTokens: 0, outputTokens: 7 });
+    expect(billedOpenAIUsage({ choices: [] })).toBeNull();
+    expect(billedAnthropicUsage({ content: "not blocks", usage: { input_tokens: 12, output_tokens: 3 } }))
+      .toEqual({ inputTokens: 12, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 3 });
+    expect(billedAnthropicUsage("<html>")).toBeNull();
   });
 });
 

@@ -12,8 +12,8 @@ export { providersConfigSchema, parseFallbackModels, type ProvidersConfig } from
 export { createProviders, EMULATOR_API_KEY } from "./providers.ts";
 export { countChatTokens, countTextTokens } from "./tokens.ts";
 // Request/response mapping and error mapping, for callers of the batch APIs (the batch accumulator).
-export { buildOpenAIChatParams, parseOpenAIChat } from "./openai-chat.ts";
-export { buildAnthropicParams, parseAnthropicMessage } from "./anthropic-chat.ts";
+export { billedOpenAIUsage, buildOpenAIChatParams, parseOpenAIChat } from "./openai-chat.ts";
+export { billedAnthropicUsage, buildAnthropicParams, parseAnthropicMessage } from "./anthropic-chat.ts";
 export { mapSdkError, type MapContext } from "./errors.ts";
 export {
   AuthenticationError,

@@ -80,6 +80,15 @@ export function parseOpenAIChat(body: unknown, model: string): ParsedChat {
   };
 }
 
+/**
+ * The usage a chat completion body bills, even when the rest of it is unusable (no choices, no
+ * content); null when it states no valid usage. What a caller is charged for an answer it cannot use.
+ */
+export function billedOpenAIUsage(body: unknown): Usage | null {
+  const parsed = z.object({ usage: completionSchema.shape.usage }).safeParse(body);
+  return parsed.success ? usageFromOpenAI(parsed.data.usage) : null;
+}
+
 const embeddingSchema = z.object({
   data: z.array(z.object({ embedding: z.array(z.number()), index: z.number().int().nonnegative() })),
   usage: z.object({ prompt_tokens: z.number().int().nonnegative() }),

@@ -30,6 +30,15 @@ export interface ShadowEntry {
   readonly temperature: number | null;
 }
 
+/**
+ * The other tier's answer to a shadowed request, kept once paid for: if judging it fails and the
+ * comparison is retried, the retry judges this answer instead of paying for the call again.
+ */
+export interface ShadowAnswer {
+  readonly content: string;
+  readonly model: string;
+  readonly usage: { readonly inputTokens: number; readonly cachedInputTokens: number; readonly cacheWriteInputTokens: number; readonly outputTokens: number };
+}
 
 /**
  * Shared router state (Redis in production): shadowed requests waiting for their answer, the
@@ -46,6 +55,10 @@ export interface RouteStore {
    * `windowSize`. Returns the window, newest first, and whether this call counted.
    */
   completeShadow(requestId: string, route: RouteKey, agreed: 0 | 1 | null, windowSize: number): Promise<{ window: number[]; counted: boolean }>;
+  /** Keep the paid shadow answer of a request for `ttlSeconds` (forgotten by completeShadow). */
+  rememberShadowAnswer(requestId: string, answer: ShadowAnswer, ttlSeconds: number): Promise<void>;
+  /** The kept shadow answer of a request; null when none was kept or it expired. */
+  shadowAnswer(requestId: string): Promise<ShadowAnswer | null>;
   window(route: RouteKey): Promise<number[]>;
   fallbacks(): Promise<Map<string, FallbackInfo>>;
   /** Put the route into fallback unless it already is; true if this call did it (one instance logs the transition). */
@@ -69,6 +82,7 @@ export const routeId = (r: RouteKey) => JSON.stringify([r.useCase, r.tier]);
 
 const COMPLETE_SCRIPT = `
 local removed = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[3])
 if removed == 1 and ARGV[1] ~= '' then
   redis.call('LPUSH', KEYS[2], ARGV[1])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
@@ -93,6 +107,7 @@ export function redisRouteStore(url: string, opts: RedisStoreOptions): RouteStor
   redis.on("error", (err: Error) => opts.onError?.(err));
   const p = opts.prefix;
   const shadowKey = (id: string) => `${p}:shadow:${id}`;
+  const answerKey = (id: string) => `${p}:shadow-answer:${id}`;
   const windowKey = (r: RouteKey) => `${p}:window:${r.useCase}:${r.tier}`;
   const fallbackKey = `${p}:fallback`;
   const parse = (v: string | null) => (v === null ? null : (JSON.parse(v) as ShadowEntry));
@@ -106,8 +121,15 @@ export function redisRouteStore(url: string, opts: RedisStoreOptions): RouteStor
       return (await redis.mget(...ids.map(shadowKey))).map(parse);
     },
     async completeShadow(id, route, agreed, size) {
-      const [removed, list] = (await redis.eval(COMPLETE_SCRIPT, 2, shadowKey(id), windowKey(route), agreed === null ? "" : String(agreed), String(size))) as [number, string[]];
+      const [removed, list] = (await redis.eval(COMPLETE_SCRIPT, 3, shadowKey(id), windowKey(route), answerKey(id), agreed === null ? "" : String(agreed), String(size))) as [number, string[]];
       return { window: list.map(Number), counted: removed === 1 && agreed !== null };
+    },
+    async rememberShadowAnswer(id, answer, ttl) {
+      await redis.set(answerKey(id), JSON.stringify(answer), "EX", ttl);
+    },
+    async shadowAnswer(id) {
+      const v = await redis.get(answerKey(id));
+      return v === null ? null : (JSON.parse(v) as ShadowAnswer);
     },
     async window(route) {
       return (await redis.lrange(windowKey(route), 0, -1)).map(Number);
@@ -137,6 +159,7 @@ export function redisRouteStore(url: string, opts: RedisStoreOptions): RouteStor
 /** The same contract in process memory: single-instance runs and tests. Expired entries vanish like Redis keys. */
 export function memoryRouteStore(now: () => number = Date.now): RouteStore {
   const pending = new Map<string, { entry: ShadowEntry; expires: number }>();
+  const answers = new Map<string, { answer: ShadowAnswer; expires: number }>();
   const windows = new Map<string, number[]>();
   const fallback = new Map<string, FallbackInfo>();
   const live = (id: string) => {
@@ -154,6 +177,7 @@ export function memoryRouteStore(now: () => number = Date.now): RouteStore {
     async completeShadow(id, route, agreed, size) {
       const removed = live(id) !== null;
       pending.delete(id);
+      answers.delete(id);
       const w = windows.get(routeId(route)) ?? [];
       if (removed && agreed !== null) {
         w.unshift(agreed);
@@ -161,6 +185,14 @@ export function memoryRouteStore(now: () => number = Date.now): RouteStore {
         windows.set(routeId(route), w);
       }
       return { window: [...w], counted: removed && agreed !== null };
+    },
+    async rememberShadowAnswer(id, answer, ttl) {
+      answers.set(id, { answer: structuredClone(answer), expires: now() + ttl * 1000 });
+    },
+    async shadowAnswer(id) {
+      const a = answers.get(id);
+      if (a && a.expires <= now()) answers.delete(id);
+      return answers.get(id)?.answer ?? null;
     },
     async window(route) {
       return [...(windows.get(routeId(route)) ?? [])];

@@ -137,7 +137,7 @@ const sections = {
 const defaultsSchema = z
   .object({
     rollout: sections.rollout.default(100),
-    shadow: shadowSchema.default({ sampleRate: 0.05, judge: "embedding", similarity: 0.75, judgeModel: null, ttlSeconds: 3600 }),
+    shadow: shadowSchema.default({ sampleRate: 0.05, judge: "embedding", similarity: 0.87, judgeModel: null, ttlSeconds: 3600 }),
     quality: qualitySchema.default({ floor: 0.8, window: 200, minSamples: 50, recoverMargin: 0.05 }),
     cascade: cascadeSchema.default({ uncertaintyPhrases: [], minChars: 1, escalateOnTruncation: true, format: "text", labels: null, jsonSchema: null, pattern: null }),
     llm: llmSchema.default({ model: "gpt-4o-mini", maxPromptChars: 2000, unparseableScore: 1 }),

@@ -25,6 +25,18 @@ describe("Redis route store", () => {
     expect(await store.pendingShadows([`${run}-b`])).toEqual([null]);
   });
 
+  it("keeps a paid shadow answer until the comparison completes, and lets it expire", async () => {
+    const answer = { content: "Tuesday ✓", model: "gpt-4o", usage: { inputTokens: 9, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 3 } };
+    await store.rememberShadow(entry(`${run}-k`), 60);
+    await store.rememberShadowAnswer(`${run}-k`, answer, 60);
+    await store.rememberShadowAnswer(`${run}-short`, answer, 1);
+    expect(await store.shadowAnswer(`${run}-k`)).toEqual(answer);
+    await store.completeShadow(`${run}-k`, route, 1, 3);
+    expect(await store.shadowAnswer(`${run}-k`)).toBeNull();
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await store.shadowAnswer(`${run}-short`)).toBeNull();
+  });
+
   it("trims the window and lets exactly one caller enter or leave fallback", async () => {
     for (const [i, v] of [1, 1, 0, 1].entries()) {
       await store.rememberShadow(entry(`${run}-w${i}`), 60);

@@ -44,6 +44,14 @@ describe("replay summary", () => {
     expect(s.answers_retained).toBe(1);
   });
 
+  it("counts batched answers and their saving apart", () => {
+    const batched: Graded = { item: kbItems[0]!, response: ok, call: call({ served_by: "BATCH", baseline_cost_nanousd: "200", cost_nanousd: "100", saving_batch_nanousd: "100" }), grade: { grade: 1, recognised: true } };
+    const s = summarise([rows[0]!, batched]);
+    expect(s.batched).toBe(1);
+    expect(s.saving_usd.batch).toBeCloseTo(100e-9, 15);
+    expect(summarise(rows).batched).toBe(0);
+  });
+
   it("splits by data kind", () => {
     const { total, byKind } = summariseAll(rows);
     expect(Object.keys(byKind)).toEqual(["cache_b", "compress_x"]);

@@ -47,6 +47,8 @@ export interface GroupSummary {
   cache_wrong_answers: number;
   /** Wrong answers among cache hits. */
   cache_wrong_answer_rate: number | null;
+  /** Requests answered through a provider batch. */
+  batched: number;
   /** Share of model-answered requests answered by a strong-class model. */
   strong_call_share: number | null;
   context_tokens_before: number;
@@ -67,7 +69,7 @@ export class AccountingError extends Error {
 export function summarise(rows: readonly Graded[], opts: { seed?: number } = {}): GroupSummary {
   let baseline = 0n, cost = 0n, overhead = 0n;
   const saving = { cache: 0n, routing: 0n, compression: 0n, batch: 0n };
-  let hits = 0, wrongHits = 0, modelCalls = 0, strongCalls = 0, before = 0, after = 0, withContext = 0, retained = 0, naiveRetained = 0, errors = 0;
+  let hits = 0, wrongHits = 0, batched = 0, modelCalls = 0, strongCalls = 0, before = 0, after = 0, withContext = 0, retained = 0, naiveRetained = 0, errors = 0;
   for (const r of rows) {
     const c = r.call;
     baseline += nano(c.baseline_cost_nanousd);
@@ -78,6 +80,7 @@ export function summarise(rows: readonly Graded[], opts: { seed?: number } = {})
     saving.compression += nano(c.saving_compression_nanousd);
     saving.batch += nano(c.saving_batch_nanousd);
     if (r.response.status !== "OK") errors++;
+    if (c.served_by === "BATCH") batched++;
     if (c.served_by.startsWith("CACHE")) {
       hits++;
       if (r.grade.grade < r.item.naiveGrade) wrongHits++;
@@ -118,6 +121,7 @@ export function summarise(rows: readonly Graded[], opts: { seed?: number } = {})
     cache_hit_rate: rows.length > 0 ? hits / rows.length : 0,
     cache_wrong_answers: wrongHits,
     cache_wrong_answer_rate: hits > 0 ? wrongHits / hits : null,
+    batched,
     strong_call_share: modelCalls > 0 ? strongCalls / modelCalls : null,
     context_tokens_before: before,
     context_tokens_removed: before - after,

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   }
   console.log(renderTable(result.total, result.byKind));
   console.log(
-    `\nrun ${result.runId}: ${result.timing.wallSeconds.toFixed(0)} s in total, ${result.timing.sendSeconds.toFixed(0)} s sending; latency p50 ${result.timing.latencyP50Ms} ms, p95 ${result.timing.latencyP95Ms} ms; ` +
+    `\nrun ${result.runId}: ${result.timing.wallSeconds.toFixed(0)} s in total, ${result.timing.sendSeconds.toFixed(0)} s sending; real-time latency p50 ${result.timing.latencyP50Ms} ms, p95 ${result.timing.latencyP95Ms} ms; ` +
       `${result.repeats.afterAnswer} of ${result.repeats.withEarlier} repeated intents arrived after an earlier answer.`,
   );
   console.log(summaryJson(result.total, result.byKind, { seed: args.seed, wall_seconds: Math.round(result.timing.wallSeconds) }));

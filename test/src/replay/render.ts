@@ -8,15 +8,16 @@ const ci = (x: [number, number] | null) => (x === null ? "-" : `[${x[0].toFixed(
 
 const COLUMNS = [
   "data", "use case", "requests", "errors", "naive cost", "costwise cost", "overhead", "cost cut",
-  "saved: cache", "routing", "compression", "naive quality", "quality", "ratio", "ratio 95% CI",
-  "cache hits", "cache wrong", "strong calls", "ctx tokens removed", "answers retained",
+  "saved: cache", "routing", "compression", "batch", "naive quality", "quality", "ratio", "ratio 95% CI",
+  "cache hits", "cache wrong", "batched", "strong calls", "ctx tokens removed", "answers retained",
 ] as const;
 
 function cells(name: string, s: GroupSummary): string[] {
   return [
     name, s.use_case, String(s.requests), String(s.errors), money(s.naive_cost_usd), money(s.cost_usd), money(s.overhead_usd), pct(s.cost_cut),
-    money(s.saving_usd.cache), money(s.saving_usd.routing), money(s.saving_usd.compression), num(s.naive_quality), num(s.quality), num(s.quality_ratio), ci(s.quality_ratio_ci95),
-    `${s.cache_hits} (${pct(s.cache_hit_rate)})`, s.cache_hits > 0 ? `${s.cache_wrong_answers} (${pct(s.cache_wrong_answer_rate)})` : "-", pct(s.strong_call_share),
+    money(s.saving_usd.cache), money(s.saving_usd.routing), money(s.saving_usd.compression), money(s.saving_usd.batch), num(s.naive_quality), num(s.quality), num(s.quality_ratio), ci(s.quality_ratio_ci95),
+    `${s.cache_hits} (${pct(s.cache_hit_rate)})`, s.cache_hits > 0 ? `${s.cache_wrong_answers} (${pct(s.cache_wrong_answer_rate)})` : "-",
+    s.batched > 0 ? `${s.batched} (${pct(s.batched / s.requests)})` : "-", pct(s.strong_call_share),
     s.context_tokens_before > 0 ? `${s.context_tokens_removed} (${pct(s.context_tokens_removed / s.context_tokens_before)})` : "-",
     s.answers_retained === null ? "-" : `${pct(s.answers_retained)} (naive ${pct(s.naive_answers_retained)})`,
   ];
@@ -57,6 +58,7 @@ export function summaryJson(total: GroupSummary, byKind: Record<string, GroupSum
     quality_ratio_ci95: s.quality_ratio_ci95?.map((x) => round(x, 4)) ?? null,
     cache_hit_rate: round(s.cache_hit_rate, 4),
     cache_wrong_answer_rate: s.cache_wrong_answer_rate === null ? null : round(s.cache_wrong_answer_rate, 4),
+    batched: s.batched,
     strong_call_share: s.strong_call_share === null ? null : round(s.strong_call_share, 4),
     context_tokens_removed: s.context_tokens_removed,
     answers_retained: s.answers_retained === null ? null : round(s.answers_retained, 4),

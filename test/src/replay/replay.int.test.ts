@@ -31,6 +31,11 @@ describe("npm run replay on the shipped samples (real pipeline)", () => {
     // The naive deployment answers every shipped sample row from the caller's recorded outcome or the full context.
     expect(result.total.naive_quality).toBeGreaterThan(0.5);
     expect(result.byKind.compress_xquad_en!.context_tokens_removed).toBeGreaterThan(0);
+    // Math answers are BATCH requests: answered through a provider batch, at its discount.
+    const math = result.byKind.router_routellm_gsm8k!;
+    expect(math.batched).toBe(math.requests);
+    expect(math.saving_usd.batch).toBeGreaterThan(0);
+    expect(result.byKind.cache_banking77!.batched).toBe(0);
     // Every response was an answer of the replay's own emulator.
     expect(result.emulator.answered).toBeGreaterThanOrEqual(16 - result.total.cache_hits);
   });

@@ -29,6 +29,13 @@ describe("replay workload", () => {
     expect(() => normaliseScore(7, "elo", "f:3")).toThrow(/f:3: score 7 of type elo/);
   });
 
+  it("sends math answers as BATCH with no deadline and every user-facing kind in real time", () => {
+    const kinds = [buildItem(cacheRows[0]!, "r-0", 1), buildItem(routerRows[0]!, "r-1", 1), buildItem(routerRows[1]!, "r-2", 1), buildItem(compressRows[0]!, "r-3", 1)];
+    expect(kinds.map((i) => [i.useCase, i.request.latency_class, i.request.deadline_ms])).toEqual([
+      ["support-chat", "REALTIME", null], ["general-assistant", "REALTIME", null], ["math-answers", "BATCH", null], ["kb-answers", "REALTIME", null],
+    ]);
+  });
+
   it("builds a follow-up turn with the earlier turns and keys the ground truth by every user turn", () => {
     const item = buildItem(routerRows[0]!, "run-0", 1_000);
     expect(item.useCase).toBe("general-assistant");

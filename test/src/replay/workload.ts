@@ -7,12 +7,18 @@ export { rng, shuffle };
 
 export const REPLAY_TENANT = "replay";
 
-/** Use case per data kind (fixed names), the model its callers ask for, and its prompt. */
+/**
+ * Use case per data kind (fixed names), the model its callers ask for, its output cap and its
+ * latency class. Support chat, the assistant and knowledge-base answers have a user waiting
+ * (REALTIME). Worked math solutions are produced ahead of use (answer keys, tutoring content),
+ * so their callers send them as BATCH with no deadline, and costwise may use the providers'
+ * batch APIs for them.
+ */
 export const USE_CASES = {
-  cache: { useCase: "support-chat", model: "gpt-4o", maxTokens: 256 },
-  math: { useCase: "math-answers", model: "gpt-4o", maxTokens: 1024 },
-  general: { useCase: "general-assistant", model: "gpt-4o", maxTokens: 2048 },
-  compress: { useCase: "kb-answers", model: "claude-sonnet-4-5", maxTokens: 300 },
+  cache: { useCase: "support-chat", model: "gpt-4o", maxTokens: 256, latencyClass: "REALTIME" },
+  math: { useCase: "math-answers", model: "gpt-4o", maxTokens: 1024, latencyClass: "BATCH" },
+  general: { useCase: "general-assistant", model: "gpt-4o", maxTokens: 2048, latencyClass: "REALTIME" },
+  compress: { useCase: "kb-answers", model: "claude-sonnet-4-5", maxTokens: 300, latencyClass: "REALTIME" },
 } as const;
 
 const SUPPORT_SYSTEM = "You are the support assistant of an online bank. Answer the customer's question in two or three sentences.";
@@ -72,7 +78,7 @@ export function buildItem(source: DataRow, id: string, now: number): ReplayItem 
     case "cache": {
       const uc = USE_CASES.cache;
       const messages: Message[] = [{ role: "system", content: SUPPORT_SYSTEM }, { role: "user", content: source.row.text }];
-      const request = newRequest({ ...base, use_case: uc.useCase, model: uc.model, max_tokens: uc.maxTokens, messages });
+      const request = newRequest({ ...base, use_case: uc.useCase, model: uc.model, max_tokens: uc.maxTokens, latency_class: uc.latencyClass, messages });
       const truth: RecordedEntryInput = { kind: "cache", id: source.row.id, turns: userTurns(messages), intent: source.row.intent, oos: source.row.is_oos };
       return { id, source, dataset: source.dataset, useCase: uc.useCase, request, truth, naiveGrade: 1 };
     }
@@ -85,7 +91,7 @@ export function buildItem(source: DataRow, id: string, now: number): ReplayItem 
       if (earlier.length !== row.turn - 1) throw new ReplayDataError(`${where} (row ${row.id}): turn ${row.turn} needs the earlier turns in "turns"`);
       for (const t of earlier) messages.push({ role: "user", content: t }, { role: "assistant", content: EARLIER_ANSWER });
       messages.push({ role: "user", content: row.prompt });
-      const request = newRequest({ ...base, use_case: uc.useCase, model: uc.model, max_tokens: uc.maxTokens, messages });
+      const request = newRequest({ ...base, use_case: uc.useCase, model: uc.model, max_tokens: uc.maxTokens, latency_class: uc.latencyClass, messages });
       const truth: RecordedEntryInput = {
         kind: "router", id: row.id, turns: userTurns(messages),
         strong: { model: outcomes.strong.model, score: outcomes.strong.score, response: outcomes.strong.response, response_chars: outcomes.strong.chars },
@@ -99,7 +105,7 @@ export function buildItem(source: DataRow, id: string, now: number): ReplayItem 
       const uc = USE_CASES.compress;
       const messages: Message[] = [{ role: "system", content: KB_SYSTEM }, { role: "user", content: row.question }];
       const context = row.passages.map((p, k) => ({ id: `p${k}`, text: p.text, score: 1 - k * 0.1 }));
-      const request = newRequest({ ...base, use_case: uc.useCase, model: uc.model, max_tokens: uc.maxTokens, messages, context });
+      const request = newRequest({ ...base, use_case: uc.useCase, model: uc.model, max_tokens: uc.maxTokens, latency_class: uc.latencyClass, messages, context });
       const truth: RecordedEntryInput = { kind: "compress", id: row.id, turns: userTurns(messages), answers: row.answers };
       // The naive reader gets every passage: right when one of them holds a gold answer.
       const full = row.passages.map((p) => p.text.toLowerCase()).join("\n");

@@ -68,7 +68,7 @@ export class Results {
       if (payload === null || payload === undefined || seen.has(line.customId)) return;
       seen.add(line.customId);
       const s = decodeStored(payload);
-      const d = decide(line, s, ctx, { catalog, defaultModel, policy, parse: apis[rec.provider].parse }, now);
+      const d = decide(line, s, ctx, { catalog, defaultModel, policy, parse: apis[rec.provider].parse, billed: apis[rec.provider].billed }, now);
       decisions.push(d);
       if (d.deadLetter !== null) {
         const msg = { key: Buffer.from(s.request.request_id), value: output.serde.encode(topics.batch, s.request), headers: {}, offset: String(s.source.offset), timestamp: String(s.acceptedAt) };

@@ -150,4 +150,23 @@ describe("shadow consumer", () => {
     expect(h.rows).toEqual([expect.objectContaining({ decided: 0, judge_error: "no sentence embedder for the embedding judge", shadow_cost_nanousd: costOf(requireModel(catalog, "gpt-4o"), usage).totalNanoUsd })]);
     expect(await h.store.window({ useCase: "chat", tier: "small" })).toEqual([]);
   });
+
+  it("a judge that fails after the paid shadow call: the retry judges the kept answer instead of calling again", async () => {
+    const embeddingPolicy = policyOf({
+      version: 1,
+      useCases: { chat: { strategy: "rules", tiers: twoTiers(), shadow: { sampleRate: 1, judge: "embedding", similarity: 0.7 }, quality: { floor: 0.5, window: 10, minSamples: 3, recoverMargin: 0.1 } } },
+    } as PolicyFile);
+    const words = bagOfWordsEmbedder();
+    let failures = 1;
+    const flaky: TextEmbedder = { embed: async (t) => { if (failures-- > 0) throw new Error("embedding model busy"); return words.embed(t); } };
+    const h = harness({ "gpt-4o": "Transfers to other banks take one day." }, { policy: embeddingPolicy, embedder: flaky });
+    await h.store.rememberShadow(entry("j1"), 60);
+    const batch = [response("j1", "Your card arrives on Tuesday.", "gpt-4o-mini")];
+    await expect(h.run(batch)).rejects.toThrow("embedding model busy");
+    expect(await h.run(batch)).toEqual([{ outputs: [], skipped: "shadow disagree" }]);
+    expect(h.calls).toHaveLength(1);
+    expect(h.rows).toEqual([expect.objectContaining({ request_id: "j1", decided: 1, shadow_cost_nanousd: costOf(requireModel(catalog, "gpt-4o"), usage).totalNanoUsd })]);
+    // Completing the comparison forgets the kept answer.
+    expect(await h.store.shadowAnswer("j1")).toBeNull();
+  });
 });

@@ -58,13 +58,19 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
       served_model: res.model ?? entry.servedModel, shadow_model: otherModel, cheap_model: entry.cheapModel, frontier_model: entry.frontierModel,
       fallback_active: servedFrontier ? 1 : 0, judge: uc.shadow.judge, price_catalog_version: deps.catalog.version, version: deps.now(),
     };
-    let other;
-    try {
-      other = await deps.chat.chat({ model: otherModel, messages: entry.messages, maxTokens: entry.maxTokens, temperature: entry.temperature, requestId: entry.request_id, signal: callSignal(signal)! });
-    } catch (err) {
-      if (!(err instanceof PoisonMessageError)) throw err;
-      logger.warn({ request_id: entry.request_id, model: otherModel, err: errorMessage(err) }, "shadow call refused: comparison dropped");
-      return { entry, uc, row: null, agreed: null, note: "shadow call refused" };
+    // A retry of this comparison (the judge failed after the shadow call was paid) reuses the answer.
+    let other = await deps.store.shadowAnswer(entry.request_id);
+    if (!other) {
+      try {
+        const called = await deps.chat.chat({ model: otherModel, messages: entry.messages, maxTokens: entry.maxTokens, temperature: entry.temperature, requestId: entry.request_id, signal: callSignal(signal)! });
+        other = { content: called.content, model: called.model, usage: called.usage };
+      } catch (err) {
+        if (!(err instanceof PoisonMessageError)) throw err;
+        logger.warn({ request_id: entry.request_id, model: otherModel, err: errorMessage(err) }, "shadow call refused: comparison dropped");
+        return { entry, uc, row: null, agreed: null, note: "shadow call refused" };
+      }
+      await deps.store.rememberShadowAnswer(entry.request_id, other, uc.shadow.ttlSeconds).catch((err: unknown) =>
+        logger.warn({ request_id: entry.request_id, err: errorMessage(err) }, "shadow answer not kept: a retry would call again"));
     }
     const shadowCost = costOf(findModel(deps.catalog, other.model) ?? findModel(deps.catalog, otherModel)!, other.usage).totalNanoUsd;
     const cheap = servedFrontier ? other.content : res.content;
