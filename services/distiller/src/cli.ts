@@ -4,13 +4,13 @@ import Table from "cli-table3";
 import { Option, type Command } from "commander";
 import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { repoRoot } from "@costwise/infra";
-import { catalog as currentCatalog, nanoUsdToUsd, type PriceCatalog } from "@costwise/pricing";
+import { catalog as currentCatalog, fineTunePriceOf, nanoUsdToUsd, type PriceCatalog } from "@costwise/pricing";
 import { countChatTokens } from "@costwise/providers";
 import { redisDistillSwitchStore, redisRouteStore, type DistilledSwitch, type DistillSwitchStore, type FallbackInfo } from "@costwise/route-state";
 import { loadDistillCliConfig, type DistillCliConfig } from "./config.ts";
 import { DistillInputError } from "./errors.ts";
 import { buildExport, fetchSamples, summarise, toChatJsonl, toPromptCompletionJsonl, type ExportSummary, type QueryFn } from "./export.ts";
-import { fineTunePriceOf } from "./finetune-prices.ts";
+
 import { loadDistillPolicy, type DistillPolicy } from "./policy.ts";
 import { buildStatus, fetchDistillData, type UseCaseStatus } from "./status.ts";
 import { switchOff, switchOn } from "./switch.ts";

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { findModel, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
+import { fineTunedBase, findModel, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
 import { DistillPolicyError } from "./errors.ts";
-import { fineTunedBase, inferencePriceOf } from "./finetune-prices.ts";
+import { inferencePriceOf } from "./prices.ts";
 
 /*
  * The distillation policy: one validated YAML (or JSON) file with defaults and a section per use
@@ -184,7 +184,7 @@ export interface CapturePolicy {
 export interface UseCaseDistillPolicy {
   readonly useCase: string;
   readonly capture: CapturePolicy;
-  /** Priced at fine-tuned inference prices for ft: ids (see finetune-prices.ts). */
+  /** Priced at fine-tuned inference prices for ft: ids (@costwise/pricing fine-tuning.ts). */
   readonly candidate: ModelPrice | null;
   /** Base model of the fine-tuning-cost estimate; null when no candidate and none named. */
   readonly fineTuneBase: ModelPrice | null;

@@ -4,7 +4,7 @@ import type { ChatPort } from "@costwise/judging";
 import type { LlmResponse } from "@costwise/schemas";
 import { PoisonMessageError } from "@costwise/stream-runtime";
 import type { PendingPrompt } from "./capture.ts";
-import { inferencePriceOf } from "./finetune-prices.ts";
+import { inferencePriceOf } from "./prices.ts";
 import type { UseCaseDistillPolicy } from "./policy.ts";
 import { scoreAnswers, type ScoreDeps } from "./score.ts";
 
