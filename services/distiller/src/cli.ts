@@ -4,12 +4,11 @@ import Table from "cli-table3";
 import { Option, type Command } from "commander";
 import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { repoRoot } from "@costwise/infra";
-import { catalog as currentCatalog, fineTunePriceOf, nanoUsdToUsd, type PriceCatalog } from "@costwise/pricing";
-import { countChatTokens } from "@costwise/providers";
+import { catalog as currentCatalog, nanoUsdToUsd, type PriceCatalog } from "@costwise/pricing";
 import { redisDistillSwitchStore, redisRouteStore, type DistilledSwitch, type DistillSwitchStore, type FallbackInfo } from "@costwise/route-state";
 import { loadDistillCliConfig, type DistillCliConfig } from "./config.ts";
 import { DistillInputError } from "./errors.ts";
-import { buildExport, fetchSamples, summarise, toChatJsonl, toPromptCompletionJsonl, type ExportSummary, type QueryFn } from "./export.ts";
+import { exportUseCase, fetchSamples, toChatJsonl, toPromptCompletionJsonl, type ExportSummary, type QueryFn } from "./export.ts";
 
 import { loadDistillPolicy, type DistillPolicy } from "./policy.ts";
 import { buildStatus, fetchDistillData, type UseCaseStatus } from "./status.ts";
@@ -148,10 +147,7 @@ export function registerDistillCommands(program: Command, deps: DistillCliDeps):
       if (!uc) throw new DistillInputError(`use case "${o.useCase}" is not in the distillation policy ${policy.source}`);
       const sel = { useCase: o.useCase, tenant: nonEmpty(o.tenant, "--tenant"), since: parseSince(o.since, deps.now()) };
       const rows = await withRuntime((rt) => fetchSamples(rt.query, rt.database, sel));
-      const model = uc.fineTuneBase?.id ?? "gpt-4o";
-      const maxExampleTokens = (uc.fineTuneBase && fineTunePriceOf(deps.catalog, uc.fineTuneBase.id)?.maxExampleTokens) || 65_536;
-      const set = buildExport(rows, { validationFraction: uc.export.validationFraction, maxExampleTokens, tokens: (m) => countChatTokens(m, model) });
-      const summary = summarise(set, sel, uc, deps.catalog);
+      const { set, summary } = exportUseCase(rows, sel, uc, deps.catalog);
       const base = path.join(o.out, `${sel.tenant ? `${sel.tenant}.` : ""}${o.useCase}`);
       const files: [string, string][] = [
         [`${base}.train.jsonl`, toChatJsonl(set.train)],

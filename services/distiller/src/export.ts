@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { sql, sqlIdentifier } from "@costwise/infra";
 import { FINE_TUNE_PRICES_CHECKED, fineTunePriceOf, nanoUsdToUsd, parseUsdPerMTok, type PriceCatalog } from "@costwise/pricing";
+import { countChatTokens } from "@costwise/providers";
 import type { Message } from "@costwise/schemas";
 import { checkChatExample, OPENAI_MIN_EXAMPLES } from "./finetune-format.ts";
 import type { UseCaseDistillPolicy } from "./policy.ts";
@@ -152,3 +153,11 @@ export function summarise(set: ExportSet, s: Selection, uc: UseCaseDistillPolicy
   };
 }
 
+
+/** The export of a use case's fetched samples: tokens counted for its fine-tune base model, split, checked and summarised. */
+export function exportUseCase(rows: readonly SampleRow[], sel: Selection, uc: UseCaseDistillPolicy, catalog: PriceCatalog): { set: ExportSet; summary: ExportSummary } {
+  const model = uc.fineTuneBase?.id ?? "gpt-4o";
+  const maxExampleTokens = (uc.fineTuneBase && fineTunePriceOf(catalog, uc.fineTuneBase.id)?.maxExampleTokens) || 65_536;
+  const set = buildExport(rows, { validationFraction: uc.export.validationFraction, maxExampleTokens, tokens: (m) => countChatTokens(m, model) });
+  return { set, summary: summarise(set, sel, uc, catalog) };
+}
