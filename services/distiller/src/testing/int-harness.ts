@@ -12,7 +12,14 @@ import { createSinkProcess, loadSinkConfig } from "@costwise/sink";
 import { DEFAULT_MODEL } from "@costwise/lifecycle";
 import { silentLogger, startService, type RunningService } from "@costwise/stream-runtime";
 import { KafkaTestClient } from "@costwise/stream-runtime/testing";
+import { insertIsolating } from "@costwise/clickhouse-writer";
+import { memoryDistillSwitchStore, type DistillSwitchStore, type FallbackInfo } from "@costwise/route-state";
+import type { DistillRuntime } from "../cli.ts";
 import type { QueryFn } from "../export.ts";
+import { openAiFineTuneApi } from "../finetune-api.ts";
+import { redisJobStore, type JobStore } from "../jobs.ts";
+import { DISTILL_TABLES } from "../shadow.ts";
+import { providersConfigSchema } from "@costwise/providers";
 
 /** The real stack, for one integration test file: unique ids per run, consumers that start at the end of their topics. */
 export class IntStack {
@@ -85,6 +92,27 @@ export class IntStack {
     const got = new Map<string, T>();
     await this.client.subscribe<T>(topic, ({ key, value }) => void (key?.includes(this.run) && got.set(key, value)), { groupId: `${this.run}-listen-${topic.name}` });
     return got;
+  }
+
+  /**
+   * A `costwise distill` runtime on the real stack: ClickHouse, this run's Redis job hash, the
+   * providers (the emulator without keys) for fine-tuning and candidate calls. `close` of the
+   * returned runtime is a no-op: what it opens closes with the stack, so several CLI runs share it.
+   */
+  distillRuntime(opts: { switches?: DistillSwitchStore; fallbacks?: () => Promise<ReadonlyMap<string, FallbackInfo>>; jobs?: JobStore } = {}): DistillRuntime {
+    const providers = createProviders(providersConfigSchema.parse(this.config("cli")), { catalog, logger: silentLogger });
+    const jobs = opts.jobs ?? redisJobStore(this.env.REDIS_URL!, { key: `costwise:distill:jobs:${this.run}` });
+    this.onClose(async () => {
+      await providers.close();
+      if (!opts.jobs) await jobs.close();
+    });
+    const writer = clickhouseWriter(this.ch, this.database);
+    return {
+      query: this.query, database: this.database, switches: opts.switches ?? memoryDistillSwitchStore(), fallbacks: opts.fallbacks ?? (async () => new Map()),
+      jobs, fineTune: openAiFineTuneApi(providers.openai, { timeoutMs: 10_000 }), chat: providers,
+      writeShadow: async (rows) => (await insertIsolating(writer, DISTILL_TABLES.shadow, rows, (r) => r)).length,
+      close: async () => {},
+    };
   }
 
   query: QueryFn = async <T>(q: string) => (await this.ch.query({ query: q, format: "JSONEachRow" })).json<T>();
