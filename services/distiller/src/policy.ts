@@ -267,7 +267,7 @@ export function compileDistillPolicy(doc: unknown, source: string, catalog: Pric
     const shadow = { ...d.shadow, ...spec.shadow };
     const judgeModel = shadow.judgeModel ? chatModel(shadow.judgeModel, `${at}.shadow.judgeModel`) : null;
     if (shadow.scorer === "llm" && !shadow.judgeModel) issue(`${at}.shadow.judgeModel`, 'the "llm" scorer needs a judgeModel');
-    if (spec.enabled && !spec.candidate) issue(`${at}.enabled`, "a use case can only be enabled for the switch with a candidate model");
+    if (spec.enabled && !spec.candidate && !spec.fineTuneBase) issue(`${at}.enabled`, "a use case can only be enabled for the switch with a candidate model or a fineTuneBase (the model `distill train` produces)");
 
     useCases.set(uc, {
       useCase: uc,

@@ -56,9 +56,9 @@ export class IntStack {
   }
 
   /** The executor, in process, reading `input` (the tests skip the stages before it). */
-  async startExecutor(input: TopicSpec, topicsOut: readonly TopicSpec[]): Promise<void> {
-    const config = loadExecutorConfig(this.config("executor"));
-    await this.startAtEnd("executor", [input]);
+  async startExecutor(input: TopicSpec, topicsOut: readonly TopicSpec[], group = "executor"): Promise<void> {
+    const config = loadExecutorConfig(this.config(group));
+    await this.startAtEnd(group, [input]);
     const providers = createProviders(config, { catalog, logger: silentLogger });
     this.track(
       await startService({
