@@ -41,8 +41,8 @@ export interface DistillRuntime {
   readonly fineTune: FineTuneApi;
   /** Candidate calls of `evaluate` (and an LLM judge's). */
   readonly chat: ChatPort;
-  /** Needed only by use cases scored "semantic". */
-  readonly embedder?: SemanticEmbedder | null;
+  /** The local sentence model, loaded on first use: needed by use cases scored "embedding" or "semantic". */
+  readonly embedder?: () => Promise<SemanticEmbedder | null>;
   /** Land `evaluate`'s comparisons in distill_shadow (the readiness evidence, charged as overhead); returns the rows refused. */
   readonly writeShadow: (rows: readonly DistillShadowRow[]) => Promise<number>;
   close(): Promise<void>;
@@ -77,6 +77,13 @@ export function parseSince(text: string, now: Date): Date {
     if (!Number.isNaN(d.getTime()) && d.getTime() <= now.getTime()) return d;
   }
   throw new DistillInputError(`invalid --since ${JSON.stringify(text)}: use a duration such as 24h, 30d, 2w or a date such as 2026-06-01`);
+}
+
+/** A duration: 30s, 90m, 2h, 1d. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+)\s*(s|m|h|d)$/.exec(text.trim());
+  if (!m || Number(m[1]) <= 0) throw new DistillInputError(`invalid ${flag} ${JSON.stringify(text)}: use a duration such as 30s, 20m or 2h`);
+  return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
 }
 
 // Cents for real money; four significant digits below a dollar, so a $0.0016 training run does not print as $0.00.
@@ -262,8 +269,7 @@ export function registerDistillCommands(program: Command, deps: DistillCliDeps):
       const policy = deps.policy();
       const uc = useCaseOf(policy, o.useCase);
       const tenant = nonEmpty(o.tenant, "--tenant") ?? null;
-      const now = deps.now();
-      const waitMs = now.getTime() - parseSince(o.wait, now).getTime();
+      const waitMs = parseDuration(o.wait, "--wait");
       await withRuntime(async (rt) => {
         const tdeps = { api: rt.fineTune, store: rt.jobs, catalog: deps.catalog, now: () => deps.now().getTime(), sleep: deps.sleep ?? ((ms: number, signal?: AbortSignal) => sleepMs(ms, undefined, signal ? { signal } : {})), progress: (l: string) => deps.out(`${l}\n`), ...(deps.backoff ? { backoff: deps.backoff } : {}) };
         if (o.cancel) {
@@ -328,7 +334,8 @@ export function registerDistillCommands(program: Command, deps: DistillCliDeps):
           source = `captured traffic since ${o.since}${job ? `, without the ${job.trainPromptHashes.length} prompts ${job.jobId} trained on` : ""}`;
         }
         if (items.length === 0) throw new DistillInputError(`no prompts to evaluate ${uc.candidate.id} on (${source})`);
-        const sdeps = { chat: rt.chat, catalog: deps.catalog, embedder: rt.embedder ?? null, now: () => deps.now().getTime(), concurrency: deps.evalConcurrency ?? 4 };
+        const needsEmbedder = uc.shadow.scorer === "embedding" || uc.shadow.scorer === "semantic";
+        const sdeps = { chat: rt.chat, catalog: deps.catalog, embedder: needsEmbedder && rt.embedder ? await rt.embedder() : null, now: () => deps.now().getTime(), concurrency: deps.evalConcurrency ?? 4 };
         deps.out(`evaluating ${uc.candidate.id} on ${items.length} prompts (${source}), scorer ${uc.shadow.scorer}\n`);
         const cand = await scoreModel(items, uc, uc.candidate, sdeps);
         const baseId = fineTunedBaseOf(uc.candidate);
@@ -464,6 +471,10 @@ export function distillCliDepsFromEnv(
         fineTune: openAiFineTuneApi(providers.openai, { timeoutMs: config.DISTILL_FINE_TUNE_TIMEOUT_MS }),
         chat: providers,
         writeShadow: async (rows) => (await insertIsolating(writer, DISTILL_TABLES.shadow, rows, (r) => r)).length,
+        embedder: async () => {
+          const { localEmbedder } = await import("@costwise/embeddings");
+          return localEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1 });
+        },
         close: async () => {
           await Promise.all([ch.close(), switches.close(), routes.close(), jobs.close(), providers.close()]);
         },

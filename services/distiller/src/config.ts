@@ -50,6 +50,7 @@ export const distillCliConfigSchema = providersConfigSchema.extend({
   /** Polling backoff of a running job: first wait, doubling up to the max. */
   DISTILL_POLL_INITIAL_MS: z.coerce.number().int().positive().default(2_000),
   DISTILL_POLL_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  DISTILL_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
   /** Concurrent candidate calls of `distill evaluate`. */
   DISTILL_EVAL_CONCURRENCY: z.coerce.number().int().positive().default(4),
 });

@@ -20,7 +20,7 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 export interface ScoreDeps {
   readonly chat: ChatPort;
   readonly catalog: PriceCatalog;
-  /** Needed only by use cases with scorer "semantic". */
+  /** The local sentence model: needed by use cases scored "embedding" or "semantic". */
   readonly embedder: SemanticEmbedder | null;
 }
 
@@ -39,7 +39,7 @@ export async function scoreAnswers(candidate: string, frontier: string, uc: UseC
     return { agreement: sim, agreed: sim >= s.similarity, costNanoUsd: 0, error: null };
   }
   return judgeAnswers(candidate, frontier, {
-    method: s.scorer, similarity: s.similarity, judgeModel: s.judgeModel, chat: deps.chat, catalog: deps.catalog, request, requestId,
+    method: s.scorer, similarity: s.similarity, judgeModel: s.judgeModel, chat: deps.chat, catalog: deps.catalog, request, requestId, embedder: deps.embedder,
     ...(signal ? { signal } : {}),
   });
 }

@@ -41,8 +41,8 @@ export async function startDistiller(config: DistillerConfig, opts: StartDistill
   const providers = opts.chat ? null : createProviders(config, { catalog, logger });
   if (providers) resources.push({ name: "providers", close: () => providers.close() });
   let embedder = opts.embedder ?? null;
-  if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.candidate && u.shadow.scorer === "semantic")) {
-    // Loaded only when a use case scores "semantic": the model and onnxruntime are heavy.
+  if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.candidate && (u.shadow.scorer === "semantic" || u.shadow.scorer === "embedding"))) {
+    // Loaded only when a use case scores by sentence embeddings: the model and onnxruntime are heavy.
     const { localEmbedder } = await import("@costwise/embeddings");
     embedder = await localEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1 });
   }

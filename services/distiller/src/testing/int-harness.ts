@@ -20,6 +20,8 @@ import { openAiFineTuneApi } from "../finetune-api.ts";
 import { redisJobStore, type JobStore } from "../jobs.ts";
 import { DISTILL_TABLES } from "../shadow.ts";
 import { providersConfigSchema } from "@costwise/providers";
+import { localEmbedder } from "@costwise/embeddings";
+import { repoRoot } from "@costwise/infra";
 
 /** The real stack, for one integration test file: unique ids per run, consumers that start at the end of their topics. */
 export class IntStack {
@@ -30,6 +32,7 @@ export class IntStack {
   readonly client: KafkaTestClient;
   private readonly services: RunningService[] = [];
   private readonly closers: (() => Promise<void>)[] = [];
+  private embedder: ReturnType<typeof localEmbedder> | undefined;
 
   constructor() {
     this.ch = createClient({ url: this.env.CLICKHOUSE_URL!, request_timeout: 30_000 });
@@ -111,6 +114,7 @@ export class IntStack {
       query: this.query, database: this.database, switches: opts.switches ?? memoryDistillSwitchStore(), fallbacks: opts.fallbacks ?? (async () => new Map()),
       jobs, fineTune: openAiFineTuneApi(providers.openai, { timeoutMs: 10_000 }), chat: providers,
       writeShadow: async (rows) => (await insertIsolating(writer, DISTILL_TABLES.shadow, rows, (r) => r)).length,
+      embedder: async () => (this.embedder ??= localEmbedder({ modelDir: path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2"), threads: 1 })),
       close: async () => {},
     };
   }
