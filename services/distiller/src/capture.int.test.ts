@@ -107,7 +107,7 @@ describe("distiller on the real stack: capture with redaction, shadow scoring, e
   const cli = (p: () => DistillPolicy) => {
     let out = "";
     const deps: DistillCliDeps = {
-      open: async () => ({ query: stack.query, database: stack.database, switches: memoryDistillSwitchStore(), fallbacks: async () => new Map(), close: async () => {} }),
+      open: async () => stack.distillRuntime(),
       policy: p, routerUseCases: () => new Set(), catalog, now: () => new Date(), out: (t) => void (out += t),
     };
     const program = new Command("costwise").exitOverride();

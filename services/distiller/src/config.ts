@@ -4,6 +4,7 @@ import { repoRoot } from "@costwise/infra";
 import { providersConfigSchema } from "@costwise/providers";
 import { DEFAULT_DISTILL_SWITCH_KEY } from "@costwise/route-state";
 import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
+import { DEFAULT_DISTILL_JOBS_KEY } from "./jobs.ts";
 import { DEFAULT_DISTILL_POLICY_FILE } from "./policy.ts";
 
 const clickhouse = {
@@ -38,7 +39,20 @@ export const distillerConfigSchema = baseConfigSchema.merge(providersConfigSchem
 export type DistillerConfig = z.infer<typeof distillerConfigSchema>;
 export const loadDistillerConfig = (env: NodeJS.ProcessEnv = process.env): DistillerConfig => parseConfig(distillerConfigSchema, env);
 
-/** What `costwise distill …` needs: ClickHouse, Redis and the policy. */
-export const distillCliConfigSchema = z.object({ ...clickhouse, ...redis });
+/** What `costwise distill …` needs: ClickHouse, Redis, the policy, and the providers (train, evaluate). */
+export const distillCliConfigSchema = providersConfigSchema.extend({
+  ...clickhouse,
+  ...redis,
+  /** The Redis hash of fine-tuning jobs `distill train` started (a restarted train resumes from it). */
+  DISTILL_JOBS_KEY: z.string().min(1).default(DEFAULT_DISTILL_JOBS_KEY),
+  /** Deadline of each fine-tuning API call (upload, create, poll, cancel). */
+  DISTILL_FINE_TUNE_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /** Polling backoff of a running job: first wait, doubling up to the max. */
+  DISTILL_POLL_INITIAL_MS: z.coerce.number().int().positive().default(2_000),
+  DISTILL_POLL_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  DISTILL_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
+  /** Concurrent candidate calls of `distill evaluate`. */
+  DISTILL_EVAL_CONCURRENCY: z.coerce.number().int().positive().default(4),
+});
 export type DistillCliConfig = z.infer<typeof distillCliConfigSchema>;
 export const loadDistillCliConfig = (env: NodeJS.ProcessEnv = process.env): DistillCliConfig => parseConfig(distillCliConfigSchema, env);

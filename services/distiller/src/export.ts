@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { sql, sqlIdentifier } from "@costwise/infra";
-import { nanoUsdToUsd, parseUsdPerMTok, type PriceCatalog } from "@costwise/pricing";
+import { FINE_TUNE_PRICES_CHECKED, fineTunePriceOf, nanoUsdToUsd, parseUsdPerMTok, type PriceCatalog } from "@costwise/pricing";
+import { countChatTokens } from "@costwise/providers";
 import type { Message } from "@costwise/schemas";
 import { checkChatExample, OPENAI_MIN_EXAMPLES } from "./finetune-format.ts";
-import { FINE_TUNE_PRICES_CHECKED, fineTunePriceOf } from "./finetune-prices.ts";
 import type { UseCaseDistillPolicy } from "./policy.ts";
 import { DISTILL_TABLES } from "./shadow.ts";
 
@@ -141,15 +141,23 @@ export function summarise(set: ExportSet, s: Selection, uc: UseCaseDistillPolicy
   const warnings: string[] = [];
   if (set.train.length < OPENAI_MIN_EXAMPLES) warnings.push(`${set.train.length} training examples: OpenAI needs at least ${OPENAI_MIN_EXAMPLES} (50-100 good ones is its usual starting point)`);
   if (!base) warnings.push("no candidate or fineTuneBase in the policy: tokens counted with the default tokenizer, no cost estimate");
-  else if (!price) warnings.push(`no fine-tuning price for ${base.id}: OpenAI does not fine-tune it, or it is missing from finetune-prices.ts`);
+  else if (!price) warnings.push(`no fine-tuning price for ${base.id}: only OpenAI chat models can be fine-tuned`);
   return {
     useCase: s.useCase, tenant: s.tenant ?? null, since: s.since.toISOString(), capturedRows: set.rows, duplicates: set.duplicates,
     invalid: set.invalid.length, invalidExamples: set.invalid.slice(0, 5),
     train: { examples: set.train.length, tokens: trainTokens }, validation: { examples: set.validation.length, tokens: sum(set.validation) },
     model: base?.id ?? null, epochs: uc.export.epochs, trainingPricePerMTok: price?.trainingPerMTok ?? null,
     estimatedTrainingCostNanoUsd: cost, estimatedTrainingCostUsd: cost === null ? null : nanoUsdToUsd(cost),
-    priceSource: `OpenAI fine-tuning prices checked ${FINE_TUNE_PRICES_CHECKED} (services/distiller/src/finetune-prices.ts)`,
+    priceSource: price ? `${price.source === "published" ? `OpenAI fine-tuning prices checked ${FINE_TUNE_PRICES_CHECKED}` : price.source === "rule" ? "derived by rule from the base model's prices" : "override"} (@costwise/pricing fine-tuning.ts)` : "none",
     warnings,
   };
 }
 
+
+/** The export of a use case's fetched samples: tokens counted for its fine-tune base model, split, checked and summarised. */
+export function exportUseCase(rows: readonly SampleRow[], sel: Selection, uc: UseCaseDistillPolicy, catalog: PriceCatalog): { set: ExportSet; summary: ExportSummary } {
+  const model = uc.fineTuneBase?.id ?? "gpt-4o";
+  const maxExampleTokens = (uc.fineTuneBase && fineTunePriceOf(catalog, uc.fineTuneBase.id)?.maxExampleTokens) || 65_536;
+  const set = buildExport(rows, { validationFraction: uc.export.validationFraction, maxExampleTokens, tokens: (m) => countChatTokens(m, model) });
+  return { set, summary: summarise(set, sel, uc, catalog) };
+}

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
-import { findModel, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
+import { fineTunedBase, findModel, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
 import { DistillPolicyError } from "./errors.ts";
-import { fineTunedBase, inferencePriceOf } from "./finetune-prices.ts";
+import { inferencePriceOf } from "./prices.ts";
 
 /*
  * The distillation policy: one validated YAML (or JSON) file with defaults and a section per use
@@ -112,6 +112,15 @@ const exportSchema = z
   })
   .strict();
 
+const rampSchema = z
+  .object({
+    /** Percent of the use case's traffic at each step of the switch, increasing, ending at 100. */
+    steps: z.array(z.number().gt(0).max(100)).min(1).refine((xs) => xs.every((x, i) => i === 0 || x > xs[i - 1]!) && xs[xs.length - 1] === 100, "increasing percentages ending at 100"),
+    /** Live shadow comparisons of the distilled route a step needs before the next step. */
+    minLiveSamples: z.number().int().positive(),
+  })
+  .strict();
+
 const defaultsSchema = z
   .object({
     capture: captureSchema.default({
@@ -122,6 +131,7 @@ const defaultsSchema = z
     shadow: shadowSchema.default({ sampleRate: 0.05, scorer: "embedding", similarity: 0.8, judgeModel: null }),
     readiness: readinessSchema.default({ minSamples: 200, minAgreementLower: 0.9 }),
     export: exportSchema.default({ validationFraction: 0.1, epochs: 3 }),
+    ramp: rampSchema.default({ steps: [10, 50, 100], minLiveSamples: 50 }),
   })
   .strict();
 
@@ -139,6 +149,7 @@ const useCaseSchema = z
     shadow: shadowSchema.partial().optional(),
     readiness: readinessSchema.partial().optional(),
     export: exportSchema.partial().optional(),
+    ramp: rampSchema.partial().optional(),
     /** Allow `costwise distill switch` to send the use case to the candidate once the bar is met. */
     enabled: z.boolean().default(false),
   })
@@ -184,13 +195,14 @@ export interface CapturePolicy {
 export interface UseCaseDistillPolicy {
   readonly useCase: string;
   readonly capture: CapturePolicy;
-  /** Priced at fine-tuned inference prices for ft: ids (see finetune-prices.ts). */
+  /** Priced at fine-tuned inference prices for ft: ids (@costwise/pricing fine-tuning.ts). */
   readonly candidate: ModelPrice | null;
   /** Base model of the fine-tuning-cost estimate; null when no candidate and none named. */
   readonly fineTuneBase: ModelPrice | null;
   readonly shadow: { readonly sampleRate: number; readonly scorer: Scorer; readonly similarity: number; readonly judgeModel: ModelPrice | null };
   readonly readiness: z.infer<typeof readinessSchema>;
   readonly export: z.infer<typeof exportSchema>;
+  readonly ramp: z.infer<typeof rampSchema>;
   readonly enabled: boolean;
 }
 
@@ -255,7 +267,7 @@ export function compileDistillPolicy(doc: unknown, source: string, catalog: Pric
     const shadow = { ...d.shadow, ...spec.shadow };
     const judgeModel = shadow.judgeModel ? chatModel(shadow.judgeModel, `${at}.shadow.judgeModel`) : null;
     if (shadow.scorer === "llm" && !shadow.judgeModel) issue(`${at}.shadow.judgeModel`, 'the "llm" scorer needs a judgeModel');
-    if (spec.enabled && !spec.candidate) issue(`${at}.enabled`, "a use case can only be enabled for the switch with a candidate model");
+    if (spec.enabled && !spec.candidate && !spec.fineTuneBase) issue(`${at}.enabled`, "a use case can only be enabled for the switch with a candidate model or a fineTuneBase (the model `distill train` produces)");
 
     useCases.set(uc, {
       useCase: uc,
@@ -271,6 +283,7 @@ export function compileDistillPolicy(doc: unknown, source: string, catalog: Pric
       shadow: { sampleRate: shadow.sampleRate, scorer: shadow.scorer, similarity: shadow.similarity, judgeModel },
       readiness: { ...d.readiness, ...spec.readiness },
       export: { ...d.export, ...spec.export },
+      ramp: { ...d.ramp, ...spec.ramp },
       enabled: spec.enabled,
     });
   }
@@ -296,4 +309,11 @@ export function loadDistillPolicy(file: string, catalog: PriceCatalog): DistillP
     throw new DistillPolicyError(`cannot read distillation policy ${file}: ${(err as Error).message} (set DISTILL_POLICY_FILE)`, { cause: err });
   }
   return parseDistillPolicy(text, file, catalog);
+}
+
+/** The policy with other candidates for some use cases (a model `train` produced, or one named on the command line). */
+export function withCandidates(policy: DistillPolicy, candidates: ReadonlyMap<string, ModelPrice>): DistillPolicy {
+  if (candidates.size === 0) return policy;
+  const useCases = new Map([...policy.useCases].map(([k, uc]) => [k, candidates.has(k) ? { ...uc, candidate: candidates.get(k)! } : uc] as const));
+  return { source: policy.source, useCases };
 }

@@ -9,7 +9,7 @@ import type { DistillerConfig } from "./config.ts";
 import { DistillerMetrics } from "./metrics.ts";
 import { loadDistillPolicy, type DistillPolicy } from "./policy.ts";
 import { createDistillerProcess } from "./process.ts";
-import { EMBEDDING_SCORERS, type SemanticEmbedder } from "./score.ts";
+import type { SemanticEmbedder } from "./score.ts";
 import { redisJoinStore } from "./store.ts";
 
 export interface DistillerService extends RunningService {
@@ -41,12 +41,10 @@ export async function startDistiller(config: DistillerConfig, opts: StartDistill
   const providers = opts.chat ? null : createProviders(config, { catalog, logger });
   if (providers) resources.push({ name: "providers", close: () => providers.close() });
   let embedder = opts.embedder ?? null;
-  if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.candidate && EMBEDDING_SCORERS.has(u.shadow.scorer))) {
-    // Loaded only when a use case compares embeddings: the model and onnxruntime are heavy.
+  if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.candidate && (u.shadow.scorer === "semantic" || u.shadow.scorer === "embedding"))) {
+    // Loaded only when a use case scores by sentence embeddings: the model and onnxruntime are heavy.
     const { localEmbedder } = await import("@costwise/embeddings");
-    const local = await localEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1 });
-    resources.push({ name: "embedder", close: () => local.close?.() });
-    embedder = local;
+    embedder = await localEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1 });
   }
   let warnedAt = 0;
   const store = redisJoinStore(config.REDIS_URL, {

@@ -1,10 +1,10 @@
 import { chDateTime } from "@costwise/clickhouse-writer";
-import { costOf, type PriceCatalog } from "@costwise/pricing";
+import { costOf, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
 import type { ChatPort } from "@costwise/judging";
 import type { LlmResponse } from "@costwise/schemas";
 import { PoisonMessageError } from "@costwise/stream-runtime";
 import type { PendingPrompt } from "./capture.ts";
-import { inferencePriceOf } from "./finetune-prices.ts";
+import { inferencePriceOf } from "./prices.ts";
 import type { UseCaseDistillPolicy } from "./policy.ts";
 import { scoreAnswers, type ScoreDeps } from "./score.ts";
 
@@ -51,8 +51,9 @@ export type ShadowResult = { readonly row: DistillShadowRow } | { readonly dropp
  * shadow (the answer goes nowhere but the comparison), and score the two answers. Transient
  * provider failures throw (the runtime retries); a call the provider refuses drops the comparison.
  */
-export async function shadowCompare(p: PendingPrompt, res: LlmResponse, uc: UseCaseDistillPolicy, deps: ShadowDeps, signal?: AbortSignal): Promise<ShadowResult> {
-  const candidate = uc.candidate!;
+export async function shadowCompare(p: PendingPrompt, res: LlmResponse, uc: UseCaseDistillPolicy, deps: ShadowDeps, signal?: AbortSignal, model?: ModelPrice): Promise<ShadowResult> {
+  // `model`: evaluate a model other than the policy's candidate (a freshly fine-tuned one, the base as baseline).
+  const candidate = model ?? uc.candidate!;
   let answer;
   const started = deps.now();
   try {

@@ -64,9 +64,27 @@ describe("readiness and status", () => {
     await expect(switchOn(ready, "acme", "triage", { ...deps, routerUseCases: new Set() })).rejects.toThrow(/has no routing policy/);
     const off = triagePolicy({ enabled: false });
     await expect(switchOn(ready, "acme", "triage", { ...deps, policy: off })).rejects.toThrow(/is not enabled for the switch/);
-    expect(await switchOn(ready, "acme", "triage", deps)).toEqual({ tenant: "acme", useCase: "triage", model: "gpt-4.1-nano", since: 42, agreement: 0.97, lower: expect.closeTo(0.9155, 4), samples: 100 });
+    expect(await switchOn(ready, "acme", "triage", deps)).toEqual({ sw: { tenant: "acme", useCase: "triage", model: "gpt-4.1-nano", since: 42, share: 10, agreement: 0.97, lower: expect.closeTo(0.9155, 4), samples: 100 }, step: 1, steps: 3 });
     expect([...(await store.all()).keys()]).toEqual([JSON.stringify(["acme", "triage"])]);
     expect(await switchOff("acme", "triage", deps)).toBe(true);
     expect((await store.all()).size).toBe(0);
+  });
+
+  it("ramps 10 → 50 → 100% only on live evidence that meets the bar, and never while in fallback", async () => {
+    const [ready] = buildStatus(data, policy, { windowSeconds: DAY, catalog, switches: new Map(), fallbacks: new Map() });
+    const store = memoryDistillSwitchStore();
+    const deps = { policy, switches: store, routerUseCases: new Set(["triage"]), now: () => 1_000 };
+    const first = (await switchOn(ready, "acme", "triage", deps)).sw;
+    const min = policy.useCases.get("triage")!.ramp.minLiveSamples;
+    await expect(switchOn(ready, "acme", "triage", deps, { current: first, live: { decided: min - 1, agreed: min - 1 }, fallback: null })).rejects.toThrow(`acme/triage at 10%: ${min - 1} of ${min} live shadow comparisons since the step began; not ramping yet`);
+    await expect(switchOn(ready, "acme", "triage", deps, { current: first, live: { decided: min, agreed: Math.floor(min / 2) }, fallback: null })).rejects.toThrow(/live agreement lower bound 0\.\d+ < 0\.85 over 50 comparisons; not ramping/);
+    await expect(switchOn(ready, "acme", "triage", deps, { current: first, live: { decided: min, agreed: min }, fallback: { since: 1, agreement: 0.4, samples: 20, floor: 0.8 } })).rejects.toThrow(/is in automatic fallback \(live agreement 0\.400 < floor 0\.8/);
+    const second = await switchOn(ready, "acme", "triage", deps, { current: first, live: { decided: min, agreed: min }, fallback: null });
+    expect([second.sw.share, second.step]).toEqual([50, 2]);
+    const third = await switchOn(ready, "acme", "triage", deps, { current: second.sw, live: { decided: min, agreed: min }, fallback: null });
+    expect([third.sw.share, third.step]).toEqual([100, 3]);
+    await expect(switchOn(ready, "acme", "triage", deps, { current: third.sw, live: { decided: min, agreed: min }, fallback: null })).rejects.toThrow("acme/triage already sends 100% to gpt-4.1-nano");
+    // A switch to another model starts the ramp again.
+    expect((await switchOn(ready, "acme", "triage", deps, { current: { ...third.sw, model: "gpt-4o-mini" }, live: null, fallback: null })).sw.share).toBe(10);
   });
 });

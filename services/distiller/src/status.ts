@@ -2,7 +2,7 @@ import { sql, sqlIdentifier } from "@costwise/infra";
 import { costOf, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
 import type { DistilledSwitch, FallbackInfo } from "@costwise/route-state";
 import type { QueryFn, Selection } from "./export.ts";
-import { inferencePriceOf } from "./finetune-prices.ts";
+import { inferencePriceOf } from "./prices.ts";
 import type { DistillPolicy, UseCaseDistillPolicy } from "./policy.ts";
 import { DISTILL_TABLES } from "./shadow.ts";
 import { wilsonInterval, type Interval } from "./wilson.ts";

@@ -33,6 +33,7 @@ useCases:
     candidate: gpt-4.1-nano
     shadow: { sampleRate: 1, scorer: exact }
     readiness: { minSamples: 20, minAgreementLower: 0.85 }
+    ramp: { steps: [100] }
     enabled: true
 `;
 
@@ -48,7 +49,7 @@ describe("switch to the distilled model through the router, and its automatic fa
   let responses: Map<string, LlmResponse>;
   let out = "";
   const deps: DistillCliDeps = {
-    open: async () => ({ query: stack.query, database: stack.database, switches, fallbacks: () => routes.fallbacks(), close: async () => {} }),
+    open: async () => stack.distillRuntime({ switches, fallbacks: () => routes.fallbacks() }),
     policy: () => policy,
     routerUseCases: () => new Set(loadPolicy(routerPolicy, { catalog }).useCases.keys()),
     catalog, now: () => new Date(), out: (t) => void (out += t),
@@ -82,7 +83,7 @@ describe("switch to the distilled model through the router, and its automatic fa
   afterAll(() => stack.close());
 
   it("refuses to switch before the candidate meets the readiness bar", async () => {
-    await expect(costwise("switch", "--use-case", USE_CASE, "--tenant", tenant)).rejects.toThrow(`${tenant}/${USE_CASE} is not ready for gpt-4.1-nano: no shadow comparisons yet`);
+    await expect(costwise("switch", "--use-case", USE_CASE, "--tenant", tenant)).rejects.toThrow(`${tenant}/${USE_CASE} is not ready for gpt-4.1-nano: no shadow comparisons yet (run costwise distill evaluate)`);
     expect(await switches.all()).toEqual(new Map());
   });
 
@@ -95,7 +96,7 @@ describe("switch to the distilled model through the router, and its automatic fa
       frontier_cost_nanousd: 125_000, candidate_input_tokens: 30, candidate_output_tokens: 5, candidate_cost_nanousd: 5_000, judge_cost_nanousd: 0, candidate_latency_ms: 100, price_catalog_version: catalog.version, version: now,
     }));
     await stack.ch.insert({ table: `${stack.database}.distill_shadow`, values: rows, format: "JSONEachRow" });
-    expect(await costwise("switch", "--use-case", USE_CASE, "--tenant", tenant, "--since", "1h")).toMatch(/^switched on: .* → gpt-4\.1-nano \(agreement 100\.0%, 95% lower bound 86\.2%, 24 comparisons\)/);
+    expect(await costwise("switch", "--use-case", USE_CASE, "--tenant", tenant, "--since", "1h")).toMatch(/^switched on: .* → gpt-4\.1-nano at 100% of its traffic \(step 1 of 1; evidence: agreement 100\.0%, 95% lower bound 86\.2%, 24 comparisons\)/);
     expect((await switches.all()).get(JSON.stringify([tenant, USE_CASE]))).toMatchObject({ model: "gpt-4.1-nano", samples: 24 });
     await new Promise((r) => setTimeout(r, 600)); // the router re-reads switches every 200 ms
 

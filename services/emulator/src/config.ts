@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FineTuningTimingSchema } from "./fine-tuning.ts";
 
 export const DEFAULT_OPENAI_CHAT_MODELS: readonly string[] = [
   "gpt-6.1-sol",
@@ -76,6 +77,8 @@ export const RuntimeConfigSchema = z.object({
    * as models agree on routine requests; the rest get model-specific answers. 0 = models never agree.
    */
   modelAgreement: z.number().min(0).max(1).default(0),
+  /** Phase durations of fine-tuning jobs created from now on (validating_files, queued, running). */
+  fineTuning: FineTuningTimingSchema.default({}),
 });
 export type RuntimeConfig = z.infer<typeof RuntimeConfigSchema>;
 
@@ -87,6 +90,7 @@ export const RuntimeConfigPatchSchema = z
     timeoutMs: nonNegativeMs,
     batch: BatchTimingSchema.partial().strict(),
     modelAgreement: z.number().min(0).max(1),
+    fineTuning: FineTuningTimingSchema.partial().strict(),
   })
   .partial()
   .strict();
@@ -99,6 +103,7 @@ export function applyConfigPatch(config: RuntimeConfig, patch: RuntimeConfigPatc
     timeoutMs: patch.timeoutMs ?? config.timeoutMs,
     batch: { ...config.batch, ...stripUndefined(patch.batch ?? {}) },
     modelAgreement: patch.modelAgreement ?? config.modelAgreement,
+    fineTuning: { ...config.fineTuning, ...stripUndefined(patch.fineTuning ?? {}) },
   };
 }
 
@@ -117,6 +122,7 @@ export const EmulatorOptionsSchema = z.object({
   timeoutMs: nonNegativeMs.default(60_000),
   batch: BatchTimingSchema.default({}),
   modelAgreement: z.number().min(0).max(1).default(0),
+  fineTuning: FineTuningTimingSchema.default({}),
   /** Seed for every random choice (fault rates, batch result order, injected line errors). */
   seed: z.number().int().default(0x5eed),
   limits: z
@@ -127,6 +133,7 @@ export const EmulatorOptionsSchema = z.object({
       openAiCacheTtlMs: z.number().int().positive().default(10 * 60_000),
       tokenizerCacheTokens: z.number().int().positive().default(4_000_000),
       maxBatches: z.number().int().positive().default(1_000),
+      maxFineTuningJobs: z.number().int().positive().default(1_000),
       maxStoredFileBytes: z.number().int().positive().default(1024 * 1024 * 1024),
       openAiBatchMaxRequests: z.number().int().positive().default(50_000),
       openAiBatchMaxFileBytes: z.number().int().positive().default(200 * 1024 * 1024),
@@ -146,6 +153,7 @@ export function runtimeConfigFromOptions(options: ParsedEmulatorOptions): Runtim
     timeoutMs: options.timeoutMs,
     batch: { ...options.batch },
     modelAgreement: options.modelAgreement,
+    fineTuning: { ...options.fineTuning },
   };
 }
 
@@ -157,6 +165,8 @@ export function isOpenAiReasoningModel(model: string): boolean {
 /** Context window (prompt + output) of an OpenAI model family, or undefined when unknown. */
 export function openAiContextWindow(model: string): number | undefined {
   if (model.startsWith("gpt-6")) return 1_050_000;
+  // A fine-tuned model (ft:<base>:…) has its base model's window.
+  if (model.startsWith("ft:")) return openAiContextWindow(model.split(":")[1] ?? "");
   if (model.startsWith("gpt-4.1")) return 1_047_576;
   if (model.startsWith("gpt-5")) return 400_000;
   if (model.startsWith("gpt-4o")) return 128_000;

@@ -13,6 +13,9 @@ const EnvSchema = z.object({
   EMULATOR_BATCH_VALIDATING_MS: optionalInt,
   EMULATOR_BATCH_IN_PROGRESS_MS: optionalInt,
   EMULATOR_BATCH_FINALIZING_MS: optionalInt,
+  EMULATOR_FINE_TUNING_VALIDATING_MS: optionalInt,
+  EMULATOR_FINE_TUNING_QUEUED_MS: optionalInt,
+  EMULATOR_FINE_TUNING_RUNNING_MS: optionalInt,
   EMULATOR_SEED: z.coerce.number().int().optional(),
   EMULATOR_MODEL_AGREEMENT: z.coerce.number().min(0).max(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -33,6 +36,11 @@ const emulator = createEmulator({
     validatingMs: env.EMULATOR_BATCH_VALIDATING_MS,
     inProgressMs: env.EMULATOR_BATCH_IN_PROGRESS_MS,
     finalizingMs: env.EMULATOR_BATCH_FINALIZING_MS,
+  }),
+  fineTuning: definedOnly({
+    validatingMs: env.EMULATOR_FINE_TUNING_VALIDATING_MS,
+    queuedMs: env.EMULATOR_FINE_TUNING_QUEUED_MS,
+    runningMs: env.EMULATOR_FINE_TUNING_RUNNING_MS,
   }),
 });
 

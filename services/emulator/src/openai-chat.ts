@@ -80,7 +80,7 @@ export interface ChatCompletion {
  * Validates a chat completion body in the order the API does and answers with the same
  * error bodies (status, message, param, code).
  */
-export function parseChatRequest(body: unknown, knownModels: ReadonlySet<string>): ChatRequest {
+export function parseChatRequest(body: unknown, knownModels: { has(model: string): boolean }): ChatRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw openAiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)");
   }
@@ -232,6 +232,8 @@ export interface ChatDeps {
   modelAgreement?: number;
   /** Loaded ground truth (recorded-answer mode); a request it knows gets the recorded answer. */
   recorded?: RecordedAnswers | null;
+  /** A fine-tuned model's trained answer to these messages, or null when it was not trained on them. */
+  trained?: ((messages: readonly ChatMessage[], cap: number | undefined) => { text: string; outputTokens: number; finish: "stop" | "length" } | null) | null;
 }
 
 export function createChatCompletion(request: ChatRequest, deps: ChatDeps): ChatCompletion {
@@ -254,11 +256,14 @@ export function createChatCompletion(request: ChatRequest, deps: ChatDeps): Chat
     { model: request.model, userTurns: request.messages.filter((m) => m.role === "user").map(messageText), promptText: request.messages.map(messageText).join("\n"), seed },
     deps.tokenizer,
   );
+  const trained = deps.trained?.(request.messages, cap) ?? null;
   const choices: ChatCompletionChoice[] = [];
   let completionTokens = 0;
   const n = request.n ?? 1;
   for (let index = 0; index < n; index++) {
-    const reply = recorded
+    const reply = trained
+      ? trained
+      : recorded
       ? cappedReply(recorded.text, cap, deps.tokenizer)
       : generateReply({ seed: index === 0 ? seed : (seed ^ Math.imul(index, 0x9e3779b1)) >>> 0, question, maxTokens: cap, stopSequences: stop }, deps.tokenizer);
     completionTokens += reply.outputTokens;

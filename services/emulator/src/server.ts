@@ -10,6 +10,7 @@ import { registerAnthropicRoutes } from "./routes/anthropic.ts";
 import { registerBatchRoutes } from "./routes/batches.ts";
 import type { RouteContext } from "./routes/context.ts";
 import { registerFileRoutes } from "./routes/files.ts";
+import { registerFineTuningRoutes } from "./routes/fine-tuning.ts";
 import { installRequestHooks } from "./routes/hooks.ts";
 import { registerOpenAiRoutes } from "./routes/openai.ts";
 import { createEmulatorState, type EmulatorState } from "./state.ts";
@@ -99,6 +100,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   registerOpenAiRoutes(app, ctx);
   registerFileRoutes(app, ctx);
   registerBatchRoutes(app, ctx);
+  registerFineTuningRoutes(app, ctx);
   registerAnthropicRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
 

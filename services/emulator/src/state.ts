@@ -6,6 +6,7 @@ import { runtimeConfigFromOptions, type ParsedEmulatorOptions, type RuntimeConfi
 import { createEmbeddings, parseEmbeddingRequest, type EmbeddingRequest } from "./embeddings.ts";
 import { FaultInjector } from "./faults.ts";
 import { FileStore } from "./files.ts";
+import { FineTuningStore } from "./fine-tuning.ts";
 import { createChatCompletion, parseChatRequest, type ChatRequest } from "./openai-chat.ts";
 import { OpenAiBatchStore, type OpenAiBatchEndpoint } from "./openai-batches.ts";
 import { AnthropicPromptCache, OpenAiPrefixCache } from "./prompt-cache.ts";
@@ -26,6 +27,8 @@ export interface EmulatorState {
   readonly files: FileStore;
   readonly openAiBatches: OpenAiBatchStore;
   readonly anthropicBatches: AnthropicBatchStore;
+  /** Fine-tuning jobs and the fine-tuned models they produced. */
+  readonly fineTuning: FineTuningStore;
   readonly faults: FaultInjector;
   readonly stats: Stats;
   /** Ground truth loaded by `POST /_emulator/recorded` (recorded-answer mode); empty = normal emulation. */
@@ -106,6 +109,7 @@ export function createEmulatorState(options: ParsedEmulatorOptions, clock: () =>
     files,
     openAiBatches,
     anthropicBatches,
+    fineTuning: new FineTuningStore({ files, tokenizer, maxJobs: limits.maxFineTuningJobs }),
     faults: new FaultInjector(options.seed),
     stats: new Stats(),
     recorded,
@@ -116,6 +120,7 @@ export function createEmulatorState(options: ParsedEmulatorOptions, clock: () =>
       state.anthropicCache.clear();
       state.openAiBatches.clear();
       state.anthropicBatches.clear();
+      state.fineTuning.clear();
       state.files.clear();
       state.faults.reset();
       state.stats.reset();

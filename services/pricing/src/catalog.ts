@@ -1,6 +1,7 @@
 import { UnknownModelError } from "./errors.ts";
 import { anthropicModels } from "./providers/anthropic.ts";
 import { openaiModels } from "./providers/openai.ts";
+import { fineTunedModel } from "./fine-tuning.ts";
 import type { ModelPrice, PriceCatalog, Provider, UnpricedPolicy } from "./types.ts";
 
 // Frozen so that a price cannot change under a cached parse (cost.ts memoises per object).
@@ -14,26 +15,17 @@ export const catalog: PriceCatalog = Object.freeze({
   models: Object.freeze([...openaiModels, ...anthropicModels].map(freezeModel)),
 });
 
-// OpenAI fine-tuned models are named ft:<base model>:<org>:<suffix>:<job id>.
-const FINE_TUNED = /^ft:([^:]+):/;
 const fineTunedCache = new WeakMap<PriceCatalog, Map<string, ModelPrice | null>>();
 
 /**
- * A fine-tuned OpenAI model (`ft:gpt-4o-mini-2024-07-18:org::abc`) is priced at its base model's
- * catalog price, under its own id (so providers call the fine-tuned model). OpenAI bills
- * fine-tuned inference above the base price; that premium is not modelled here.
+ * A fine-tuned OpenAI model (`ft:gpt-4o-mini-2024-07-18:org::abc`) has its own entry: the base
+ * model's limits at the fine-tuned prices (fine-tuning.ts: override, published row or rule).
  */
 function fineTuned(cat: PriceCatalog, model: string): ModelPrice | undefined {
-  const m = FINE_TUNED.exec(model);
-  if (!m) return undefined;
   let byId = fineTunedCache.get(cat);
   if (!byId) fineTunedCache.set(cat, (byId = new Map()));
   let found = byId.get(model);
-  if (found === undefined) {
-    const base = findModel(cat, m[1]!);
-    found = base && base.provider === "openai" && base.kind === "chat" ? freezeModel({ ...base, id: model, aliases: [] }) : null;
-    byId.set(model, found);
-  }
+  if (found === undefined) byId.set(model, (found = fineTunedModel(cat, model)));
   return found ?? undefined;
 }
 

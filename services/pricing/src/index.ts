@@ -6,3 +6,7 @@ export { nanoUsdToUsd, parseUsdPerMTok, sumNanoUsd } from "./money.ts";
 export { InvalidPriceError, InvalidUsageError, PricingError, UnknownModelError } from "./errors.ts";
 export { attributeSavings, baselineUsageOf, buildCostRecord, NO_USAGE, type CallAccount, type Savings } from "./accounting.ts";
 export { LIFECYCLE, lifecycleStatus, servedSuccessor, isoDate, type LifecycleStatus, type ModelLifecycle } from "./lifecycle.ts";
+export {
+  FINE_TUNE_PRICES_CHECKED, FINE_TUNE_PUBLISHED, FINE_TUNE_RULE, fineTunePriceOf, fineTunedBase, fineTunedBaseId, fineTunedModel, formatUsdPerMTok,
+  ruleFineTunePrice, trainingCostNanoUsd, withFineTunePrices, type FineTunePrice,
+} from "./fine-tuning.ts";

@@ -9,7 +9,7 @@ export type {
   ProvidersLogger,
 } from "./types.ts";
 export { providersConfigSchema, parseFallbackModels, type ProvidersConfig } from "./config.ts";
-export { createProviders, EMULATOR_API_KEY } from "./providers.ts";
+export { createProviders, EMULATOR_API_KEY, resolveEndpoints } from "./providers.ts";
 export { countChatTokens, countTextTokens } from "./tokens.ts";
 // Request/response mapping and error mapping, for callers of the batch APIs (the batch accumulator).
 export { billedOpenAIUsage, buildOpenAIChatParams, parseOpenAIChat } from "./openai-chat.ts";

@@ -20,8 +20,13 @@ export const distilledSwitchSchema = z
   .object({
     tenant: z.string().min(1),
     useCase: z.string().min(1),
-    /** A catalog chat model or a fine-tuned id (ft:<base>:…), priced at its base model. */
+    /** A catalog chat model or a fine-tuned id (ft:<base>:…), at its catalog (fine-tuned) price. */
     model: z.string().min(1),
+    /**
+     * Percent of the use case's requests (by a hash of the request id) sent to the model: the
+     * switch ramps up in steps; the rest is routed as usual. Absent = all of them.
+     */
+    share: z.number().gt(0).max(100).optional(),
     /** epoch ms */
     since: z.number(),
     /** Shadow agreement, its Wilson 95% lower bound and the comparisons behind them when switched. */

@@ -40,7 +40,17 @@ describe("distilled switch", () => {
     expect(out.route).toMatchObject({ tier: "frontier", model: "gpt-4o", strategy: "rules" });
   });
 
-  it("routes a fine-tuned model id, priced at its base model", async () => {
+  it("sends only its share of the requests while the switch ramps up", async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `r-${i}`);
+    const routed = await Promise.all(ids.map((id) => decideRoute(request({ request_id: id }), policy(), deps([sw({ share: 10 })]))));
+    const distilled = routed.filter((o) => o.kind === "distilled").length;
+    expect(distilled).toBe(ids.filter((id) => percentBucket(id, "distill-share") < 10).length);
+    expect(distilled).toBeGreaterThan(5);
+    expect(distilled).toBeLessThan(40);
+    expect(routed.filter((o) => o.kind !== "distilled").every((o) => o.route!.strategy === "rules")).toBe(true);
+  });
+
+  it("routes a fine-tuned model id at its fine-tuned price", async () => {
     const out = await decideRoute(request(), policy(), deps([sw({ model: "ft:gpt-4o-mini-2024-07-18:acme::B3x9" })]));
     expect(out.route).toMatchObject({ tier: "distilled", model: "ft:gpt-4o-mini-2024-07-18:acme::B3x9", provider: "openai" });
   });

@@ -25,6 +25,8 @@ export function decideDistilled(
   frontier: ModelPrice,
   deps: Pick<RouteDeps, "fallback" | "renderMessages"> & { readonly catalog: PriceCatalog },
 ): RouteOutcome | null {
+  // A ramping switch takes only its share of the use case (a stable bucket of the request id).
+  if (sw.share !== undefined && percentBucket(req.request_id, "distill-share") >= sw.share) return null;
   const model = findModel(deps.catalog, sw.model);
   if (!model || model.kind !== "chat" || referenceCost(model) >= referenceCost(frontier)) return null;
   const last = uc.tiers[uc.tiers.length - 1]!;

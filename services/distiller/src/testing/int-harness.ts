@@ -12,7 +12,16 @@ import { createSinkProcess, loadSinkConfig } from "@costwise/sink";
 import { DEFAULT_MODEL } from "@costwise/lifecycle";
 import { silentLogger, startService, type RunningService } from "@costwise/stream-runtime";
 import { KafkaTestClient } from "@costwise/stream-runtime/testing";
+import { insertIsolating } from "@costwise/clickhouse-writer";
+import { memoryDistillSwitchStore, type DistillSwitchStore, type FallbackInfo } from "@costwise/route-state";
+import type { DistillRuntime } from "../cli.ts";
 import type { QueryFn } from "../export.ts";
+import { openAiFineTuneApi } from "../finetune-api.ts";
+import { redisJobStore, type JobStore } from "../jobs.ts";
+import { DISTILL_TABLES } from "../shadow.ts";
+import { providersConfigSchema } from "@costwise/providers";
+import { localEmbedder } from "@costwise/embeddings";
+import { repoRoot } from "@costwise/infra";
 
 /** The real stack, for one integration test file: unique ids per run, consumers that start at the end of their topics. */
 export class IntStack {
@@ -23,6 +32,7 @@ export class IntStack {
   readonly client: KafkaTestClient;
   private readonly services: RunningService[] = [];
   private readonly closers: (() => Promise<void>)[] = [];
+  private embedder: ReturnType<typeof localEmbedder> | undefined;
 
   constructor() {
     this.ch = createClient({ url: this.env.CLICKHOUSE_URL!, request_timeout: 30_000 });
@@ -49,9 +59,9 @@ export class IntStack {
   }
 
   /** The executor, in process, reading `input` (the tests skip the stages before it). */
-  async startExecutor(input: TopicSpec, topicsOut: readonly TopicSpec[]): Promise<void> {
-    const config = loadExecutorConfig(this.config("executor"));
-    await this.startAtEnd("executor", [input]);
+  async startExecutor(input: TopicSpec, topicsOut: readonly TopicSpec[], group = "executor"): Promise<void> {
+    const config = loadExecutorConfig(this.config(group));
+    await this.startAtEnd(group, [input]);
     const providers = createProviders(config, { catalog, logger: silentLogger });
     this.track(
       await startService({
@@ -85,6 +95,28 @@ export class IntStack {
     const got = new Map<string, T>();
     await this.client.subscribe<T>(topic, ({ key, value }) => void (key?.includes(this.run) && got.set(key, value)), { groupId: `${this.run}-listen-${topic.name}` });
     return got;
+  }
+
+  /**
+   * A `costwise distill` runtime on the real stack: ClickHouse, this run's Redis job hash, the
+   * providers (the emulator without keys) for fine-tuning and candidate calls. `close` of the
+   * returned runtime is a no-op: what it opens closes with the stack, so several CLI runs share it.
+   */
+  distillRuntime(opts: { switches?: DistillSwitchStore; fallbacks?: () => Promise<ReadonlyMap<string, FallbackInfo>>; jobs?: JobStore } = {}): DistillRuntime {
+    const providers = createProviders(providersConfigSchema.parse(this.config("cli")), { catalog, logger: silentLogger });
+    const jobs = opts.jobs ?? redisJobStore(this.env.REDIS_URL!, { key: `costwise:distill:jobs:${this.run}` });
+    this.onClose(async () => {
+      await providers.close();
+      if (!opts.jobs) await jobs.close();
+    });
+    const writer = clickhouseWriter(this.ch, this.database);
+    return {
+      query: this.query, database: this.database, switches: opts.switches ?? memoryDistillSwitchStore(), fallbacks: opts.fallbacks ?? (async () => new Map()),
+      jobs, fineTune: openAiFineTuneApi(providers.openai, { timeoutMs: 10_000 }), chat: providers,
+      writeShadow: async (rows) => (await insertIsolating(writer, DISTILL_TABLES.shadow, rows, (r) => r)).length,
+      embedder: async () => (this.embedder ??= localEmbedder({ modelDir: path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2"), threads: 1 })),
+      close: async () => {},
+    };
   }
 
   query: QueryFn = async <T>(q: string) => (await this.ch.query({ query: q, format: "JSONEachRow" })).json<T>();

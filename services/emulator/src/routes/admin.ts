@@ -63,6 +63,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: RouteContext): vo
     promptCacheEntries: state.openAiCache.size,
     files: { count: state.files.list().length, bytes: state.files.totalBytes },
     batches: { openai: state.openAiBatches.size, anthropic: state.anthropicBatches.size },
+    fineTuningJobs: state.fineTuning.size,
     recorded: state.recorded.snapshot(),
   }));
 

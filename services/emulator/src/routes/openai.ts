@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { createEmbeddings, parseEmbeddingRequest } from "../embeddings.ts";
 import { anthropicErrorBody, openAiError, ProviderHttpError } from "../errors.ts";
 import { chatCompletionStream, createChatCompletion, parseChatRequest } from "../openai-chat.ts";
+import { EMULATOR_ORG } from "../fine-tuning.ts";
 import type { RouteContext } from "./context.ts";
 
 /** `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models[/:id]` (both providers' shapes). */
@@ -10,9 +11,13 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: RouteContext): v
   const { state, options } = ctx;
 
   app.post("/v1/chat/completions", { config: { category: "chat" } }, async (request, reply) => {
-    const chat = parseChatRequest(request.body, state.openAiModels);
+    const now = state.now();
+    // Fine-tuned models exist once their job succeeded; until then they are unknown, as on the API.
+    const chat = parseChatRequest(request.body, { has: (m) => state.openAiModels.has(m) || (m.startsWith("ft:") && state.fineTuning.model(m, now) !== undefined) });
+    const served = chat.model.startsWith("ft:") ? state.fineTuning.model(chat.model, now) : undefined;
     const completion = createChatCompletion(chat, {
-      tokenizer: state.tokenizer, promptCache: state.openAiCache, now: state.now(), modelAgreement: state.config.modelAgreement, recorded: state.recorded,
+      tokenizer: state.tokenizer, promptCache: state.openAiCache, now, modelAgreement: state.config.modelAgreement, recorded: state.recorded,
+      trained: served ? (messages, cap) => state.fineTuning.trainedReply(served, messages, cap) : null,
     });
     const usage = completion.usage;
     state.stats.recordUsage(chat.model, {
@@ -40,7 +45,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: RouteContext): v
       return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null };
     }
     const ids = [...state.openAiModels, ...Object.keys(options.embeddingModels)];
-    return { object: "list", data: ids.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system" })) };
+    const fineTuned = state.fineTuning.servedModels(state.now()).map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: `org-${EMULATOR_ORG}` }));
+    return { object: "list", data: [...ids.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "system" })), ...fineTuned] };
   });
 
   app.get<{ Params: { id: string } }>("/v1/models/:id", async (request) => {
@@ -49,6 +55,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: RouteContext): v
       if (!state.anthropicModels.has(id)) throw new ProviderHttpError(404, anthropicErrorBody(404, `model: ${id}`));
       return { type: "model", id, display_name: id, created_at: "2025-01-01T00:00:00Z" };
     }
+    if (id.startsWith("ft:") && state.fineTuning.model(id, state.now())) return { id, object: "model", created: 1_700_000_000, owned_by: `org-${EMULATOR_ORG}` };
     if (!state.openAiModels.has(id) && options.embeddingModels[id] === undefined) {
       throw openAiError(404, `The model '${id}' does not exist`, { param: "model", code: "model_not_found" });
     }
