@@ -19,6 +19,7 @@ export const pipelineServices = [
   { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402 },
   { name: "alerts", entry: "services/analytics/src/alerts/main.ts", metricsPort: 9407 },
   { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480 },
+  { name: "gateway", entry: "services/gateway/src/main.ts", metricsPort: 9409 },
 ] as const;
 
 /** Default V8 old-space limit per service, in MB. */
