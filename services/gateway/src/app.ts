@@ -281,6 +281,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       while (inFlight > 0 && now() < until) await sleep(50);
       const failed = hub.failAll(new GatewayError("unavailable", "the gateway replica restarted before the answer arrived; the call goes on: retry with the same Idempotency-Key to get its answer"));
       if (failed > 0) logger.warn({ failed }, "calls answered 503 at shutdown");
+      // Their 503s are written before the sockets close.
+      for (const flushUntil = now() + 2_000; inFlight > 0 && now() < flushUntil; ) await sleep(20);
       await app.close();
     },
   };
