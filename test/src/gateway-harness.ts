@@ -27,6 +27,9 @@ export function gatewayKeys(env: Record<string, string | undefined>): { key: str
   return { key, key2, keysFile };
 }
 
+/** Services load models and join groups; on a busy shared machine that takes minutes. */
+const START_TIMEOUT_MS = 240_000;
+
 /** The request path behind the gateway: each stage its own process, in consumer groups of this run only. */
 export const GATEWAY_CHAIN = ["cache", "router", "compression", "executor", "batch-accumulator"] as const satisfies readonly PipelineServiceName[];
 
@@ -88,15 +91,21 @@ export async function startGatewayPipeline(env: Record<string, string>, run: str
       return svc;
     }),
   );
-  await Promise.all(started.map((s) => waitHealthy(s, 120_000)));
   const gatewayMetricsPort = await freePort();
   const startGateway = async (extraEnv: Record<string, string> = {}) => {
     const svc = spawnService("gateway", { ...base, GATEWAY_PORT: String(port), GATEWAY_PUBLIC_URL: url, GATEWAY_REPLICA_ID: replicaId, ...extraEnv }, { logFile: log("gateway"), metricsPort: gatewayMetricsPort });
     services.set("gateway", svc);
-    await waitHealthy(svc, 60_000);
+    await waitHealthy(svc, START_TIMEOUT_MS);
     return svc;
   };
-  await startGateway();
+  try {
+    await Promise.all(started.map((s) => waitHealthy(s, START_TIMEOUT_MS)));
+    await startGateway();
+  } catch (err) {
+    // Nothing is left running when the start fails.
+    await Promise.all([...services.values()].map((s) => stopPipelineService(s)));
+    throw err;
+  }
   return {
     url, replicaId, services, startGateway,
     async stopGateway(signal: NodeJS.Signals = "SIGTERM") {
