@@ -1,22 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
-import { repoRoot, spawnService, stopPipelineService, waitHealthy, type PipelineServiceName, type SpawnedService } from "@costwise/infra";
+import { freePort, repoRoot, spawnService, stopPipelineService, waitHealthy, type PipelineServiceName, type SpawnedService } from "@costwise/infra";
 import { topics, type TopicSpec } from "@costwise/schemas";
 import { KafkaTestClient } from "@costwise/stream-runtime/testing";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** What the gateway's callers need, from the stack's environment (stack.env). */
 export function gatewayKeys(env: Record<string, string | undefined>): { key: string; key2: string; keysFile: string } {

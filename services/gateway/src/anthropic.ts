@@ -1,9 +1,7 @@
 import type { LlmResponse, Message } from "@costwise/schemas";
-import { checkParameters, NOT_IN_CONTRACT, type GatewayCall, type ParameterTable } from "./call.ts";
+import { checkParameters, NOT_IN_CONTRACT, unsupported, type GatewayCall, type ParameterTable } from "./call.ts";
 import { asBody, invalidType, optionalBoolean, optionalNumber, requiredString, streamPieces, textContent, truncated, type Body, type Dialect } from "./dialect.ts";
 import { GatewayError, unsupportedParameter, type GatewayErrorKind } from "./errors.ts";
-
-const unsupported = (accepts?: (v: unknown) => boolean) => ({ support: "unsupported" as const, why: NOT_IN_CONTRACT, ...(accepts ? { accepts } : {}) });
 
 /** Messages API request fields (https://docs.anthropic.com/en/api/messages). */
 export const ANTHROPIC_PARAMETERS: ParameterTable = {

@@ -73,3 +73,6 @@ export function checkParameters(body: Record<string, unknown>, table: ParameterT
 }
 
 export const NOT_IN_CONTRACT = "not in costwise's request contract yet";
+
+/** A field the contract cannot carry yet; `accepts` lets the provider's default value through. */
+export const unsupported = (accepts?: (value: unknown) => boolean): ParameterRule => ({ support: "unsupported", why: NOT_IN_CONTRACT, ...(accepts ? { accepts } : {}) });

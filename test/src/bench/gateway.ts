@@ -12,10 +12,10 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import Table from "cli-table3";
 import OpenAI from "openai";
-import { ensureStack, loadStackEnv, repoRoot } from "@costwise/infra";
+import { ensureStack, freePort, loadStackEnv, repoRoot } from "@costwise/infra";
 import { avroType, type LlmResponse } from "@costwise/schemas";
 import { ReplyHub } from "@costwise/gateway";
-import { freePort, gatewayKeys, startGatewayPipeline } from "../gateway-harness.ts";
+import { gatewayKeys, startGatewayPipeline } from "../gateway-harness.ts";
 import { emulator, runId } from "../harness.ts";
 import { percentile } from "./stats.ts";
 
