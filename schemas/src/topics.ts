@@ -20,7 +20,7 @@ export interface TopicSpec {
 export const topics = {
   requests: {
     name: "llm.requests", record: "LlmRequest", partitions: 6, key: "request_id",
-    producedBy: ["users"], consumedBy: ["cache"],
+    producedBy: ["users", "gateway"], consumedBy: ["cache"],
     doc: "The public input: one LlmRequest per logical request.",
   },
   uncached: {
@@ -45,7 +45,7 @@ export const topics = {
   },
   responses: {
     name: "llm.responses", record: "LlmResponse", partitions: 6, key: "request_id",
-    producedBy: ["cache", "executor", "batch-accumulator"], consumedBy: ["sink", "cache", "users"],
+    producedBy: ["cache", "executor", "batch-accumulator"], consumedBy: ["sink", "cache", "users", "gateway"],
     doc: "The public output: one LlmResponse per request, OK or ERROR.",
   },
   costRecords: {
