@@ -31,7 +31,9 @@ export class ReplyHub {
   }
 
   ownsKey(key: Buffer | null): boolean {
-    return key !== null && key.length > this.prefixBytes.length && key.subarray(0, this.prefixBytes.length).equals(this.prefixBytes);
+    const n = this.prefixBytes.length;
+    // compare() over the ranges: no slice is allocated for the many keys that are not ours.
+    return key !== null && key.length > n && key.compare(this.prefixBytes, 0, n, 0, n) === 0;
   }
 
   owns(requestId: string): boolean {
