@@ -86,3 +86,17 @@ describe("the reply hub", () => {
     await expect(failing.response).rejects.toThrow("restart");
   });
 });
+
+describe("the gateway's configuration", () => {
+  it("listens where stack.env's GATEWAY_URL says unless a port is given, and names the replica after host and port", async () => {
+    const { loadGatewayConfig } = await import("./config.ts");
+    const fromUrl = loadGatewayConfig({ GATEWAY_KEYS_FILE: "k.json", GATEWAY_URL: "http://127.0.0.1:18123" });
+    expect(fromUrl.GATEWAY_PORT).toBe(18123);
+    expect(fromUrl.GATEWAY_PUBLIC_URL).toBe("http://127.0.0.1:18123");
+    expect(fromUrl.GATEWAY_REPLICA_ID).toMatch(/^[A-Za-z0-9_-]+-18123$/);
+    const explicit = loadGatewayConfig({ GATEWAY_KEYS_FILE: "k.json", GATEWAY_URL: "http://127.0.0.1:18123", GATEWAY_PORT: "7000", GATEWAY_REPLICA_ID: "gw-0" });
+    expect([explicit.GATEWAY_PORT, explicit.GATEWAY_PUBLIC_URL, explicit.GATEWAY_REPLICA_ID]).toEqual([7000, "http://127.0.0.1:7000", "gw-0"]);
+    expect(() => loadGatewayConfig({})).toThrow(/GATEWAY_KEYS_FILE/);
+    expect(() => loadGatewayConfig({ GATEWAY_KEYS_FILE: "k", GATEWAY_REPLICA_ID: "a.b" })).toThrow(/GATEWAY_REPLICA_ID/);
+  });
+});
