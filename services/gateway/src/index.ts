@@ -1,5 +1,6 @@
 export { createGateway, costwiseOptions, type Gateway, type GatewayDeps, type GatewaySettings } from "./app.ts";
 export { toLlmRequest, checkParameters, type GatewayCall, type CallContext, type ParameterRule, type ParameterTable } from "./call.ts";
+export { coalesce } from "./coalesce.ts";
 export { gatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from "./config.ts";
 export type { Dialect } from "./dialect.ts";
 export { GatewayError, pipelineError, unsupportedParameter, type GatewayErrorKind } from "./errors.ts";

@@ -4,6 +4,7 @@ import { countChatTokens } from "@costwise/providers";
 import { topics, type LlmResponse } from "@costwise/schemas";
 import { createLogger, output, runMain, skip, startOutputProducer, startService, StreamMetrics } from "@costwise/stream-runtime";
 import { createGateway } from "./app.ts";
+import { coalesce } from "./coalesce.ts";
 import { loadGatewayConfig } from "./config.ts";
 import { KeyRing } from "./keys.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -58,7 +59,7 @@ runMain("gateway", async () => {
   const gateway = createGateway({
     keys, hub, store, catalog, logger, metrics: gatewayMetrics,
     limiter: new RateLimiter({ ratePerMinute: config.GATEWAY_RATE_PER_MINUTE, burst: config.GATEWAY_BURST }),
-    produce: (req) => producer.send([output(topics.requests, req)]),
+    produce: coalesce((requests) => producer.send(requests.map((r) => output(topics.requests, r)))),
     countTokens: countChatTokens,
     settings: {
       bodyLimitBytes: config.GATEWAY_BODY_LIMIT_BYTES, requestTimeoutMs: config.GATEWAY_REQUEST_TIMEOUT_MS,
