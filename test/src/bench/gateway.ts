@@ -187,6 +187,8 @@ async function main() {
     "gateway, so its figure is the whole pipeline's overhead on top of the provider's latency. The cache-hit row is the shortest costwise path",
     "(gateway → Kafka → cache → Kafka → gateway). The Kafka-client row is the same pipeline without the gateway (what a Kafka producer/consumer sees),",
     `so the gateway's own share is the difference of the two: ${own}.`,
+    "On a shared 2-core machine under load from other work, the 8-in-flight figures move by a factor of two from run to run (every process hop waits",
+    "for a core, and the gateway path has two hops more than the Kafka client's); the 1-in-flight share is the steadier figure.",
     "",
     "| path | in flight | calls | p50 ms | p99 ms | added p50 ms | added p99 ms |",
     "| --- | --- | --- | --- | --- | --- | --- |",
@@ -194,7 +196,7 @@ async function main() {
     "",
     "## Reply fan-out",
     "",
-    `Every gateway replica reads all of \`llm.responses\` in its own consumer group and decodes only the responses whose key (the request id) carries its replica id. Passing over another replica's response costs ${fan.skipNs.toFixed(0)} ns (a key prefix compare); decoding one LlmResponse (Avro, ~400 bytes) costs ${fan.decodeNs.toFixed(0)} ns. With R replicas each reads R× the responses: at 10,000 responses/s and 10 replicas that is ${((10_000 * 9 * fan.skipNs) / 1e6).toFixed(1)} ms of CPU per second per replica for the foreign ones, plus the fetch bandwidth (~4 MB/s), well under what a per-request hot spot would cost.`,
+    `Every gateway replica reads all of \`llm.responses\` in its own consumer group and decodes only the responses whose key (the request id) carries its replica id. Passing over another replica's response costs ${fan.skipNs.toFixed(0)} ns (a key prefix compare); decoding one LlmResponse (Avro, ~400 bytes) costs ${fan.decodeNs.toFixed(0)} ns. With R replicas each reads R× the responses: at 10,000 responses/s and 10 replicas that is ${((10_000 * 9 * fan.skipNs) / 1e6).toFixed(1)} ms of CPU per second per replica for the foreign ones, plus the fetch bandwidth (~4 MB/s).`,
     "",
   ].join("\n"));
   console.log("wrote docs/benchmarks/gateway.md");
