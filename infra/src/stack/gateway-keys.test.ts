@@ -12,7 +12,7 @@ describe("the local gateway's demo keys", () => {
     const home = await mkdtemp(path.join(tmpdir(), "cw-gwkeys-"));
     const envFile = path.join(home, "stack.env");
     const first = await gatewayDemoEnv(home, envFile, {});
-    expect(first.GATEWAY_URL).toBe("http://127.0.0.1:18095");
+    expect(first.GATEWAY_URL).toBe("http://127.0.0.1:18400");
     expect(first.GATEWAY_DEMO_KEY).toMatch(/^cwk-[A-Za-z0-9_-]{32}$/);
     expect(first.GATEWAY_DEMO_KEY_2).not.toBe(first.GATEWAY_DEMO_KEY);
     const file = await readFile(first.GATEWAY_KEYS_FILE!, "utf8");

@@ -10,7 +10,7 @@ export const DEMO_TENANTS = [
   { env: "GATEWAY_DEMO_KEY_2", tenant: "demo-2" },
 ] as const;
 
-export const DEFAULT_GATEWAY_URL = "http://127.0.0.1:18095";
+export const DEFAULT_GATEWAY_URL = "http://127.0.0.1:18400";
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 

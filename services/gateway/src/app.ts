@@ -107,7 +107,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let draining = false;
   let inFlight = 0;
 
-  const app = Fastify({ logger: false, bodyLimit: settings.bodyLimitBytes, return503OnClosing: false, disableRequestLogging: true, forceCloseConnections: true });
+  const app = Fastify({ logger: false, bodyLimit: settings.bodyLimitBytes, return503OnClosing: false, forceCloseConnections: true });
 
   const sendError = (req: FastifyRequest, reply: FastifyReply, err: GatewayError, dialect = dialectOf(req)) => {
     if (err.extra.retryAfterS !== undefined) reply.header("retry-after", String(err.extra.retryAfterS));

@@ -4,7 +4,7 @@ import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
 
 export const gatewayConfigSchema = baseConfigSchema.extend({
   GATEWAY_HOST: z.string().default("127.0.0.1"),
-  /** Default: the port of GATEWAY_URL (the local stack writes it to stack.env), else 18095. */
+  /** Default: the port of GATEWAY_URL (the local stack writes it to stack.env), else 18400. */
   GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   GATEWAY_URL: z.string().url().optional(),
   /** Where clients reach this gateway (retrieval URLs of batch calls); default GATEWAY_URL, else http://GATEWAY_HOST:port. */
@@ -39,7 +39,7 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & { GATEWAY_REPL
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const c = parseConfig(gatewayConfigSchema, env);
   const fromUrl = c.GATEWAY_URL ? Number(new URL(c.GATEWAY_URL).port || 80) : undefined;
-  const port = c.GATEWAY_PORT ?? fromUrl ?? 18095;
+  const port = c.GATEWAY_PORT ?? fromUrl ?? 18400;
   const host = hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 48);
   const publicUrl = c.GATEWAY_PUBLIC_URL ?? (c.GATEWAY_PORT === undefined && c.GATEWAY_URL ? c.GATEWAY_URL : `http://${c.GATEWAY_HOST}:${port}`);
   return { ...c, GATEWAY_PORT: port, GATEWAY_PUBLIC_URL: publicUrl.replace(/\/+$/, ""), GATEWAY_REPLICA_ID: c.GATEWAY_REPLICA_ID ?? `${host}-${port}` };
