@@ -25,4 +25,4 @@ export {
   type MigrateResult,
 } from "./clickhouse/migrate.ts";
 export { ensureEmbeddingModel, embeddingModelDir, embeddingModelSpec, EMBEDDING_MODEL, EMBEDDING_MODELS, EMBEDDING_MODEL_NAMES, STACK_EMBEDDING_MODELS, EmbeddingModelError, type EmbeddingModelSpec, type EmbeddingModelName } from "./models/embedding-model.ts";
-export { pipelineServices, spawnService, waitHealthy, stopPipelineService, repoRoot, type PipelineServiceName, type SpawnedService } from "./services.ts";
+export { freePort, pipelineServices, spawnService, waitHealthy, stopPipelineService, repoRoot, type PipelineServiceName, type SpawnedService } from "./services.ts";

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,6 +20,7 @@ export const pipelineServices = [
   { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402 },
   { name: "alerts", entry: "services/analytics/src/alerts/main.ts", metricsPort: 9407 },
   { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480 },
+  { name: "gateway", entry: "services/gateway/src/main.ts", metricsPort: 9409 },
 ] as const;
 
 /** Default V8 old-space limit per service, in MB. */
@@ -90,4 +92,17 @@ export async function stopPipelineService(svc: SpawnedService, graceMs = 20_000)
   const timer = setTimeout(() => svc.child.kill("SIGKILL"), graceMs);
   await svc.exited;
   clearTimeout(timer);
+}
+
+/** A TCP port free on 127.0.0.1 right now, for a child service's HTTP or metrics listener. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

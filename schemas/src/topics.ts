@@ -37,7 +37,7 @@ const named = (base: string): string => topicNamespace() + base;
 export const topics = {
   requests: {
     get name() { return named("llm.requests"); }, record: "LlmRequest", partitions: 6, key: "request_id",
-    producedBy: ["users"], consumedBy: ["cache"],
+    producedBy: ["users", "gateway"], consumedBy: ["cache"],
     doc: "The public input: one LlmRequest per logical request.",
   },
   uncached: {
@@ -62,7 +62,7 @@ export const topics = {
   },
   responses: {
     get name() { return named("llm.responses"); }, record: "LlmResponse", partitions: 6, key: "request_id",
-    producedBy: ["cache", "executor", "batch-accumulator"], consumedBy: ["sink", "cache", "users"],
+    producedBy: ["cache", "executor", "batch-accumulator"], consumedBy: ["sink", "cache", "users", "gateway"],
     doc: "The public output: one LlmResponse per request, OK or ERROR.",
   },
   costRecords: {

@@ -4,11 +4,13 @@
  * public data with known right answers (BANKING77 support questions, GSM8K and MT-bench prompts,
  * XQuAD knowledge-base questions; test/fixtures/replay) through Kafka and every stage, then prints
  * cost and quality per use case next to the naive deployment. It is `npm run replay` on those
- * samples (test/src/replay).
+ * samples (test/src/replay). Then the same pipeline behind the drop-in HTTP gateway: the official
+ * OpenAI and Anthropic SDKs with the local demo keys (test/src/gateway-demo.ts).
  */
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { gatewayDemo } from "./gateway-demo.ts";
 import { renderTable, summaryJson } from "./replay/render.ts";
 import { runReplay } from "./replay/run.ts";
 
@@ -42,6 +44,9 @@ async function main(): Promise<void> {
       `${r.repeats.afterAnswer} of ${r.repeats.withEarlier} repeated intents arrived after an earlier answer; ${((Date.now() - started) / 1000).toFixed(0)} s in total.`,
     ].join("\n"),
   );
+  // The same pipeline behind the drop-in HTTP gateway, through the official SDKs.
+  console.log("");
+  await gatewayDemo((line) => console.log(line));
   console.log(summaryJson(t, r.byKind, { seed: 1 }));
 }
 

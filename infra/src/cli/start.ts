@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   }
   await Promise.all(running.map((s) => waitHealthy(s)));
   console.error(`[start] running: ${running.map((s) => `${s.name} (${s.metricsUrl}/metrics)`).join(", ")}. Ctrl-C stops.`);
+  console.error(`[start] gateway: OpenAI base URL ${env.GATEWAY_URL}/v1, Anthropic base URL ${env.GATEWAY_URL}, keys GATEWAY_DEMO_KEY (tenant demo) and GATEWAY_DEMO_KEY_2 (tenant demo-2) in .costwise/stack.env`);
 }
 
 main().catch((err: unknown) => {

@@ -5,6 +5,7 @@ import { enabledServices, isLoopback, loadStackConfig, SERVICE_NAMES, type Servi
 import { containerSpecs, type ContainerService } from "./containers.ts";
 import { composeStop, composeUp, dockerEngineAvailable } from "./docker.ts";
 import { stackEnvValues, writeStackEnv } from "./env-file.ts";
+import { gatewayDemoEnv } from "./gateway-keys.ts";
 import { ServiceStartError, StackError } from "./errors.ts";
 import { isHealthy, waitHealthy } from "./health.ts";
 import { withLock } from "./lock.ts";
@@ -232,7 +233,7 @@ export async function ensureStack(opts: EnsureStackOptions = {}): Promise<StackI
         logger.info({ modelDir }, `embedding model ready: ${path.relative(process.cwd(), modelDir) || modelDir}`);
       }
     }
-    const env = stackEnvValues(config);
+    const env = { ...stackEnvValues(config), ...(await gatewayDemoEnv(config.home, paths.envFile, opts.env ?? process.env)) };
     await writeStackEnv(paths.envFile, env);
     return {
       config,

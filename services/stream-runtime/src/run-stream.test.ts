@@ -66,6 +66,29 @@ describe("the stream loop", () => {
     expect(broker.committed.get(topics.requests.name)).toBe(3);
   });
 
+  it("passes over inputs whose key is not accepted, undecoded (poison included), and still commits them", async () => {
+    const broker = new MemoryBroker();
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("mine-1")), { key: "mine-1" });
+    broker.push(topics.requests.name, Buffer.from("someone else's poison"), { key: "theirs-1" });
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("theirs-2")), { key: "theirs-2" });
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("mine-2")), { key: "mine-2" });
+    const seen: string[] = [];
+    const consumer = broker.consumer([topics.requests.name], { batchSize: 10 });
+    const svc = await startService<LlmRequest>({
+      name: "test", input: topics.requests, outputs: [topics.responses], logger: silentLogger,
+      process: async (r) => (seen.push(r.request_id), emit(output(topics.responses, answer(r, "ok")))),
+      acceptKey: (key) => key?.toString().startsWith("mine-") ?? false,
+      metrics: new StreamMetrics("test", { defaultMetrics: false }),
+      config: loadBaseConfig({ RETRY_INITIAL_MS: "1", RETRY_MAX_MS: "2" }),
+      transport: { consumer, producer: broker.producer(), serde },
+    });
+    await consumer.drained();
+    await svc.stop();
+    expect(seen).toEqual(["mine-1", "mine-2"]);
+    expect(broker.produced(topics.deadLetters.name)).toHaveLength(0);
+    expect(broker.committed.get(topics.requests.name)).toBe(4);
+  });
+
   it("an explicit rejection produces the error response AND a dead-letter record", async () => {
     const broker = new MemoryBroker();
     broker.push(topics.requests.name, serde.encode(topics.requests, req("r1", "")), { key: "r1" });

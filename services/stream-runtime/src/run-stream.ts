@@ -32,6 +32,11 @@ export interface LoopOptions<T> {
    * service's watermark instead of the resolved offsets. Without it, a held outcome is a bug and fails the batch.
    */
   readonly watermark?: WatermarkCommits;
+  /**
+   * Inputs whose key this returns false for are passed over undecoded (their offsets still advance):
+   * for a consumer that only owns some keys of a topic every replica reads, e.g. the gateway's replies.
+   */
+  readonly acceptKey?: (key: Buffer | null) => boolean;
 }
 
 type Decoded<T> = { ok: true; msg: RawMessage; env: Envelope<T> } | { ok: false; msg: RawMessage; error: unknown };
@@ -80,12 +85,13 @@ export function createBatchHandler<T>(opts: LoopOptions<T>): (batch: BatchHandle
     for (let start = 0; start < batch.messages.length; start += opts.subBatchSize) {
       if (!batch.isRunning() || batch.isStale()) return;
       const chunk = batch.messages.slice(start, start + opts.subBatchSize);
+      const accepted = opts.acceptKey ? chunk.filter((m) => opts.acceptKey!(m.key)) : chunk;
       opts.metrics.batchSize.observe(chunk.length);
       opts.metrics.consumed.inc({ topic: batch.topic }, chunk.length);
       // Long provider calls must not cost the group membership.
       const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 3_000);
       try {
-        const decoded = await Promise.all(chunk.map((msg) => decode<T>(opts.serde, input, batch.partition, msg, now)));
+        const decoded = await Promise.all(accepted.map((msg) => decode<T>(opts.serde, input, batch.partition, msg, now)));
         const outcomes = opts.processBatch
           ? await runBatch(opts, opts.processBatch, decoded, log)
           : await mapLimit(decoded, opts.concurrency, (d) => runOne(opts, opts.process!, d, log));

@@ -36,6 +36,13 @@ export interface ServiceSpec<T> {
    * The consumer then commits manually, every COMMIT_INTERVAL_MS and at shutdown, never at or past it.
    */
   readonly commitWatermark?: CommitWatermark;
+  /** See LoopOptions.acceptKey: inputs with other keys are passed over undecoded. */
+  readonly acceptKey?: (key: Buffer | null) => boolean;
+  /**
+   * Where a consumer group without committed offsets starts: "beginning" (default) or "end", for a
+   * per-replica group that only cares about what arrives from now on (it resumes from its commits after a restart).
+   */
+  readonly startAt?: "beginning" | "end";
   /** Replace Kafka and the registry (unit tests drive the real loop over the memory transport). */
   readonly transport?: { consumer: ConsumerPort; producer: ProducerPort; serde: Serde };
 }
@@ -77,6 +84,7 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
         partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
         sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
         manualCommit: spec.commitWatermark !== undefined,
+        fromBeginning: spec.startAt !== "end",
         logger,
       });
     }
@@ -112,6 +120,7 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
     deadLetterTopic: topics.deadLetters,
     signal: shutdown.signal,
     ...(watermark ? { watermark } : {}),
+    ...(spec.acceptKey ? { acceptKey: spec.acceptKey } : {}),
   });
 
   const ops: OpsServer = await startOpsServer({ port: config.METRICS_PORT, registry: metrics.registry, ready: () => consumer.ready(), service: spec.name });

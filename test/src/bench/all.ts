@@ -18,6 +18,7 @@ const suites: { name: string; entry: string; env?: Record<string, string>; nodeF
     ["batch-accumulator", "services/batch-accumulator/tools/bench/main.ts"],
     ["distiller", "services/distiller/tools/bench/main.ts"],
     ["analytics", "services/analytics/src/bench/main.ts"],
+    ["gateway", "test/src/bench/gateway.ts"],
   ].map(([name, entry]) => ({ name: name!, entry: entry! })),
 ]
   // The cache bench measures index memory after forced collections.

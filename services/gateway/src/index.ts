@@ -1,0 +1,13 @@
+export { createGateway, costwiseOptions, type Gateway, type GatewayDeps, type GatewaySettings } from "./app.ts";
+export { toLlmRequest, checkParameters, type GatewayCall, type CallContext, type ParameterRule, type ParameterTable } from "./call.ts";
+export { coalesce } from "./coalesce.ts";
+export { gatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from "./config.ts";
+export type { Dialect } from "./dialect.ts";
+export { GatewayError, pipelineError, unsupportedParameter, type GatewayErrorKind } from "./errors.ts";
+export { hashKey, KeyRing, keysFileSchema, newKey, presentedKey, type KeysFile, type Tenant } from "./keys.ts";
+export { GatewayMetrics } from "./metrics.ts";
+export { anthropic, ANTHROPIC_PARAMETERS } from "./anthropic.ts";
+export { openai, OPENAI_PARAMETERS } from "./openai.ts";
+export { RateLimiter } from "./rate-limit.ts";
+export { ReplyHub } from "./replies.ts";
+export { memoryStore, redisStore, type DeferredRecord, type GatewayStore, type IdempotencyRecord } from "./store.ts";
