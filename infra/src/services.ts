@@ -19,6 +19,9 @@ export interface PipelineServiceSpec {
   /** Consumer group and the topics whose lag scales it (KEDA); none for services outside a group. */
   readonly group?: string;
   readonly lagTopics?: readonly string[];
+  /** The variables that set its HTTP port and interface (default METRICS_PORT and OPS_HOST of the stream runtime). */
+  readonly portEnv?: string;
+  readonly hostEnv?: string;
 }
 
 /**
@@ -35,7 +38,7 @@ export const pipelineServices = [
   { name: "distiller", entry: "services/distiller/src/main.ts", metricsPort: 9408, scalable: true, group: "costwise-distiller", lagTopics: ["llm.requests.ready", "llm.requests.batch", "llm.responses"] },
   { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402, scalable: true, group: "costwise-sink", lagTopics: ["llm.responses", "llm.cost-records", "llm.distill-samples"] },
   { name: "alerts", entry: "services/analytics/src/alerts/main.ts", metricsPort: 9407, scalable: false },
-  { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480, scalable: false },
+  { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480, scalable: false, portEnv: "DASHBOARD_PORT", hostEnv: "DASHBOARD_HOST" },
 ] as const satisfies readonly PipelineServiceSpec[];
 
 /** The /metrics and /health port of replica `index` (from 0) of a service. */
@@ -74,7 +77,7 @@ export function spawnService(
     instance?: string;
   } = {},
 ): SpawnedService {
-  const spec = pipelineServices.find((s) => s.name === name);
+  const spec: PipelineServiceSpec | undefined = pipelineServices.find((s) => s.name === name);
   if (!spec) throw new Error(`unknown service ${name}`);
   const port = opts.metricsPort ?? spec.metricsPort;
   // A bounded V8 heap makes the collector keep each service's memory near its working set instead of
@@ -83,7 +86,7 @@ export function spawnService(
   const flags = heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [];
   const child = spawn(process.execPath, [...flags, "--import", "tsx", path.join(repoRoot, spec.entry)], {
     cwd: repoRoot,
-    env: { ...process.env, ...env, METRICS_PORT: String(port) },
+    env: { ...process.env, ...env, [spec.portEnv ?? "METRICS_PORT"]: String(port) },
     stdio: opts.logFile ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
     detached: opts.detached ?? false,
   });

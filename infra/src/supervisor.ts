@@ -262,7 +262,8 @@ export function defaultTimings(env: { STARTUP_TIMEOUT_MS?: string; SHUTDOWN_TIME
   return {
     // The service exits by itself at STARTUP_TIMEOUT_MS naming its step; this only catches a process that cannot even do that.
     startTimeoutMs: startup + 15_000,
-    unresponsiveMs: 10_000,
+    // Three missed probes of a Kubernetes liveness probe at its defaults: long enough for a model load that blocks the event loop on a busy machine.
+    unresponsiveMs: 30_000,
     notServingMs: startup,
     probeIntervalMs: 1_000,
     backoffInitialMs: 1_000,

@@ -5,6 +5,7 @@ import type { ServiceName, StackConfig } from "../config.ts";
 import type { Logger } from "@costwise/stream-runtime";
 import { MissingPrerequisiteError, type Prerequisite } from "./errors.ts";
 import type { StackPaths } from "./paths.ts";
+import { aptInstall, type AptTool } from "./apt.ts";
 import { findJava, missing, which } from "./prereq.ts";
 import { runCommand, type Launch } from "./process.ts";
 
@@ -19,6 +20,8 @@ export interface NativeContext {
   readonly config: StackConfig;
   readonly paths: StackPaths;
   readonly logger: Logger;
+  /** Install a missing Redis or ClickHouse with apt-get when running as root on Debian (npm test, npm run demo). */
+  readonly installMissing?: boolean;
 }
 
 /** Executables resolved once for the services being started. */
@@ -68,12 +71,13 @@ export async function resolveTools(ctx: NativeContext, services: readonly Servic
       }
     }
   }
+  const install = async (tool: AptTool) => (ctx.installMissing ? aptInstall(tool, (line) => ctx.logger.info({ tool }, line)) : undefined);
   if (need.has("redis")) {
-    tools.redisServer = which("redis-server");
+    tools.redisServer = which("redis-server") ?? (await install("redis-server"));
     if (!tools.redisServer) lacking.push(missing("redis-server", "redis"));
   }
   if (need.has("clickhouse")) {
-    tools.clickhouseServer = which("clickhouse-server");
+    tools.clickhouseServer = which("clickhouse-server") ?? (await install("clickhouse-server"));
     if (!tools.clickhouseServer) lacking.push(missing("clickhouse-server", "clickhouse"));
   }
   if (need.has("emulator") && !existsSync(path.join(ctx.config.repoRoot, EMULATOR_ENTRY))) {

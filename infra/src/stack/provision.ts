@@ -85,7 +85,7 @@ export async function applyMigrations(config: StackConfig): Promise<MigrateResul
     password: config.clickhouse.password,
   });
   try {
-    return await migrate(client, { database: config.clickhouse.database });
+    return await migrate(client, { database: config.clickhouse.database, ...(config.clickhouse.cluster ? { cluster: config.clickhouse.cluster } : {}) });
   } finally {
     await client.close();
   }

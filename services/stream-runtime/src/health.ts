@@ -34,7 +34,7 @@ export class ServiceHealth {
   private fatal: string | undefined;
   private changedAt: number;
   private lastStatus: HealthStatus = "starting";
-  private consumerReady: () => boolean = () => true;
+  private readonly consumers: (() => boolean)[] = [];
   private everReady = false;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -58,10 +58,17 @@ export class ServiceHealth {
     return this.currentStep ?? this.done[this.done.length - 1] ?? "(before the first step)";
   }
 
-  /** Start-up finished; from now on readiness follows the consumer's group membership. */
+  /**
+   * Start-up finished; from now on readiness follows the consumer's group membership. A process
+   * running several loops (a service and its shadow loop) reports each: ready when all are.
+   */
   running(consumerReady: () => boolean): void {
-    this.consumerReady = consumerReady;
+    this.consumers.push(consumerReady);
     this.phase = "running";
+  }
+
+  private consumerReady(): boolean {
+    return this.consumers.every((ready) => ready());
   }
 
   stopping(): void {

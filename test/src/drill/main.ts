@@ -6,7 +6,7 @@
  * ClickHouse, latency. Any request without a response or a row fails the run (exit 1). The table is
  * printed as markdown (docs/reliability.md) and written to .costwise-drill/drill-results.json.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { parseReplicas, pipelineServices, pipelineSupervisor, planInstances, stopStack, type PipelineServiceSpec } from "@costwise/infra";
@@ -29,6 +29,16 @@ const SERVICE_ENV: Record<string, string> = {
 };
 
 const log = (line: string) => console.error(`[drill] ${line}`);
+
+/** Resident memory of a process in MiB (Linux /proc), or undefined once it is gone. */
+function rssMiB(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: "string" }, rate: { type: "string", default: "40" }, seconds: { type: "string", default: "8" }, replicas: { type: "string", default: "" }, "keep-stack": { type: "boolean", default: false } } });
@@ -54,6 +64,15 @@ async function main(): Promise<void> {
   const responses: { id: string; status: string; at: number }[] = [];
   const dead: string[] = [];
   const results: DrillResult[] = [];
+  // Peak resident memory per service over every drill: what the Kubernetes requests are sized from.
+  const peakRss = new Map<string, number>();
+  const sampling = setInterval(() => {
+    for (const st of supervisor.states) {
+      const mb = st.child?.pid ? rssMiB(st.child.pid) : undefined;
+      if (mb !== undefined) peakRss.set(st.spec.service, Math.max(peakRss.get(st.spec.service) ?? 0, mb));
+    }
+  }, 1_000);
+  sampling.unref();
   try {
     log(`pipeline: ${instances.map((i) => `${i.id} :${i.port}`).join(", ")} (logs in ${logDir})`);
     await supervisor.start();
@@ -118,8 +137,10 @@ async function main(): Promise<void> {
     }
   }
   const out = path.join(config.home, "drill-results.json");
-  writeFileSync(out, JSON.stringify({ rate, seconds, replicas: values.replicas, results }, null, 2));
-  console.log(`\n${renderTable(results)}\n`);
+  clearInterval(sampling);
+  const memory = Object.fromEntries([...peakRss].map(([k, v]) => [k, Math.round(v)]));
+  writeFileSync(out, JSON.stringify({ rate, seconds, replicas: values.replicas, results, peakRssMiB: memory }, null, 2));
+  console.log(`\n${renderTable(results)}\n\npeak RSS per service (MiB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   console.log(JSON.stringify({ drills: results.length, failed: results.filter((r) => r.failures.length > 0).map((r) => r.drill), results: out }));
   process.exit(results.some((r) => r.failures.length > 0) ? 1 : 0);
 }
