@@ -6,7 +6,7 @@
  * ClickHouse, latency. Any request without a response or a row fails the run (exit 1). The table is
  * printed as markdown (docs/reliability.md) and written to .costwise-drill/drill-results.json.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { parseReplicas, pipelineServices, pipelineSupervisor, planInstances, stopStack, type PipelineServiceSpec } from "@costwise/infra";
@@ -14,6 +14,7 @@ import { topics, type LlmResponse } from "@costwise/schemas";
 import { PipelineClient } from "../client.ts";
 import { clickhouse, countCalls, emulator, runId } from "../harness.ts";
 import { DRILLS, drillRequests, invalidRequests, type DrillContext } from "./drills.ts";
+import { peakRssMb } from "../bench/stats.ts";
 import { runLoad } from "./load.ts";
 import { DRILL_PORT_OFFSET, ensureDrillStack } from "./private-stack.ts";
 import { renderTable, tally, type DrillResult } from "./tally.ts";
@@ -29,16 +30,6 @@ const SERVICE_ENV: Record<string, string> = {
 };
 
 const log = (line: string) => console.error(`[drill] ${line}`);
-
-/** Resident memory of a process in MiB (Linux /proc), or undefined once it is gone. */
-function rssMiB(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { only: { type: "string" }, rate: { type: "string", default: "40" }, seconds: { type: "string", default: "8" }, replicas: { type: "string", default: "" }, "keep-stack": { type: "boolean", default: false } } });
@@ -64,14 +55,15 @@ async function main(): Promise<void> {
   const responses: { id: string; status: string; at: number }[] = [];
   const dead: string[] = [];
   const results: DrillResult[] = [];
-  // Peak resident memory per service over every drill: what the Kubernetes requests are sized from.
+  // Peak resident memory (VmHWM) per service over every drill and every restart: what the pods' memory requests are sized from.
   const peakRss = new Map<string, number>();
-  const sampling = setInterval(() => {
+  const sampleMemory = async () => {
     for (const st of supervisor.states) {
-      const mb = st.child?.pid ? rssMiB(st.child.pid) : undefined;
+      const mb = st.child?.pid ? await peakRssMb(st.child.pid) : undefined;
       if (mb !== undefined) peakRss.set(st.spec.service, Math.max(peakRss.get(st.spec.service) ?? 0, mb));
     }
-  }, 1_000);
+  };
+  const sampling = setInterval(() => void sampleMemory(), 2_000);
   sampling.unref();
   try {
     log(`pipeline: ${instances.map((i) => `${i.id} :${i.port}`).join(", ")} (logs in ${logDir})`);
