@@ -140,27 +140,28 @@ function migrationJob(): object {
   };
 }
 
-/** Every file of infra/k8s: name → YAML text. */
+/** Every file of infra/k8s (base: one node; overlays/cluster: ClickHouse cluster mode): name → YAML text. */
 export function renderManifests(table: readonly PipelineServiceSpec[] = pipelineServices): Map<string, string> {
   const header = "# Generated from infra/src/services.ts by `npm run k8s:render` (infra/src/deploy/k8s.ts); edit those, not this file.\n";
   const docs = (objs: object[]) => header + objs.map((o) => stringify(o, { lineWidth: 0 })).join("---\n");
   const files = new Map<string, string>();
-  files.set("configmap.yaml", docs([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: CONFIG_MAP, labels: labels("config") }, data: CONFIG_VALUES }]));
-  files.set("migrate-job.yaml", docs([migrationJob()]));
+  files.set("base/configmap.yaml", docs([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: CONFIG_MAP, labels: labels("config") }, data: CONFIG_VALUES }]));
+  files.set("base/migrate-job.yaml", docs([migrationJob()]));
   for (const s of table) {
     const objs = [deployment(s), disruptionBudget(s)];
     if (s.scalable && s.group) objs.push(scaledObject(s));
     if (s.portEnv) objs.push(dashboardService(s));
-    files.set(`${s.name}.yaml`, docs(objs));
+    files.set(`base/${s.name}.yaml`, docs(objs));
   }
-  files.set("kustomization.yaml", header + stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [...files.keys()] }));
+  const resources = [...files.keys()].map((f) => f.slice("base/".length));
+  files.set("base/kustomization.yaml", header + stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources }));
   files.set(
     "overlays/cluster/kustomization.yaml",
     header +
       stringify({
         apiVersion: "kustomize.config.k8s.io/v1beta1",
         kind: "Kustomization",
-        resources: ["../.."],
+        resources: ["../../base"],
         // Migrations build Replicated* tables and Distributed tables ON CLUSTER (infra/src/clickhouse/cluster.ts).
         patches: [{ target: { kind: "ConfigMap", name: CONFIG_MAP }, patch: stringify([{ op: "replace", path: "/data/CLICKHOUSE_CLUSTER", value: "costwise" }]) }],
       }),

@@ -28,8 +28,8 @@ interface Probe { httpGet: { path: string; port: string }; failureThreshold: num
 
 /** What `kubectl kustomize infra/k8s` would build: every resource file of the kustomization, parsed. */
 function kustomizeBase(): K8sObject[] {
-  const k = parse(readFileSync(path.join(K8S, "kustomization.yaml"), "utf8")) as { resources: string[] };
-  return k.resources.flatMap((f) => parseAllDocuments(readFileSync(path.join(K8S, f), "utf8")).map((d) => d.toJS() as K8sObject));
+  const k = parse(readFileSync(path.join(K8S, "base", "kustomization.yaml"), "utf8")) as { resources: string[] };
+  return k.resources.flatMap((f) => parseAllDocuments(readFileSync(path.join(K8S, "base", f), "utf8")).map((d) => d.toJS() as K8sObject));
 }
 
 const objects = kustomizeBase();
@@ -111,7 +111,7 @@ describe("infra/k8s", () => {
 
   it("has a cluster overlay that switches the migrations to Replicated* + Distributed tables", () => {
     const overlay = parse(readFileSync(path.join(K8S, "overlays/cluster/kustomization.yaml"), "utf8")) as { resources: string[]; patches: { target: { kind: string; name: string }; patch: string }[] };
-    expect(overlay.resources).toEqual(["../.."]);
+    expect(overlay.resources).toEqual(["../../base"]);
     expect(overlay.patches[0]!.target).toEqual({ kind: "ConfigMap", name: CONFIG_MAP });
     expect(parse(overlay.patches[0]!.patch)).toEqual([{ op: "replace", path: "/data/CLICKHOUSE_CLUSTER", value: "costwise" }]);
     expect(find("Job", "costwise-migrate")).toBeDefined();
