@@ -11,7 +11,7 @@ export const MEASURED_PEAK_RSS_MIB: Readonly<Record<string, number>> = {
   router: 620,
   compression: 352,
   executor: 655,
-  "batch-accumulator": 210,
+  "batch-accumulator": 231,
   distiller: 248,
   sink: 148,
   alerts: 136,
