@@ -2,7 +2,6 @@ import { accessSync, constants, readdirSync } from "node:fs";
 import path from "node:path";
 import type { ServiceName } from "../config.ts";
 import type { Prerequisite } from "./errors.ts";
-import { installCommand } from "./apt.ts";
 import { runCommand } from "./process.ts";
 
 /** Daemons live in sbin on Debian, which is not on every user's PATH. */
@@ -97,7 +96,5 @@ export const INSTALL_HINTS = {
 } as const;
 
 export function missing(what: keyof typeof INSTALL_HINTS, neededBy: ServiceName): Prerequisite {
-  // The exact command for this user (sudo unless root); npm test and npm run demo run it themselves as root on Debian.
-  const fix = what === "redis-server" || what === "clickhouse-server" ? installCommand(what) : INSTALL_HINTS[what];
-  return { what: what === "java21" ? "Java 21+" : what, fix, neededBy };
+  return { what: what === "java21" ? "Java 21+" : what, fix: INSTALL_HINTS[what], neededBy };
 }
