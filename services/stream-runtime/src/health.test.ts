@@ -30,6 +30,20 @@ describe("service health", () => {
     expect(h.status()).toBe("ready");
   });
 
+  it("is ready only once every loop of the process runs (a service and its shadow loop)", () => {
+    const h = new ServiceHealth();
+    h.loopStarting();
+    h.running(() => true);
+    expect(h.status()).toBe("ready");
+    h.loopStarting();
+    expect(h.status()).toBe("starting");
+    let second = false;
+    h.running(() => second);
+    expect(h.status()).toBe("degraded");
+    second = true;
+    expect(h.status()).toBe("ready");
+  });
+
   it("maps states to probe codes: degraded still serves, failed is the only liveness failure", () => {
     const h = new ServiceHealth();
     h.running(() => true);

@@ -35,6 +35,8 @@ export class ServiceHealth {
   private changedAt: number;
   private lastStatus: HealthStatus = "starting";
   private readonly consumers: (() => boolean)[] = [];
+  /** Loops of this process still starting (a service and its shadow loop start one after the other). */
+  private pendingStarts = 0;
   private everReady = false;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -64,7 +66,14 @@ export class ServiceHealth {
    */
   running(consumerReady: () => boolean): void {
     this.consumers.push(consumerReady);
-    this.phase = "running";
+    this.pendingStarts = Math.max(0, this.pendingStarts - 1);
+    if (this.pendingStarts === 0) this.phase = "running";
+  }
+
+  /** A loop begins to start: the process is not ready until it runs too. */
+  loopStarting(): void {
+    this.pendingStarts++;
+    if (this.phase === "running") this.phase = "starting";
   }
 
   private consumerReady(): boolean {

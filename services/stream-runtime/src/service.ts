@@ -74,6 +74,7 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
   const logger = spec.logger ?? createLogger({ service: spec.name, level: config.LOG_LEVEL });
   const metrics = spec.metrics ?? new StreamMetrics(spec.name);
   const health = spec.health ?? mainHealth ?? new ServiceHealth();
+  health.loopStarting();
   const inputs = Array.isArray(spec.input) ? (spec.input as readonly TopicSpec[]) : [spec.input as TopicSpec];
   const shutdown = new AbortController();
   const opened: Closeable[] = [];
