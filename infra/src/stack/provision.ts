@@ -91,7 +91,7 @@ export async function applyMigrations(config: StackConfig): Promise<MigrateResul
     url: config.clickhouse.url,
     username: config.clickhouse.username,
     password: config.clickhouse.password,
-    request_timeout: 120_000,
+    request_timeout: 30_000,
   });
   try {
     return await migrate(client, { database: config.clickhouse.database, ...(config.clickhouse.cluster ? { cluster: config.clickhouse.cluster } : {}) });
