@@ -42,6 +42,8 @@ const envSchema = z.object({
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("costwise"),
   CLICKHOUSE_USER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
+  /** A cluster name from the servers' remote_servers: migrations build Replicated* + Distributed tables ON CLUSTER. Unset: one node. */
+  CLICKHOUSE_CLUSTER: optional.pipe(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional()),
   EMULATOR_URL: z.string().url().default("http://127.0.0.1:18090"),
   OPENAI_API_KEY: optional,
   ANTHROPIC_API_KEY: optional,
@@ -68,6 +70,7 @@ export interface StackConfig {
     readonly database: string;
     readonly username: string;
     readonly password: string;
+    readonly cluster?: string;
   };
   /** The provider emulator; disabled only when both real provider keys are set. */
   readonly emulator: Endpoint & { readonly enabled: boolean };
@@ -110,6 +113,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env, repoRoot: 
       database: e.CLICKHOUSE_DATABASE,
       username: e.CLICKHOUSE_USER,
       password: e.CLICKHOUSE_PASSWORD,
+      ...(e.CLICKHOUSE_CLUSTER ? { cluster: e.CLICKHOUSE_CLUSTER } : {}),
     },
     emulator: { ...endpoint(e.EMULATOR_URL, 80), enabled: !(e.OPENAI_API_KEY && e.ANTHROPIC_API_KEY) },
     providerKeys: { openai: e.OPENAI_API_KEY !== undefined, anthropic: e.ANTHROPIC_API_KEY !== undefined },

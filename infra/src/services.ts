@@ -6,22 +6,46 @@ import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
+/** One deployable service: what `npm start`, the drills and the Kubernetes manifests run. */
+export interface PipelineServiceSpec {
+  readonly name: string;
+  readonly entry: string;
+  /** /metrics and /health; replica i (from 0) listens on metricsPort + 100·i. */
+  readonly metricsPort: number;
+  /**
+   * A consumer-group stage: replicas share its group and Kafka spreads the partitions over them.
+   * Not scalable: singletons by design (one alert loop, one dashboard port).
+   */
+  readonly scalable: boolean;
+  /** Consumer group and the topics whose lag scales it (KEDA); none for services outside a group. */
+  readonly group?: string;
+  readonly lagTopics?: readonly string[];
+  /** The variables that set its HTTP port and interface (default METRICS_PORT and OPS_HOST of the stream runtime). */
+  readonly portEnv?: string;
+  readonly hostEnv?: string;
+}
+
 /**
  * Every pipeline service `npm start` runs, in pipeline order (start order does not matter for
  * correctness: Kafka buffers between stages). Each is its own process with its own /metrics port.
+ * The one table of services: `npm start`, the drills, infra/k8s and docker-compose.yml follow it.
  */
 export const pipelineServices = [
-  { name: "cache", entry: "services/cache/src/main.ts", metricsPort: 9403 },
-  { name: "router", entry: "services/router/src/main.ts", metricsPort: 9404 },
-  { name: "compression", entry: "services/compression/src/main.ts", metricsPort: 9405 },
-  { name: "executor", entry: "services/executor/src/main.ts", metricsPort: 9401 },
-  { name: "batch-accumulator", entry: "services/batch-accumulator/src/main.ts", metricsPort: 9406 },
-  { name: "distiller", entry: "services/distiller/src/main.ts", metricsPort: 9408 },
-  { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402 },
-  { name: "alerts", entry: "services/analytics/src/alerts/main.ts", metricsPort: 9407 },
-  { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480 },
-  { name: "gateway", entry: "services/gateway/src/main.ts", metricsPort: 9409 },
-] as const;
+  { name: "cache", entry: "services/cache/src/main.ts", metricsPort: 9403, scalable: true, group: "costwise-cache", lagTopics: ["llm.requests", "llm.responses", "llm.cache.verifications"] },
+  { name: "router", entry: "services/router/src/main.ts", metricsPort: 9404, scalable: true, group: "costwise-router", lagTopics: ["llm.requests.uncached"] },
+  { name: "compression", entry: "services/compression/src/main.ts", metricsPort: 9405, scalable: true, group: "costwise-compression", lagTopics: ["llm.requests.routed"] },
+  { name: "executor", entry: "services/executor/src/main.ts", metricsPort: 9401, scalable: true, group: "costwise-executor", lagTopics: ["llm.requests.ready"] },
+  { name: "batch-accumulator", entry: "services/batch-accumulator/src/main.ts", metricsPort: 9406, scalable: true, group: "costwise-batch-accumulator", lagTopics: ["llm.requests.batch"] },
+  { name: "distiller", entry: "services/distiller/src/main.ts", metricsPort: 9408, scalable: true, group: "costwise-distiller", lagTopics: ["llm.requests.ready", "llm.requests.batch", "llm.responses"] },
+  { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402, scalable: true, group: "costwise-sink", lagTopics: ["llm.responses", "llm.cost-records", "llm.distill-samples"] },
+  { name: "alerts", entry: "services/analytics/src/alerts/main.ts", metricsPort: 9407, scalable: false },
+  { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480, scalable: false, portEnv: "DASHBOARD_PORT", hostEnv: "DASHBOARD_HOST" },
+] as const satisfies readonly PipelineServiceSpec[];
+
+/** The /metrics and /health port of replica `index` (from 0) of a service. */
+export function replicaPort(spec: Pick<PipelineServiceSpec, "metricsPort">, index: number): number {
+  return spec.metricsPort + 100 * index;
+}
 
 /** Default V8 old-space limit per service, in MB. */
 export const DEFAULT_HEAP_MB = 0;
@@ -34,14 +58,27 @@ export interface SpawnedService {
   readonly metricsUrl: string;
   /** Resolves with the exit code (or signal) once the process is gone. */
   readonly exited: Promise<number | NodeJS.Signals | null>;
+  /** Signal the service: its whole process group when it was started detached. */
+  signal(sig: NodeJS.Signals): void;
 }
 
 /**
  * Start one service as its own Node process (how it runs in production), with `env` on top of
  * this process's environment. Output goes to `logFile` when given, else is inherited.
  */
-export function spawnService(name: PipelineServiceName, env: Record<string, string>, opts: { logFile?: string; metricsPort?: number } = {}): SpawnedService {
-  const spec = pipelineServices.find((s) => s.name === name);
+export function spawnService(
+  name: PipelineServiceName,
+  env: Record<string, string>,
+  opts: {
+    logFile?: string;
+    metricsPort?: number;
+    /** Its own process group (a supervisor signals the group, so nothing the service started outlives it). */
+    detached?: boolean;
+    /** Shown in logs and used as the name of this instance (e.g. executor-2). */
+    instance?: string;
+  } = {},
+): SpawnedService {
+  const spec: PipelineServiceSpec | undefined = pipelineServices.find((s) => s.name === name);
   if (!spec) throw new Error(`unknown service ${name}`);
   const port = opts.metricsPort ?? spec.metricsPort;
   // A bounded V8 heap makes the collector keep each service's memory near its working set instead of
@@ -50,8 +87,9 @@ export function spawnService(name: PipelineServiceName, env: Record<string, stri
   const flags = heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [];
   const child = spawn(process.execPath, [...flags, "--import", "tsx", path.join(repoRoot, spec.entry)], {
     cwd: repoRoot,
-    env: { ...process.env, ...env, METRICS_PORT: String(port) },
+    env: { ...process.env, ...env, [spec.portEnv ?? "METRICS_PORT"]: String(port) },
     stdio: opts.logFile ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+    detached: opts.detached ?? false,
   });
   if (opts.logFile) {
     mkdirSync(path.dirname(opts.logFile), { recursive: true });
@@ -60,7 +98,17 @@ export function spawnService(name: PipelineServiceName, env: Record<string, stri
     child.stderr?.pipe(out);
   }
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
-  return { name, child, metricsUrl: `http://127.0.0.1:${port}`, exited };
+  const signal = (sig: NodeJS.Signals) => {
+    if (child.pid === undefined) return;
+    try {
+      // A group outlives its leader while a member lives: signal it even after the service exited.
+      if (opts.detached) process.kill(-child.pid, sig);
+      else if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
+  return { name: opts.instance ?? name, child, metricsUrl: `http://127.0.0.1:${port}`, exited, signal };
 }
 
 /** Poll /health until the service has joined its consumer group. */
@@ -88,8 +136,8 @@ export async function waitHealthy(svc: SpawnedService, timeoutMs = 60_000): Prom
 /** SIGTERM, then SIGKILL if it does not exit in time. */
 export async function stopPipelineService(svc: SpawnedService, graceMs = 20_000): Promise<void> {
   if (svc.child.exitCode !== null || svc.child.signalCode !== null) return;
-  svc.child.kill("SIGTERM");
-  const timer = setTimeout(() => svc.child.kill("SIGKILL"), graceMs);
+  svc.signal("SIGTERM");
+  const timer = setTimeout(() => svc.signal("SIGKILL"), graceMs);
   await svc.exited;
   clearTimeout(timer);
 }

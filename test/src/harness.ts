@@ -67,21 +67,28 @@ export async function waitForCalls<T = Record<string, unknown>>(ch: ClickHouseCl
   }
 }
 
+/** How many of `ids` have a row in `llm_calls` (FINAL: one per request however often it was written). */
+export async function countCalls(ch: ClickHouseClient, ids: readonly string[], db: string = DB): Promise<number> {
+  if (ids.length === 0) return 0;
+  const rows = await queryRows<{ n: string }>(ch, `SELECT count() AS n FROM ${db}.llm_calls FINAL WHERE request_id IN (${ids.map((i) => sqlLiteral(i)).join(",")})`);
+  return Number(rows[0]?.n ?? 0);
+}
+
 /** Admin calls to the provider emulator. */
 export const emulator = (url: string) => ({
   async fault(body: Record<string, unknown>) {
-    const res = await fetch(`${url}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${url}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`emulator fault: ${res.status} ${await res.text()}`);
   },
   async clearFaults() {
-    await fetch(`${url}/_emulator/faults`, { method: "DELETE" });
+    await fetch(`${url}/_emulator/faults`, { method: "DELETE", signal: AbortSignal.timeout(10_000) });
   },
   async config(body: Record<string, unknown>) {
-    const res = await fetch(`${url}/_emulator/config`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${url}/_emulator/config`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`emulator config: ${res.status} ${await res.text()}`);
   },
   async stats(): Promise<Record<string, unknown>> {
-    return (await fetch(`${url}/_emulator/stats`)).json() as Promise<Record<string, unknown>>;
+    return (await fetch(`${url}/_emulator/stats`, { signal: AbortSignal.timeout(10_000) })).json() as Promise<Record<string, unknown>>;
   },
 });
 

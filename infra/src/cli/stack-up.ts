@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${state.name}: ${state.status}${state.mode ? ` (${state.mode})` : ""} in ${Date.now() - t0} ms\n`);
     return;
   }
-  const info = await ensureStack({ log });
+  // npm test starts here: on a fresh Debian machine as root, a missing Redis or ClickHouse is installed.
+  const info = await ensureStack({ log, installMissing: true });
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   const summary = info.services.map((s) => `${s.name} ${s.status}`).join(", ");
   if (values.quiet) {

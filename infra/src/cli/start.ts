@@ -1,37 +1,48 @@
 /**
- * `npm start`: every pipeline service as its own process against the local stack (started if
- * needed). Logs of all services interleave on stdout as JSON lines with a `service` field.
- * Ctrl-C (or SIGTERM) stops each service cleanly: intake stops, in-flight work finishes, offsets commit.
+ * `npm start [-- --replicas executor=3,cache=2] [--only cache,router]`: every pipeline service as its
+ * own process group against the local stack (started if needed), supervised: a service that exits or
+ * stops answering /health is restarted with exponential backoff (each restart logged and counted).
+ * Replicas of a stage share its consumer group, each on its own /metrics and /health port. A start
+ * that fails stops whatever it started; Ctrl-C (or SIGTERM) stops every service cleanly (intake stops,
+ * in-flight work finishes, offsets commit), a second Ctrl-C kills them at once.
  */
+import { parseArgs } from "node:util";
 import { ensureStack } from "../stack/index.ts";
 import { loadStackEnv } from "../stack/env-file.ts";
-import { pipelineServices, spawnService, stopPipelineService, waitHealthy } from "../services.ts";
+import { pipelineServices } from "../services.ts";
+import { parseReplicas, pipelineSupervisor, planInstances } from "../supervisor.ts";
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { replicas: { type: "string", default: "" }, only: { type: "string" } } });
+  const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
+  const instances = planInstances(pipelineServices, parseReplicas(values.replicas ?? ""), only);
   await ensureStack({ log: (line: string) => console.error(`[stack] ${line}`) });
-  const env = loadStackEnv();
-  const running = pipelineServices.map((s) => spawnService(s.name, env));
-  let stopping = false;
+  const env = { ...loadStackEnv() };
+  const supervisor = pipelineSupervisor({ env, instances, log: (line) => console.error(`[start] ${line}`) });
+
+  let signals = 0;
   const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    console.error("[start] stopping services…");
-    await Promise.all(running.map((s) => stopPipelineService(s)));
+    console.error(`[start] stopping ${instances.length} service process(es)…`);
+    await supervisor.stop();
+    console.error(`[start] stopped (${supervisor.restarts} restart(s) during the run)`);
     process.exit(code);
   };
-  process.on("SIGINT", () => void stop(0));
-  process.on("SIGTERM", () => void stop(0));
-  for (const s of running) {
-    void s.exited.then((code) => {
-      if (!stopping) {
-        console.error(`[start] ${s.name} exited (${String(code)}); stopping the others`);
-        void stop(1);
-      }
-    });
-  }
-  await Promise.all(running.map((s) => waitHealthy(s)));
-  console.error(`[start] running: ${running.map((s) => `${s.name} (${s.metricsUrl}/metrics)`).join(", ")}. Ctrl-C stops.`);
-  console.error(`[start] gateway: OpenAI base URL ${env.GATEWAY_URL}/v1, Anthropic base URL ${env.GATEWAY_URL}, keys GATEWAY_DEMO_KEY (tenant demo) and GATEWAY_DEMO_KEY_2 (tenant demo-2) in .costwise/stack.env`);
+  const onSignal = () => {
+    if (++signals > 1) {
+      console.error("[start] second signal: killing every service now");
+      supervisor.killAll();
+      process.exit(130);
+    }
+    void stop(0);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // Whatever way this process ends, no service outlives it (they also watch this pid).
+  process.on("exit", () => supervisor.killAll());
+
+  console.error(`[start] starting ${instances.map((i) => `${i.id} (:${i.port})`).join(", ")}`);
+  await supervisor.start();
+  console.error(`[start] running: ${instances.map((i) => `${i.id} (http://127.0.0.1:${i.port}/metrics)`).join(", ")}. Ctrl-C stops.`);
 }
 
 main().catch((err: unknown) => {

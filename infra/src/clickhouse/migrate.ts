@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { clusterLedgerDdl, clusterStatements, type ClusterState } from "./cluster.ts";
 import { sql, sqlIdentifier } from "./sql.ts";
 
 /** Where the numbered migration files live: infra/clickhouse/migrations/NNNN_name.sql. */
@@ -63,6 +64,17 @@ export function renderStatements(migration: Migration, database: string): string
   return migration.statements.map((s) => s.replace(DATABASE_TOKEN, db));
 }
 
+/**
+ * The statements of a migration for one target: as written on a single node, or (with `cluster`)
+ * rewritten to Replicated* tables plus Distributed tables, ON CLUSTER (see cluster.ts). `state`
+ * carries the tables made local by earlier migrations.
+ */
+export function targetStatements(migration: Migration, database: string, cluster?: string, state: ClusterState = new Set()): string[] {
+  const single = renderStatements(migration, database);
+  if (!cluster) return single;
+  return single.flatMap((s) => clusterStatements(s, { cluster, database }, state));
+}
+
 /** Read and order every migration of a directory; versions must be unique. */
 export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migration[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith(".sql")).sort();
@@ -79,6 +91,8 @@ export interface MigrateOptions {
   /** Target database; default `costwise`. */
   database?: string;
   dir?: string;
+  /** A ClickHouse cluster name (CLICKHOUSE_CLUSTER): Replicated* + Distributed tables, ON CLUSTER. Unset: one node. */
+  cluster?: string;
 }
 
 export interface MigrateResult {
@@ -107,13 +121,20 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
   const db = sqlIdentifier(database);
   const ledger = sqlIdentifier(`${database}.schema_migrations`);
 
-  await client.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${db}` });
-  // ReplacingMergeTree: two runners racing on a fresh database may both record a version; the
-  // duplicates collapse and the GROUP BY below reads one row per version either way.
-  await client.command({
-    query: sql`CREATE TABLE IF NOT EXISTS ${ledger} (version UInt32, name String, checksum String, applied_at DateTime)
+  const cluster = opts.cluster;
+  if (cluster) {
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db.text} ON CLUSTER ${sqlIdentifier(cluster).text}` });
+    await client.command({ query: clusterLedgerDdl({ cluster, database }) });
+  } else {
+    await client.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${db}` });
+    // ReplacingMergeTree: two runners racing on a fresh database may both record a version; the
+    // duplicates collapse and the GROUP BY below reads one row per version either way.
+    await client.command({
+      query: sql`CREATE TABLE IF NOT EXISTS ${ledger} (version UInt32, name String, checksum String, applied_at DateTime)
       ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
-  });
+    });
+  }
+  const clusterState: ClusterState = new Set();
   const rows = await (
     await client.query({ query: sql`SELECT version AS v, any(checksum) AS recorded_checksum FROM ${ledger} GROUP BY version`, format: "JSONEachRow" })
   ).json<{ v: number; recorded_checksum: string }>();
@@ -131,9 +152,11 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions = {
         );
       }
       result.alreadyApplied.push(m.version);
+      // Rewritten, not run: later migrations must know which tables are local on a cluster.
+      if (cluster) targetStatements(m, database, cluster, clusterState);
       continue;
     }
-    for (const statement of renderStatements(m, database)) {
+    for (const statement of targetStatements(m, database, cluster, clusterState)) {
       try {
         await client.command({ query: statement });
       } catch (err) {

@@ -5,6 +5,7 @@ import type { ServiceName, StackConfig } from "../config.ts";
 import type { Logger } from "@costwise/stream-runtime";
 import { MissingPrerequisiteError, type Prerequisite } from "./errors.ts";
 import type { StackPaths } from "./paths.ts";
+import { aptInstall, installCommand, type AptTool } from "./apt.ts";
 import { findJava, missing, which } from "./prereq.ts";
 import { runCommand, type Launch } from "./process.ts";
 
@@ -19,6 +20,8 @@ export interface NativeContext {
   readonly config: StackConfig;
   readonly paths: StackPaths;
   readonly logger: Logger;
+  /** Install a missing Redis or ClickHouse with apt-get when running as root on Debian (npm test, npm run demo). */
+  readonly installMissing?: boolean;
 }
 
 /** Executables resolved once for the services being started. */
@@ -68,13 +71,15 @@ export async function resolveTools(ctx: NativeContext, services: readonly Servic
       }
     }
   }
+  const install = async (tool: AptTool) => (ctx.installMissing ? aptInstall(tool, (line) => ctx.logger.info({ tool }, line)) : undefined);
   if (need.has("redis")) {
-    tools.redisServer = which("redis-server");
-    if (!tools.redisServer) lacking.push(missing("redis-server", "redis"));
+    tools.redisServer = which("redis-server") ?? (await install("redis-server"));
+    // The exact command for this user (sudo unless root); npm test and the demo run it themselves as root on Debian.
+    if (!tools.redisServer) lacking.push({ ...missing("redis-server", "redis"), fix: installCommand("redis-server") });
   }
   if (need.has("clickhouse")) {
-    tools.clickhouseServer = which("clickhouse-server");
-    if (!tools.clickhouseServer) lacking.push(missing("clickhouse-server", "clickhouse"));
+    tools.clickhouseServer = which("clickhouse-server") ?? (await install("clickhouse-server"));
+    if (!tools.clickhouseServer) lacking.push({ ...missing("clickhouse-server", "clickhouse"), fix: installCommand("clickhouse-server") });
   }
   if (need.has("emulator") && !existsSync(path.join(ctx.config.repoRoot, EMULATOR_ENTRY))) {
     lacking.push({ what: EMULATOR_ENTRY, fix: "the provider emulator's entry point is missing from this checkout", neededBy: "emulator" });

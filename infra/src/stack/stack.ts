@@ -26,6 +26,8 @@ export interface StackOptions {
   logger?: Logger;
   /** Or just the progress lines as text, when no logger is given. */
   log?: (line: string) => void;
+  /** Install a missing Redis or ClickHouse with apt-get when running as root on Debian (says so in a line); else the error names the command. */
+  installMissing?: boolean;
 }
 
 export interface EnsureStackOptions extends StackOptions {
@@ -58,7 +60,7 @@ interface Ctx extends NativeContext {
 
 function context(opts: StackOptions): Ctx {
   const config = opts.config ?? loadStackConfig(opts.env ?? process.env);
-  return { config, paths: stackPaths(config.home), logger: opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger) };
+  return { config, paths: stackPaths(config.home), logger: opts.logger ?? (opts.log ? lineLogger(opts.log) : silentLogger), ...(opts.installMissing ? { installMissing: true } : {}) };
 }
 
 /** Each native start appends this header to the service's log; error tails start at the last one. */

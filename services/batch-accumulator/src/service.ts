@@ -10,6 +10,8 @@ import {
   type Closeable,
   type Logger,
   type RunningService,
+  startupStep,
+  withDeadline,
 } from "@costwise/stream-runtime";
 import { Accumulator } from "./accumulator.ts";
 import { Batcher } from "./batcher.ts";
@@ -59,8 +61,9 @@ export async function startBatchAccumulator(config: BatchAccumulatorConfig, opts
   try {
     const providers = opts.providers ?? createProviders(config, { catalog, logger });
     if (!opts.providers) opened.push({ name: "providers", close: () => providers.close() });
-    const redis = new Redis(config.REDIS_URL, { lazyConnect: true });
-    await redis.connect();
+    // Every command has a deadline: a Redis that stops answering fails the call (retried by the loop) instead of hanging it.
+    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, connectTimeout: 5_000, commandTimeout: 10_000 });
+    await startupStep("connect to redis", () => withDeadline("redis: connect", 30_000, () => redis.connect()));
     opened.push({ name: "redis", close: async () => void (await redis.quit()) });
     const metrics = new StreamMetrics(SERVICE_NAME);
     // Outputs of finished batches leave through a producer of their own: they are not tied to an input batch.

@@ -1,7 +1,7 @@
 import { catalog } from "@costwise/pricing";
 import { countChatTokens, createProviders, type Providers } from "@costwise/providers";
 import { topics } from "@costwise/schemas";
-import { createLogger, errorMessage, startService, StreamMetrics, type Closeable, type Logger, type RunningService, type ServiceSpec } from "@costwise/stream-runtime";
+import { createLogger, errorMessage, startService, startupStep, StreamMetrics, type Closeable, type Logger, type RunningService, type ServiceSpec } from "@costwise/stream-runtime";
 import { ScopedAnnIndex } from "./ann.ts";
 import { embeddingModelDirOf, type CacheConfig } from "./config.ts";
 import { batchingEmbedder, EmbeddingError, localEmbedder, openaiEmbedder, type Embedder } from "@costwise/embeddings";
@@ -34,7 +34,7 @@ export async function createEmbedder(config: CacheConfig, deps: { logger: Logger
     return batchingEmbedder(openaiEmbedder({ providers: deps.providers!, model: config.CACHE_OPENAI_EMBEDDING_MODEL, catalog }), 256);
   }
   try {
-    const local = await localEmbedder({ modelDir: embeddingModelDirOf(config), threads: config.CACHE_EMBEDDING_THREADS });
+    const local = await startupStep("load the embedding model", () => localEmbedder({ modelDir: embeddingModelDirOf(config), threads: config.CACHE_EMBEDDING_THREADS }));
     if (local.name !== `local:${config.CACHE_EMBEDDING_MODEL}` && !config.CACHE_EMBEDDING_MODEL_DIR) {
       throw new EmbeddingError(`the model directory holds ${local.name}, not ${config.CACHE_EMBEDDING_MODEL}`);
     }
@@ -74,7 +74,7 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
     },
   });
   resources.push({ name: "redis", close: () => redis.close() });
-  if (!(await redis.ready(2_000))) deps.logger.warn({}, "redis not reachable at start: lookups pass as misses until it is");
+  if (!(await startupStep("connect to redis", () => redis.ready(2_000)))) deps.logger.warn({}, "redis not reachable at start: lookups pass as misses until it is");
 
   const index = new ScopedAnnIndex({ dimensions: embedder?.dimensions ?? 384 });
   // The judge reuses the query model on the two answers: no second model, no provider call.
@@ -91,7 +91,7 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
   if (embedder) {
     sync = new IndexSync({ store: redis.store, index, embedder: embedder.name, logger: deps.logger, now, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
     // Serve once the index holds what Redis holds (a restart keeps its semantic hits), unless Redis is away.
-    if (!(await sync.start(config.CACHE_REBUILD_WAIT_MS))) deps.logger.warn({ waitedMs: config.CACHE_REBUILD_WAIT_MS }, "starting before the vector index was rebuilt (redis unavailable); it will catch up");
+    if (!(await startupStep("rebuild the vector index from redis", () => sync!.start(config.CACHE_REBUILD_WAIT_MS)))) deps.logger.warn({ waitedMs: config.CACHE_REBUILD_WAIT_MS }, "starting before the vector index was rebuilt (redis unavailable); it will catch up");
     // Stopped before Redis closes (resources close last-opened-first).
     resources.push({ name: "index-sync", close: () => sync!.stop() });
   }

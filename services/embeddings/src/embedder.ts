@@ -64,7 +64,7 @@ export function readModelCard(modelDir: string): ModelCard {
  * @costwise/infra): nothing is downloaded at run time. Its name is `local:<model>`, so vectors of
  * two models are never compared.
  */
-export async function localEmbedder(opts: { modelDir: string; threads?: number; name?: string }): Promise<Embedder> {
+export async function localEmbedder(opts: { modelDir: string; threads?: number; name?: string; /** Deadline of loading the model (default 60 s). */ loadTimeoutMs?: number }): Promise<Embedder> {
   const card = readModelCard(opts.modelDir);
   if (card.onnxSha256) {
     // A file changed after it was checked (a partial copy, another model dropped in) would embed on a different scale.
@@ -82,10 +82,20 @@ export async function localEmbedder(opts: { modelDir: string; threads?: number; 
   env.allowLocalModels = true;
   let extractor: Awaited<ReturnType<typeof pipeline<"feature-extraction">>>;
   try {
-    extractor = await pipeline("feature-extraction", opts.modelDir, {
+    const loadMs = opts.loadTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const loading = pipeline("feature-extraction", opts.modelDir, {
       dtype: "fp32",
       ...(opts.threads ? { session_options: { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } } : {}),
     });
+    try {
+      extractor = await Promise.race([
+        loading,
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`loading did not finish within ${loadMs} ms`)), loadMs))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (err) {
     throw new EmbeddingError(`cannot load the embedding model from ${opts.modelDir} (run npm run stack:up, which fetches it): ${(err as Error).message}`, { cause: err });
   }

@@ -10,6 +10,17 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Port of /metrics and /health; 0 picks a free one. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** Interface of /metrics and /health: loopback locally, 0.0.0.0 in a pod (the kubelet probes from outside). */
+  OPS_HOST: z.string().default("127.0.0.1"),
+  /** The whole start-up (registry, Kafka, models, joining the group) must finish in this time, or the process exits naming the step. */
+  STARTUP_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  /** Deadline of one schema-registry call, and how many attempts each call gets. */
+  REGISTRY_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  REGISTRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
+  /** Kafka: connecting to a broker, one request (admin, fetch metadata, produce), and one whole send with the client's own retries. */
+  KAFKA_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  KAFKA_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  KAFKA_SEND_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   GROUP_ID: z.string().optional(),
   SUB_BATCH_SIZE: z.coerce.number().int().positive().default(200),
   CONCURRENCY: z.coerce.number().int().positive().default(64),

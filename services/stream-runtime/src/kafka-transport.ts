@@ -1,4 +1,5 @@
 import { Kafka, Partitioners, logLevel, type Consumer, type Producer, type LogEntry } from "kafkajs";
+import { withDeadline } from "./deadline.ts";
 import type { Logger } from "./logger.ts";
 import type { BatchHandle, ConsumerPort, ProducedRecord, ProducerPort, TopicPartition } from "./transport.ts";
 
@@ -9,11 +10,20 @@ const levels: Record<number, keyof Pick<Logger, "error" | "warn" | "info" | "deb
   [logLevel.DEBUG]: "debug",
 };
 
-export function createKafka(opts: { brokers: readonly string[]; clientId: string; logger: Logger }): Kafka {
+export interface KafkaTimeouts {
+  /** Connecting to one broker (KafkaJS default 1 s). */
+  readonly connectTimeoutMs?: number;
+  /** One request to a broker: metadata, admin, produce, commit (KafkaJS default 30 s). */
+  readonly requestTimeoutMs?: number;
+}
+
+export function createKafka(opts: { brokers: readonly string[]; clientId: string; logger: Logger } & KafkaTimeouts): Kafka {
   const log = opts.logger.child({ component: "kafkajs" });
   return new Kafka({
     clientId: opts.clientId,
     brokers: [...opts.brokers],
+    connectionTimeout: opts.connectTimeoutMs ?? 5_000,
+    requestTimeout: opts.requestTimeoutMs ?? 30_000,
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 300, retries: 8 },
     logCreator: () => (entry: LogEntry) => {
@@ -23,10 +33,22 @@ export function createKafka(opts: { brokers: readonly string[]; clientId: string
   });
 }
 
+export interface ProducerDeadlines {
+  /** Connecting at start-up, with the client's own retries (default 30 s). */
+  readonly connectTimeoutMs?: number;
+  /**
+   * One whole send, the client's retries included (default 60 s). Past it the caller retries or
+   * re-delivers: a late acknowledgement of the abandoned send only makes a duplicate, which
+   * downstream collapses by request_id.
+   */
+  readonly sendTimeoutMs?: number;
+}
+
 /** Idempotent producer, acks from all in-sync replicas: a resolved send is durable and not duplicated by producer retries. */
-export async function kafkaProducer(kafka: Kafka): Promise<ProducerPort> {
+export async function kafkaProducer(kafka: Kafka, deadlines: ProducerDeadlines = {}): Promise<ProducerPort> {
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  const sendTimeoutMs = deadlines.sendTimeoutMs ?? 60_000;
+  await withDeadline("kafka: connect the producer", deadlines.connectTimeoutMs ?? 30_000, () => producer.connect());
   return {
     async send(records: readonly ProducedRecord[]) {
       if (records.length === 0) return;
@@ -36,7 +58,9 @@ export async function kafkaProducer(kafka: Kafka): Promise<ProducerPort> {
         if (!list) byTopic.set(r.topic, (list = []));
         list.push(r.headers ? { key: r.key, value: r.value, headers: r.headers } : { key: r.key, value: r.value });
       }
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      await withDeadline(`kafka: send ${records.length} record(s)`, sendTimeoutMs, () =>
+        producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) }),
+      );
     },
     close: () => producer.disconnect(),
   };
@@ -54,6 +78,10 @@ export interface KafkaConsumerOptions {
    */
   manualCommit?: boolean;
   logger: Logger;
+  /** Connecting and subscribing at start-up (default 30 s). */
+  connectTimeoutMs?: number;
+  /** The consumer crashed and KafkaJS will not restart it: only a new process recovers. */
+  onFatal?: (reason: string) => void;
 }
 
 /**
@@ -82,12 +110,14 @@ export async function kafkaConsumer(kafka: Kafka, opts: KafkaConsumerOptions): P
   consumer.on(consumer.events.CRASH, (e) => {
     crashed = e.payload.error;
     opts.logger.error({ err: e.payload.error, restart: e.payload.restart }, "consumer crashed");
+    if (!e.payload.restart) opts.onFatal?.(`consumer crashed and will not restart: ${e.payload.error.message}`);
   });
   consumer.on(consumer.events.STOP, () => {
     joined = false;
   });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true });
+  const connectMs = opts.connectTimeoutMs ?? 30_000;
+  await withDeadline("kafka: connect the consumer", connectMs, () => consumer.connect());
+  await withDeadline(`kafka: subscribe to ${opts.topics.join(", ")}`, connectMs, () => consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true }));
   return {
     async run(handler) {
       await consumer.run({

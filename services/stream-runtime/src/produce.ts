@@ -28,7 +28,8 @@ export interface OutputProducer {
 export interface OutputProducerOptions {
   /** Names the Kafka client (`costwise-<name>`). */
   readonly name: string;
-  readonly config: Pick<BaseConfig, "KAFKA_BROKERS" | "SCHEMA_REGISTRY_URL">;
+  readonly config: Pick<BaseConfig, "KAFKA_BROKERS" | "SCHEMA_REGISTRY_URL"> &
+    Partial<Pick<BaseConfig, "REGISTRY_TIMEOUT_MS" | "REGISTRY_ATTEMPTS" | "KAFKA_CONNECT_TIMEOUT_MS" | "KAFKA_REQUEST_TIMEOUT_MS" | "KAFKA_SEND_TIMEOUT_MS">>;
   /** Every topic this producer writes; their schemas are registered up front. */
   readonly topics: readonly TopicSpec[];
   readonly logger: Logger;
@@ -51,8 +52,14 @@ export function outputProducer(producer: ProducerPort, serde: Serde, metrics?: S
 
 export async function startOutputProducer(opts: OutputProducerOptions): Promise<OutputProducer> {
   if (opts.transport) return outputProducer(opts.transport.producer, opts.transport.serde, opts.metrics);
-  const serde = new AvroSerde(confluentRegistry(opts.config.SCHEMA_REGISTRY_URL));
+  const c = opts.config;
+  const serde = new AvroSerde(confluentRegistry(c.SCHEMA_REGISTRY_URL, { ...(c.REGISTRY_TIMEOUT_MS ? { timeoutMs: c.REGISTRY_TIMEOUT_MS } : {}), ...(c.REGISTRY_ATTEMPTS ? { attempts: c.REGISTRY_ATTEMPTS } : {}) }));
   await serde.init(opts.topics);
-  const producer = await kafkaProducer(createKafka({ brokers: opts.config.KAFKA_BROKERS, clientId: `costwise-${opts.name}`, logger: opts.logger }));
+  const kafka = createKafka({
+    brokers: c.KAFKA_BROKERS, clientId: `costwise-${opts.name}`, logger: opts.logger,
+    ...(c.KAFKA_CONNECT_TIMEOUT_MS ? { connectTimeoutMs: c.KAFKA_CONNECT_TIMEOUT_MS } : {}),
+    ...(c.KAFKA_REQUEST_TIMEOUT_MS ? { requestTimeoutMs: c.KAFKA_REQUEST_TIMEOUT_MS } : {}),
+  });
+  const producer = await kafkaProducer(kafka, c.KAFKA_SEND_TIMEOUT_MS ? { sendTimeoutMs: c.KAFKA_SEND_TIMEOUT_MS } : {});
   return outputProducer(producer, serde, opts.metrics);
 }

@@ -10,6 +10,7 @@ import type { Serde } from "./serde.ts";
 import type { BatchHandle, ProducedRecord, ProducerPort } from "./transport.ts";
 import type { BatchProcessFn, Envelope, ProcessFn, RawMessage } from "./types.ts";
 import type { WatermarkCommits } from "./watermark.ts";
+import type { ServiceHealth } from "./health.ts";
 
 export interface LoopOptions<T> {
   readonly service: string;
@@ -37,6 +38,8 @@ export interface LoopOptions<T> {
    * for a consumer that only owns some keys of a topic every replica reads, e.g. the gateway's replies.
    */
   readonly acceptKey?: (key: Buffer | null) => boolean;
+  /** Told when produces or processing keep failing (degraded) and when they work again. */
+  readonly health?: ServiceHealth;
 }
 
 type Decoded<T> = { ok: true; msg: RawMessage; env: Envelope<T> } | { ok: false; msg: RawMessage; error: unknown };
@@ -122,8 +125,16 @@ export function createBatchHandler<T>(opts: LoopOptions<T>): (batch: BatchHandle
 
         await withRetry(() => opts.producer.send(records), opts.retry, {
           signal: opts.signal,
-          onRetry: (err, attempt) => log.warn({ err: errorMessage(err), attempt }, "produce failed, retrying"),
+          onRetry: (err, attempt) => {
+            opts.health?.degrade("produce", `sending outputs fails: ${errorMessage(err)}`);
+            log.warn({ err: errorMessage(err), attempt }, "produce failed, retrying");
+          },
+        }).catch((err: unknown) => {
+          opts.health?.degrade("produce", `sending outputs failed after retries (batch re-delivered): ${errorMessage(err)}`);
+          throw err;
         });
+        opts.health?.recover("produce");
+        opts.health?.recover("process");
         for (const r of records) opts.metrics.produced.inc({ topic: r.topic });
         const last = chunk[chunk.length - 1]!.offset;
         // With a watermark, resolving only moves the fetch position; what is committed is decided there.
@@ -168,6 +179,7 @@ async function runOne<T>(opts: LoopOptions<T>, process: ProcessFn<T>, d: Decoded
   } catch (err) {
     if (err instanceof PoisonMessageError) return { outputs: [], deadLetter: errorMessage(err) };
     mlog.error({ err: errorMessage(err) }, "process failed after retries; batch will be re-delivered");
+    opts.health?.degrade("process", `processing fails after retries (batch re-delivered): ${errorMessage(err)}`);
     throw err;
   } finally {
     end();

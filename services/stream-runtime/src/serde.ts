@@ -1,7 +1,8 @@
 import avro from "avsc";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { avroSchemas, valueSubject, type TopicSpec } from "@costwise/schemas";
-import { SchemaError } from "./errors.ts";
+import { boundedCall, type CallBudget } from "./deadline.ts";
+import { PoisonMessageError, SchemaError } from "./errors.ts";
 
 type Resolver = ReturnType<avro.Type["createResolver"]>;
 
@@ -17,18 +18,54 @@ export interface RegistryPort {
   writerSchema(id: number): Promise<object>;
 }
 
-export function confluentRegistry(host: string): RegistryPort {
-  const registry = new SchemaRegistry({ host });
+/** The registry refused a call for good (4xx other than 408/429): retrying cannot help. */
+export class RegistryRejectedError extends PoisonMessageError {
+  readonly status: number;
+  constructor(message: string, status: number, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
+export interface RegistryOptions {
+  /** Deadline of one HTTP call (default 5 s). */
+  readonly timeoutMs?: number;
+  /** Attempts per call, the first included (default 4), with jittered backoff between them. */
+  readonly attempts?: number;
+}
+
+/**
+ * The registry as the serde needs it. Each call has a deadline and a retry budget of its own: the
+ * client library has neither (a dropped request waits forever), so its own retries are off and
+ * this is the one retry loop.
+ */
+export function confluentRegistry(host: string, opts: RegistryOptions = {}): RegistryPort {
+  const registry = new SchemaRegistry({ host, retry: { retries: 0 } });
+  const budget: CallBudget = {
+    timeoutMs: opts.timeoutMs ?? 5_000,
+    retry: { attempts: opts.attempts ?? 4, initialDelayMs: 250, maxDelayMs: 4_000, jitter: 0.25 },
+  };
+  const call = <T>(what: string, fn: () => Promise<T>) =>
+    boundedCall(what, budget, async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        const status = (err as { status?: number }).status;
+        if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+          throw new RegistryRejectedError(`${what}: the registry answered ${status}: ${(err as Error).message}`, status, { cause: err });
+        }
+        throw err;
+      }
+    });
   return {
-    async register(subject, schema) {
-      const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject });
-      return id;
-    },
-    async writerSchema(id) {
-      // The library hands back a parsed avsc Type; its canonical JSON rebuilds it under our avsc.
-      const type = (await registry.getSchema(id)) as unknown as avro.Type;
-      return type.schema() as object;
-    },
+    register: (subject, schema) =>
+      call(`schema registry: register ${subject}`, async () => (await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject })).id),
+    writerSchema: (id) =>
+      call(`schema registry: fetch schema ${id}`, async () => {
+        // The library hands back a parsed avsc Type; its canonical JSON rebuilds it under our avsc.
+        const type = (await registry.getSchema(id)) as unknown as avro.Type;
+        return type.schema() as object;
+      }),
   };
 }
 

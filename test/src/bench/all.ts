@@ -11,6 +11,7 @@ import { repoRoot } from "@costwise/infra";
 const suites: { name: string; entry: string; env?: Record<string, string>; nodeFlags?: string[] }[] = [
   { name: "pipeline-executor", entry: "test/src/bench/main.ts", env: { BENCH_PATH: "executor" } },
   { name: "pipeline", entry: "test/src/bench/main.ts" },
+  { name: "replicas", entry: "test/src/bench/replicas.ts" },
   ...[
     ["cache", "services/cache/tools/bench/main.ts"],
     ["router", "services/router/tools/bench.ts"],

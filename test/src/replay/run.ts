@@ -120,7 +120,8 @@ async function replay(opts: ReplayOptions, runId: string): Promise<ReplayResult>
   opts.log(`workload: ${items.length} requests from ${files.map((f) => `${f.dataset} (${f.used})`).join(", ")}${excluded.length ? `; ${excluded.length} rows left out (same text as another row, different label)` : ""}`);
 
   opts.log("local stack (Kafka, schema registry, Redis, ClickHouse)");
-  await ensureStack({ log: (line: string) => opts.log(`  ${line}`) });
+  // The demo's first command on a fresh machine: as root on Debian a missing Redis or ClickHouse is installed.
+  await ensureStack({ log: (line: string) => opts.log(`  ${line}`), installMissing: true });
   const env = loadStackEnv();
 
   // A private emulator: the ground truth stays in it, and nobody else's faults or knobs apply.
