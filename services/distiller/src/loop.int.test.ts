@@ -13,6 +13,7 @@ import type { EvalSummary } from "./evaluate.ts";
 import { redisJobStore, type JobRecord } from "./jobs.ts";
 import { loadDistillPolicy } from "./policy.ts";
 import { startDistiller } from "./service.ts";
+import { routerPolicyYaml } from "./testing/fixtures.ts";
 import { IntStack } from "./testing/int-harness.ts";
 
 // The whole loop on the real stack and the emulator: capture frontier answers → export → train a
@@ -23,19 +24,7 @@ import { IntStack } from "./testing/int-harness.ts";
 // answers unseen prompts as gpt-4o does; 0: it does not): a test device, so no figure here is a measurement.
 
 const USE_CASE = "distill-loop";
-const ROUTER_POLICY = `version: 1
-defaults:
-  shadow: { sampleRate: 1, judge: exact, similarity: 0.8, judgeModel: null, ttlSeconds: 120 }
-  quality: { floor: 0.8, window: 10, minSamples: 4, recoverMargin: 0.05 }
-useCases:
-  ${USE_CASE}:
-    strategy: rules
-    tiers:
-      - { name: small, models: { openai: gpt-4o-mini }, maxScore: 0.5 }
-      - { name: frontier, models: caller }
-    defaultModel: gpt-4o
-    baseScore: 0.9
-`;
+const ROUTER_POLICY = routerPolicyYaml(USE_CASE);
 const DISTILL_POLICY = `version: 1
 useCases:
   ${USE_CASE}:

@@ -10,22 +10,11 @@ import { registerDistillCommands, type DistillCliDeps } from "./cli.ts";
 import { loadDistillPolicy } from "./policy.ts";
 import { chDateTime } from "@costwise/clickhouse-writer";
 import type { UseCaseStatus } from "./status.ts";
+import { routerPolicyYaml } from "./testing/fixtures.ts";
 import { IntStack } from "./testing/int-harness.ts";
 
 const USE_CASE = "distill-demo";
-const ROUTER_POLICY = `version: 1
-defaults:
-  shadow: { sampleRate: 1, judge: exact, similarity: 0.8, judgeModel: null, ttlSeconds: 120 }
-  quality: { floor: 0.8, window: 10, minSamples: 4, recoverMargin: 0.05 }
-useCases:
-  ${USE_CASE}:
-    strategy: rules
-    tiers:
-      - { name: small, models: { openai: gpt-4o-mini }, maxScore: 0.5 }
-      - { name: frontier, models: caller }
-    defaultModel: gpt-4o
-    baseScore: 0.9
-`;
+const ROUTER_POLICY = routerPolicyYaml(USE_CASE);
 const DISTILL_POLICY = `version: 1
 useCases:
   ${USE_CASE}:

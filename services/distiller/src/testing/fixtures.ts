@@ -32,3 +32,21 @@ export const response = (id: string, over: Partial<LlmResponse> = {}): LlmRespon
   served_by: "REALTIME", input_tokens: 40, cached_input_tokens: 0, output_tokens: 2, cost_usd: 0.0001, latency_ms: 300, cache_source_request_id: null,
   created_at: Date.UTC(2026, 10, 26, 9, 0, 0), ...over,
 });
+
+/**
+ * A router policy for the integration tests: one rules-routed use case (small / frontier tiers)
+ * whose routes every request shadows with the exact judge, falling back under 0.8 over 4+ of 10.
+ */
+export const routerPolicyYaml = (useCase: string): string => `version: 1
+defaults:
+  shadow: { sampleRate: 1, judge: exact, similarity: 0.8, judgeModel: null, ttlSeconds: 120 }
+  quality: { floor: 0.8, window: 10, minSamples: 4, recoverMargin: 0.05 }
+useCases:
+  ${useCase}:
+    strategy: rules
+    tiers:
+      - { name: small, models: { openai: gpt-4o-mini }, maxScore: 0.5 }
+      - { name: frontier, models: caller }
+    defaultModel: gpt-4o
+    baseScore: 0.9
+`;
