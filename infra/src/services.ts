@@ -40,6 +40,9 @@ export const pipelineServices = [
   { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402, scalable: true, group: "costwise-sink", lagTopics: ["llm.responses", "llm.cost-records", "llm.distill-samples"] },
   { name: "alerts", entry: "services/analytics/src/alerts/main.ts", metricsPort: 9407, scalable: false },
   { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480, scalable: false, portEnv: "DASHBOARD_PORT", hostEnv: "DASHBOARD_HOST" },
+  // Not a shared consumer group: every gateway replica reads its own replies (its own group, named by
+  // GATEWAY_REPLICA_ID) and serves its own HTTP port, so replicas are deployments of their own.
+  { name: "gateway", entry: "services/gateway/src/main.ts", metricsPort: 9409, scalable: false },
 ] as const satisfies readonly PipelineServiceSpec[];
 
 /** The /metrics and /health port of replica `index` (from 0) of a service. */

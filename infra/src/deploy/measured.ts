@@ -16,4 +16,6 @@ export const MEASURED_PEAK_RSS_MIB: Readonly<Record<string, number>> = {
   sink: 231,
   alerts: 136,
   dashboard: 131,
+  // VmHWM after start-up and 50 model-list calls on the local stack (2026-12-02); not measured under load.
+  gateway: 213,
 };

@@ -1,7 +1,6 @@
-import { createServer } from "node:net";
 import path from "node:path";
 import { createEmulator, type RecordedSnapshot } from "@costwise/emulator";
-import { ensureStack, loadStackEnv, repoRoot, spawnService, sql, sqlIdentifier, stopPipelineService, waitHealthy, type PipelineServiceName, type SpawnedService } from "@costwise/infra";
+import { ensureStack, freePort, loadStackEnv, repoRoot, spawnService, sql, sqlIdentifier, stopPipelineService, waitHealthy, type PipelineServiceName, type SpawnedService } from "@costwise/infra";
 import { topics, type LlmResponse } from "@costwise/schemas";
 import { Kafka, logLevel } from "kafkajs";
 import { PipelineClient } from "../client.ts";
@@ -59,18 +58,6 @@ export interface ReplayResult {
   readonly emulator: RecordedSnapshot;
 }
 
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const percentile = (xs: number[], q: number) => {
   if (xs.length === 0) return 0;
