@@ -66,6 +66,9 @@ describe("decide", () => {
     const rejected = decide(fail({ retryable: false, code: "invalid_request_error", message: "temperature: too high" }), stored(), ctx, deps, NOW);
     expect(rejected.deadLetter).toMatch(/^INVALID_PARAMETER: provider rejected the request: temperature: too high/);
     expect(pick<LlmResponse>(rejected, topics.responses)[0]!.error_code).toBe("INVALID_PARAMETER");
+    const unknown = decide(fail({ retryable: false, code: "model_not_found", message: "The model does not exist" }), stored(), ctx, deps, NOW);
+    expect(pick<LlmResponse>(unknown, topics.responses)[0]).toMatchObject({ error_code: "UNKNOWN_MODEL", error: expect.stringMatching(/^unknown model '.+': the provider does not serve it/) });
+    expect(unknown.deadLetter).toMatch(/^UNKNOWN_MODEL: /);
     const cancelled = decide(fail({ kind: "cancelled" }), stored(), { ...ctx, cancelDisposition: "error" }, deps, NOW);
     expect(pick<LlmResponse>(cancelled, topics.responses)[0]!.error_code).toBe("BATCH_CANCELLED");
     expect(cancelled.deadLetter).toBeNull();

@@ -1,9 +1,9 @@
 import { topics, type LlmRequest } from "@costwise/schemas";
 import { costOf, type ModelPrice, type PriceCatalog, type Usage } from "@costwise/pricing";
-import { answer, baselineModel, chargeRequest, fail, recordStage, rejectionReason } from "@costwise/lifecycle";
+import { answer, baselineModel, chargeRequest, fail, providerUnknownModel, recordStage, rejectionReason } from "@costwise/lifecycle";
 import { output, type Output } from "@costwise/stream-runtime";
 import { afterFailure, type DeadlinePolicy, type Disposition } from "./policy.ts";
-import type { LineFailure, LineResult } from "./results.ts";
+import { isModelNotFound, type LineFailure, type LineResult } from "./results.ts";
 import type { StoredRequest } from "./stored.ts";
 
 /** Kafka header carrying the batch attempt of a request sent back to llm.requests.batch after a failed line. */
@@ -91,8 +91,11 @@ function failure(f: Failed, s: StoredRequest, ctx: BatchContext, deps: DecideDep
     case "realtime":
       return { ...base, kind: "realtime", outputs: [output(topics.ready, forwarded)], deadLetter: null, claim: "rt" };
     case "error": {
-      const code = !f.retryable ? "INVALID_PARAMETER" : f.kind === "cancelled" && ctx.cancelDisposition === "error" ? "BATCH_CANCELLED" : "DEADLINE_EXCEEDED";
-      const reason = !f.retryable
+      const unknown = !f.retryable && isModelNotFound(f.code) ? providerUnknownModel(ctx.price.id, f.message) : null;
+      const code = unknown ? unknown.code : !f.retryable ? "INVALID_PARAMETER" : f.kind === "cancelled" && ctx.cancelDisposition === "error" ? "BATCH_CANCELLED" : "DEADLINE_EXCEEDED";
+      const reason = unknown
+        ? unknown.reason
+        : !f.retryable
         ? `provider rejected the request: ${f.message}`
         : code === "BATCH_CANCELLED"
           ? `the batch was cancelled by an operator: ${what}`

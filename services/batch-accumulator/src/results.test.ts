@@ -32,6 +32,8 @@ describe("Anthropic batch result lines", () => {
     expect(parseAnthropicLine({ custom_id: "a", result: { type: "succeeded", message } })).toEqual({ customId: "a", ok: true, body: message });
     expect(parseAnthropicLine(JSON.stringify({ custom_id: "a", result: { type: "errored", error: { type: "error", error: { type: "invalid_request_error", message: "temperature: too high" } } } })))
       .toMatchObject({ ok: false, retryable: false, code: "invalid_request_error", message: "temperature: too high" });
+    expect(parseAnthropicLine({ custom_id: "a", result: { type: "errored", error: { type: "error", error: { type: "not_found_error", message: "model: claude-0" } } } }))
+      .toMatchObject({ ok: false, retryable: false, code: "not_found_error" });
     expect(parseAnthropicLine({ custom_id: "a", result: { type: "errored", error: { type: "error", error: { type: "api_error", message: "Internal server error" } } } })).toMatchObject({ retryable: true, kind: "error" });
     expect(parseAnthropicLine({ custom_id: "a", result: { type: "canceled" } })).toMatchObject({ retryable: true, kind: "cancelled" });
     expect(parseAnthropicLine({ custom_id: "a", result: { type: "expired" } })).toMatchObject({ retryable: true, kind: "expired" });

@@ -31,6 +31,9 @@ export class ResultLineError extends Error {
   }
 }
 
+const FINAL_ANTHROPIC_ERRORS = new Set(["invalid_request_error", "not_found_error", "authentication_error", "permission_error"]);
+/** Provider error codes that say the model itself is not served. */
+export const isModelNotFound = (code: string) => code === "model_not_found" || code === "not_found_error";
 const RETRYABLE_STATUS = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
 
 function objectOf(text: string): Record<string, unknown> {
@@ -82,8 +85,9 @@ export function parseAnthropicLine(line: unknown): LineResult {
       const outer = (result["error"] ?? {}) as Record<string, unknown>;
       const inner = (outer["error"] ?? outer) as Record<string, unknown>;
       const type = str(inner["type"], "api_error");
-      // invalid_request_error is the request itself; everything else (api_error, overloaded_error, ...) may pass.
-      return { customId, ok: false, retryable: type !== "invalid_request_error", kind: "error", code: type, message: str(inner["message"], type) };
+      // These are the request itself (a bad parameter, a model the provider does not serve, the key);
+      // everything else (api_error, overloaded_error, ...) may pass.
+      return { customId, ok: false, retryable: !FINAL_ANTHROPIC_ERRORS.has(type), kind: "error", code: type, message: str(inner["message"], type) };
     }
     case "canceled":
       return { customId, ok: false, retryable: true, kind: "cancelled", code: "batch_cancelled", message: "the batch was cancelled before this request ran" };

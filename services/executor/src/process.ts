@@ -1,6 +1,7 @@
 import { renderMessages, type LlmRequest, type Message, type RouteDecision } from "@costwise/schemas";
 import { costOf, findModel, type PriceCatalog, type Usage } from "@costwise/pricing";
-import { answer, baselineModel, chargeRequest, reject as rejectRequest, targetModel, validateRequest, type Rejection } from "@costwise/lifecycle";
+import { answer, baselineModel, chargeRequest, reject as rejectRequest, providerUnknownModel, targetModel, validateRequest, type Rejection } from "@costwise/lifecycle";
+import { ModelNotFoundError } from "@costwise/providers";
 import { emit, PoisonMessageError, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
 
 /** The one provider call the executor needs (see @costwise/providers). */
@@ -66,6 +67,7 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
       }
     } catch (err) {
       // The provider refused the request itself (bad parameter, unknown model, credentials): final.
+      if (err instanceof ModelNotFoundError) return reject(req, providerUnknownModel(err.model, err.message), checked.price.id);
       if (err instanceof PoisonMessageError) return reject(req, { code: "INVALID_PARAMETER", reason: `provider rejected the request: ${err.message}` }, checked.price.id);
       throw err;
     }

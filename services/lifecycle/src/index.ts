@@ -1,4 +1,4 @@
 export { DEFAULT_MODEL, defaultModelConfigSchema, withDefaultModel, targetModel, baselineModel, type DefaultModelConfig } from "./model.ts";
 export { recordStage, chargeOverhead, chargeRequest } from "./stage.ts";
 export { answer, fail, reject, rejectionReason, type Answer, type Failure, type Finished, type Finishing } from "./finish.ts";
-export { validateRequest, type Rejection, type ValidationInput } from "./validate.ts";
+export { providerUnknownModel, validateRequest, type Rejection, type ValidationInput } from "./validate.ts";

@@ -7,6 +7,11 @@ export interface Rejection {
   readonly reason: string;
 }
 
+/** The provider itself answered that it does not serve the model (a name neither the catalog nor the provider knows). */
+export function providerUnknownModel(model: string, detail: string): Rejection {
+  return { code: "UNKNOWN_MODEL", reason: `unknown model '${model}': the provider does not serve it (${detail})` };
+}
+
 const ROLES = new Set(["system", "user", "assistant"]);
 
 export interface ValidationInput {

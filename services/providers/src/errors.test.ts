@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   AuthenticationError,
   InvalidRequestError,
+  ModelNotFoundError,
   MalformedResponseError,
   ProviderError,
   ProviderTimeoutError,
@@ -122,6 +123,13 @@ describe.each(["openai", "anthropic"] as const)("mapSdkError (%s SDK)", (provide
     expect(e).not.toBeInstanceOf(TransientError);
     expect((e as InvalidRequestError).status).toBe(status);
     expect((e as Error).message).toContain("model does not exist");
+  });
+
+  it("maps 404 on a chat call to ModelNotFoundError, still a final InvalidRequestError", () => {
+    const e = mapSdkError(apiError(404, {}, "The model `gpt-9` does not exist"), ctx(provider));
+    expect(e).toBeInstanceOf(ModelNotFoundError);
+    expect(e).toBeInstanceOf(InvalidRequestError);
+    expect(mapSdkError(apiError(400, {}, "bad"), ctx(provider))).not.toBeInstanceOf(ModelNotFoundError);
   });
 
   it.each([401, 403])("maps %i to AuthenticationError naming the env var, never the key", (status) => {

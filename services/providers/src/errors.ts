@@ -58,6 +58,9 @@ export class InvalidRequestError extends PoisonMessageError {
   }
 }
 
+/** 404 on a chat call: the provider does not serve this model (a name the catalog does not know either, under UNPRICED_MODELS=serve). */
+export class ModelNotFoundError extends InvalidRequestError {}
+
 /** 401/403. Poison rather than transient: every message would fail the same way until someone fixes the key. */
 export class AuthenticationError extends PoisonMessageError {
   readonly provider: Provider;
@@ -135,6 +138,7 @@ type SdkErrors = {
   AuthenticationError: typeof OpenAI.AuthenticationError | typeof Anthropic.AuthenticationError;
   PermissionDeniedError: typeof OpenAI.PermissionDeniedError | typeof Anthropic.PermissionDeniedError;
   ConflictError: typeof OpenAI.ConflictError | typeof Anthropic.ConflictError;
+  NotFoundError: typeof OpenAI.NotFoundError | typeof Anthropic.NotFoundError;
 };
 
 const sdkErrors: Record<Provider, SdkErrors> = { openai: OpenAI, anthropic: Anthropic };
@@ -173,6 +177,8 @@ export function mapSdkError(err: unknown, ctx: MapContext): unknown {
   if (status === 408) return new ProviderTimeoutError(message, { ...detail, retryAfterMs });
   if (err instanceof sdk.ConflictError) return new ProviderUnavailableError(message, { ...detail, retryAfterMs });
   if (status === undefined) return new ProviderUnavailableError(message, detail);
-  // BadRequest (400), NotFound (404), UnprocessableEntity (422) and any other 4xx.
+  // A chat endpoint's path is fixed, so its 404 is about the model (OpenAI model_not_found, Anthropic not_found_error).
+  if (err instanceof sdk.NotFoundError) return new ModelNotFoundError(message, detail);
+  // BadRequest (400), UnprocessableEntity (422) and any other 4xx.
   return new InvalidRequestError(message, detail);
 }

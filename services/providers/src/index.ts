@@ -18,6 +18,7 @@ export { mapSdkError, type MapContext } from "./errors.ts";
 export {
   AuthenticationError,
   InvalidRequestError,
+  ModelNotFoundError,
   MalformedResponseError,
   ProviderError,
   ProvidersClosedError,

@@ -169,20 +169,20 @@ describe("providers against the emulator", () => {
 
   it("calls a model the catalog does not list under the serve policy, with its real token counts", async () => {
     // A provider that already serves a model the price catalog has not caught up with.
-    const newer = createEmulator({ openAiModels: [...DEFAULT_OPENAI_CHAT_MODELS, "gpt-6-luna"] });
+    const newer = createEmulator({ openAiModels: [...DEFAULT_OPENAI_CHAT_MODELS, "gpt-6-nova"] });
     const newerUrl = await newer.start(0);
     try {
       const config = providersConfigSchema.parse({ EMULATOR_URL: newerUrl, UNPRICED_MODELS: "serve" });
       const p = createProviders(config, { catalog: withUnpricedPolicy(catalog, config.UNPRICED_MODELS), logger });
       open.push(p);
-      const r = await p.chat({ model: "gpt-6-luna", messages: question });
-      expect(r).toMatchObject({ model: "gpt-6-luna", provider: "openai" });
+      const r = await p.chat({ model: "gpt-6-nova", messages: question });
+      expect(r).toMatchObject({ model: "gpt-6-nova", provider: "openai" });
       expect(r.usage.inputTokens).toBeGreaterThan(0);
       expect(r.usage.outputTokens).toBeGreaterThan(0);
       // Under reject the same model never reaches the provider.
       const strict = createProviders(providersConfigSchema.parse({ EMULATOR_URL: newerUrl, UNPRICED_MODELS: "reject" }), { catalog, logger });
       open.push(strict);
-      await expect(strict.chat({ model: "gpt-6-luna", messages: question })).rejects.toBeInstanceOf(UnknownModelError);
+      await expect(strict.chat({ model: "gpt-6-nova", messages: question })).rejects.toBeInstanceOf(UnknownModelError);
     } finally {
       await newer.stop();
     }
