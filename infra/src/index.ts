@@ -25,5 +25,6 @@ export {
   type MigrateResult,
 } from "./clickhouse/migrate.ts";
 export { ensureEmbeddingModel, embeddingModelDir, embeddingModelSpec, EMBEDDING_MODEL, EMBEDDING_MODELS, EMBEDDING_MODEL_NAMES, STACK_EMBEDDING_MODELS, EmbeddingModelError, type EmbeddingModelSpec, type EmbeddingModelName } from "./models/embedding-model.ts";
-export { freePort, pipelineServices, spawnService, waitHealthy, stopPipelineService, repoRoot, replicaPort, type PipelineServiceName, type PipelineServiceSpec, type SpawnedService } from "./services.ts";
+export { freePort, pipelineServices, serviceArgs, serviceRuntime, spawnService, waitHealthy, stopPipelineService, repoRoot, replicaPort, type PipelineServiceName, type ServiceRuntime, type PipelineServiceSpec, type SpawnedService } from "./services.ts";
+export { assertAllBuilt, assertBuilt, buildPackages, distEntryOf, sourceFingerprint, BuildError, COMPILED_CONDITION, type BuildPackage } from "./build-output.ts";
 export { Supervisor, SupervisorError, parseReplicas, planInstances, pipelineSupervisor, probeHealth, defaultTimings, type InstanceSpec, type InstanceState, type Probe, type ChildHandle, type SupervisorOptions } from "./supervisor.ts";

@@ -3,8 +3,30 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { assertAllBuilt, BuildError, COMPILED_CONDITION, distEntryOf } from "./build-output.ts";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * How a service process runs: `tsx` compiles the TypeScript sources at start (development, tests);
+ * `dist` runs the build output of `npm run build` (what `npm start`, the demo and deployments run).
+ * Chosen by COSTWISE_RUNTIME; a stale or missing build is refused, never run.
+ */
+export type ServiceRuntime = "tsx" | "dist";
+
+export function serviceRuntime(env: Record<string, string | undefined> = process.env): ServiceRuntime {
+  const v = env.COSTWISE_RUNTIME?.trim() || "tsx";
+  if (v !== "tsx" && v !== "dist") throw new BuildError(`COSTWISE_RUNTIME must be tsx or dist, not "${v}"`);
+  return v;
+}
+
+/** The Node arguments (after `node`) that run a service's entry under a runtime; paths under `root` when given. */
+export function serviceArgs(spec: Pick<PipelineServiceSpec, "entry">, runtime: ServiceRuntime, root?: string): string[] {
+  const at = (p: string) => (root ? path.join(root, p) : p);
+  return runtime === "dist" ? [`--conditions=${COMPILED_CONDITION}`, at(distEntryOf(spec.entry))] : ["--import", "tsx", at(spec.entry)];
+}
+
+let checkedBuild = false;
 
 /** One deployable service: what `npm start`, the drills and the Kubernetes manifests run. */
 export interface PipelineServiceSpec {
@@ -88,7 +110,12 @@ export function spawnService(
   // growing towards the machine's size (SERVICE_HEAP_MB; 0 leaves Node's default).
   const heapMb = Number(env.SERVICE_HEAP_MB ?? process.env.SERVICE_HEAP_MB ?? DEFAULT_HEAP_MB);
   const flags = heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [];
-  const child = spawn(process.execPath, [...flags, "--import", "tsx", path.join(repoRoot, spec.entry)], {
+  const runtime = serviceRuntime({ COSTWISE_RUNTIME: env.COSTWISE_RUNTIME ?? process.env.COSTWISE_RUNTIME });
+  if (runtime === "dist" && !checkedBuild) {
+    assertAllBuilt();
+    checkedBuild = true;
+  }
+  const child = spawn(process.execPath, [...flags, ...serviceArgs(spec, runtime, repoRoot)], {
     cwd: repoRoot,
     env: { ...process.env, ...env, [spec.portEnv ?? "METRICS_PORT"]: String(port) },
     stdio: opts.logFile ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],

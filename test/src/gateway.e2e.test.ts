@@ -9,6 +9,8 @@ import { KafkaTestClient } from "@costwise/stream-runtime/testing";
 import { ensurePythonSdks, gatewayKeys, startGatewayPipeline, type GatewayPipeline } from "./gateway-harness.ts";
 import { emulator, runId, stackEnv } from "./harness.ts";
 
+const BODY_LIMIT = 256 * 1024;
+
 /** The official SDKs, unchanged but for the base URL, against the gateway in front of the real pipeline. */
 describe("the HTTP gateway end to end", () => {
   const env = stackEnv();
@@ -26,8 +28,12 @@ describe("the HTTP gateway end to end", () => {
     await emu.config({ ttftMs: 0, perOutputTokenMs: 0 });
     kafka = KafkaTestClient.connect(env as { KAFKA_BROKERS: string; SCHEMA_REGISTRY_URL: string });
     await kafka.subscribe<LlmRequest>(topics.requests, (r) => void produced.push(r.value));
-    // A short drain, so that a call still waiting at shutdown is answered 503 (the restart test).
-    gw = await startGatewayPipeline({ ...env, GATEWAY_KEYS_FILE: gatewayKeys(process.env).keysFile }, run, { logPrefix: "test-gw", extraEnv: { GATEWAY_DRAIN_MS: "300" } });
+    // A short drain, so that a call still waiting at shutdown is answered 503 (the restart test), and a
+    // small body limit, so that the oversize body is fully written before the 413 comes back (a body
+    // larger than the socket buffers can end in EPIPE on the client, racing the answer).
+    gw = await startGatewayPipeline({ ...env, GATEWAY_KEYS_FILE: gatewayKeys(process.env).keysFile }, run, {
+      logPrefix: "test-gw",
+      extraEnv: { GATEWAY_DRAIN_MS: "300", GATEWAY_BODY_LIMIT_BYTES: String(BODY_LIMIT) } });
     oa = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0, timeout: 60_000 });
     an = new Anthropic({ baseURL: gw.url, apiKey: key, maxRetries: 0, timeout: 60_000 });
   });
@@ -120,7 +126,7 @@ describe("the HTTP gateway end to end", () => {
     expect(((await malformed.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
     const huge = await fetch(`${gw.url}/v1/messages`, {
       method: "POST", headers: { "x-api-key": key, "content-type": "application/json", "anthropic-version": "2023-06-01" },
-      body: JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: `${marker} ${"x".repeat(5 * 1024 * 1024)}` }] }),
+      body: JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: `${marker} ${"x".repeat(BODY_LIMIT + 1024)}` }] }),
     });
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as { error: { type: string } }).error.type).toBe("request_too_large");

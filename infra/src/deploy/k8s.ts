@@ -1,6 +1,6 @@
 import { topicByName } from "@costwise/schemas";
 import { stringify } from "yaml";
-import { pipelineServices, type PipelineServiceSpec } from "../services.ts";
+import { pipelineServices, serviceArgs, type PipelineServiceSpec } from "../services.ts";
 import { MEASURED_PEAK_RSS_MIB } from "./measured.ts";
 
 /**
@@ -72,7 +72,7 @@ function deployment(s: PipelineServiceSpec): object {
             {
               name: s.name,
               image: IMAGE,
-              command: ["node", "--import", "tsx", s.entry],
+              command: ["node", ...serviceArgs(s, "dist")],
               ports: [{ name: "ops", containerPort: port }],
               env,
               envFrom: [{ configMapRef: { name: CONFIG_MAP } }, { secretRef: { name: PROVIDER_SECRET, optional: true } }],
@@ -133,7 +133,7 @@ function migrationJob(): object {
         metadata: { labels: labels("migrate") },
         spec: {
           restartPolicy: "OnFailure",
-          containers: [{ name: "migrate", image: IMAGE, command: ["node", "--import", "tsx", "infra/src/cli/migrate.ts"], envFrom: [{ configMapRef: { name: CONFIG_MAP } }], resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } } }],
+          containers: [{ name: "migrate", image: IMAGE, command: ["node", ...serviceArgs({ entry: "infra/src/cli/migrate.ts" }, "dist")], envFrom: [{ configMapRef: { name: CONFIG_MAP } }], resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } } }],
         },
       },
     },

@@ -66,7 +66,7 @@ describe("infra/k8s", () => {
       const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
 
       it("runs its entry point with its port, listening beyond loopback, and reads the shared config", () => {
-        expect(c.command).toEqual(["node", "--import", "tsx", s.entry]);
+        expect(c.command).toEqual(["node", "--conditions=compiled", s.entry.replace("/src/", "/dist/").replace(/\.ts$/, ".js")]);
         expect(c.ports).toEqual([{ name: "ops", containerPort: s.metricsPort }]);
         expect(env[s.portEnv ?? "METRICS_PORT"]).toBe(String(s.metricsPort));
         expect(env[s.hostEnv ?? "OPS_HOST"]).toBe("0.0.0.0");
@@ -132,7 +132,7 @@ describe("docker-compose.yml pipeline services", () => {
   for (const s of pipelineServices) {
     it(`${s.name}: its entry, its port, the stack's endpoints and a /health check`, () => {
       const c = compose.services[s.name]!;
-      expect(c.command).toEqual(["node", "--import", "tsx", s.entry]);
+      expect(c.command).toEqual(["node", "--conditions=compiled", s.entry.replace("/src/", "/dist/").replace(/\.ts$/, ".js")]);
       expect(c.network_mode).toBe("host");
       expect(c.environment[s.portEnv ?? "METRICS_PORT"]).toBe(String(s.metricsPort));
       for (const [k, v] of Object.entries(stackEnv)) if (k !== "EMULATOR_URL") expect(c.environment[k], k).toBe(v);
