@@ -7,6 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { writeSummaryPart } from "./summary.ts";
 import { cpus, loadavg, totalmem } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -174,6 +175,15 @@ async function main() {
   }).join("; ");
   console.log(`\n${table.toString()}\nthe gateway's own share (gateway path minus the Kafka client path): ${own}`);
   console.log(`reply fan-out: passing over a foreign response ${fan.skipNs.toFixed(0)} ns (key compare), decoding one ${fan.decodeNs.toFixed(0)} ns`);
+
+  const one = CONCURRENCY[0]!;
+  const peer = rows.find((r) => r.target === "portkey" && r.concurrency === one)!;
+  const mine = rows.find((r) => r.target === "costwise" && r.concurrency === one)!;
+  writeSummaryPart("gateway", {
+    direct_call_p50_ms: Number(f(direct(one).p50)),
+    peer_overhead_p50_ms: Number(f(peer.p50 - direct(one).p50)),
+    gateway_overhead_p50_ms: Number(f(mine.p50 - direct(one).p50)),
+  });
 
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   writeFileSync(path.join(repoRoot, "docs/benchmarks/gateway.md"), [
