@@ -1,4 +1,4 @@
-import { topics, type TopicSpec } from "@costwise/schemas";
+import { topicNamespace, topics, type TopicSpec } from "@costwise/schemas";
 import type { BaseConfig } from "./config.ts";
 import { z } from "zod";
 import { StartupTimeoutError, withDeadline, DeadlineExceededError } from "./deadline.ts";
@@ -106,7 +106,9 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
       opened.push({ name: "producer", close: () => producer.close() });
       consumer = await health.step("kafka: connect and subscribe the consumer", () =>
         kafkaConsumer(kafka, {
-          groupId: config.GROUP_ID ?? `costwise-${spec.name}`,
+          // A namespaced pipeline (its own topics) gets its own groups too: members of one group that
+          // subscribe to different topics would rebalance each other on every start and stop.
+          groupId: config.GROUP_ID ?? `${topicNamespace()}costwise-${spec.name}`,
           topics: inputs.map((t) => t.name),
           partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
           sessionTimeoutMs: config.SESSION_TIMEOUT_MS,

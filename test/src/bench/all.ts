@@ -10,6 +10,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { repoRoot } from "@costwise/infra";
+import { loadStackEnv } from "@costwise/infra";
+import { deleteNamespaceTopics } from "../namespace.ts";
 import { clearSummaryParts, readSummary } from "./summary.ts";
 
 /** A suite that hangs is stopped (SIGTERM) and counted as failed. */
@@ -44,6 +46,10 @@ const quick = args.includes("--quick");
 const only = quick ? QUICK_SUITES : args.filter((a) => !a.startsWith("--"));
 const quickEnv = quick ? Object.fromEntries(Object.entries(QUICK_ENV).filter(([k]) => process.env[k] === undefined)) : {};
 clearSummaryParts();
+// The suites' own topics: a pipeline measured on the shared topics would also answer (and be slowed
+// by) whatever else runs on the cluster, and theirs would answer the benchmark's requests.
+const namespace = process.env.COSTWISE_TOPIC_NAMESPACE ?? `bench-${new Date().toISOString().replace(/[-:T.Z]/g, "").slice(0, 14)}.`;
+process.env.COSTWISE_TOPIC_NAMESPACE = namespace;
 const failed: string[] = [];
 for (const suite of suites) {
   if (only.length > 0 && !only.includes(suite.name)) continue;
@@ -52,6 +58,12 @@ for (const suite of suites) {
   const run = spawnSync(process.execPath, [...(suite.nodeFlags ?? []), "--import", "tsx", suite.entry], { cwd: repoRoot, stdio: "inherit", env: { ...process.env, ...quickEnv, ...suite.env }, timeout: SUITE_TIMEOUT_MS });
   if (run.error) console.error(`${suite.name}: ${run.error.message}`);
   if (run.status !== 0) failed.push(suite.name);
+}
+
+try {
+  await deleteNamespaceTopics(loadStackEnv().KAFKA_BROKERS!, (line) => console.error(line));
+} catch (err) {
+  console.error(`the benchmark's topics (${namespace}*) were not deleted: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 const dir = path.join(repoRoot, "docs/benchmarks");

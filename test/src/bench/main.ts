@@ -82,6 +82,10 @@ async function main() {
   await client.produce(warm, 500, INPUT);
   await waitAll(warm.map((r) => r.request_id), timings, 60_000);
 
+  // 0. The floor a Kafka pipeline cannot go under: one produce → consume hop with the same client library.
+  console.log(`bare hop: ${BARE_HOP_N} messages produced and consumed one at a time`);
+  const bare = await bareHop(env.KAFKA_BROKERS!, BARE_HOP_N);
+
   // 1. Sustained throughput: a backlog of N requests, drained as fast as the pipeline can.
   console.log(`\nthroughput: ${THROUGHPUT_N} requests through ${CHAIN.join(" → ")}`);
   const tputRun = runId("bench-tput");
@@ -164,9 +168,6 @@ async function main() {
     }
     exactHit = { n: firsts.length, hits: served, p50: percentile(hits, 50), p99: percentile(hits, 99) };
   }
-
-  // 4. The floor a Kafka pipeline cannot go under: one produce → consume hop with the same client library.
-  const bare = await bareHop(env.KAFKA_BROKERS!, BARE_HOP_N);
 
   const rss = await Promise.all(services.map(async (s) => ({ name: s.name, mb: await peakRssMb(s.child.pid!) })));
   await client.close();
@@ -262,7 +263,10 @@ async function bareHop(brokers: string, n: number): Promise<{ n: number; p50: nu
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const consumer = kafka.consumer({ groupId: runId("bench-hop"), maxWaitTimeInMs: 100 });
   await Promise.all([producer.connect(), consumer.connect()]);
-  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  // From the beginning: a new group starting at "latest" resolves that offset on its first fetch and
+  // can miss the first message; keys of this run's own tell its messages from any older ones.
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const run = runId("hop");
   const waiting = new Map<string, () => void>();
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
   await consumer.run({ eachMessage: async ({ message }) => waiting.get(message.key?.toString() ?? "")?.() });
@@ -270,7 +274,7 @@ async function bareHop(brokers: string, n: number): Promise<{ n: number; p50: nu
   const ms: number[] = [];
   try {
     for (let i = 0; i < n + 20; i++) {
-      const key = `${i}`;
+      const key = `${run}-${i}`;
       const got = new Promise<void>((resolve) => waiting.set(key, resolve));
       const t = performance.now();
       await producer.send({ topic, acks: -1, messages: [{ key, value: "x".repeat(200) }] });
@@ -280,6 +284,7 @@ async function bareHop(brokers: string, n: number): Promise<{ n: number; p50: nu
     }
   } finally {
     await Promise.all([producer.disconnect(), consumer.disconnect()]);
+    await admin.connect().then(() => admin.deleteTopics({ topics: [topic], timeout: 30_000 })).catch(() => undefined).finally(() => admin.disconnect());
   }
   const r = (v: number) => Math.round(v * 10) / 10;
   return { n, p50: r(percentile(ms, 50)), p99: r(percentile(ms, 99)) };

@@ -2,8 +2,8 @@ import path from "node:path";
 import { createEmulator, type RecordedSnapshot } from "@costwise/emulator";
 import { ensureStack, freePort, loadStackEnv, repoRoot, spawnService, sql, sqlIdentifier, stopPipelineService, waitHealthy, type PipelineServiceName, type SpawnedService } from "@costwise/infra";
 import { topics, type LlmResponse } from "@costwise/schemas";
-import { Kafka, logLevel } from "kafkajs";
 import { PipelineClient } from "../client.ts";
+import { deleteNamespaceTopics } from "../namespace.ts";
 import { clickhouse, DB } from "../harness.ts";
 import { summariseAll, type CallRow, type Graded, type GroupSummary } from "./aggregate.ts";
 import { checkAnswered, checkConsistent, ReplayError } from "./consistency.ts";
@@ -77,22 +77,6 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
   } finally {
     if (previous === undefined) delete process.env.COSTWISE_TOPIC_NAMESPACE;
     else process.env.COSTWISE_TOPIC_NAMESPACE = previous;
-  }
-}
-
-/** Deletes this run's topics (every name of the table under the run's namespace); a failure only leaves them behind. */
-async function deleteRunTopics(brokers: string, log: (line: string) => void): Promise<void> {
-  const kafka = new Kafka({ clientId: "costwise-replay-admin", brokers: brokers.split(","), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const mine = Object.values(topics).map((t) => t.name).filter((n) => existing.has(n));
-    if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 30_000 });
-  } catch (err) {
-    log(`the run's topics were not deleted: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
   }
 }
 
@@ -243,7 +227,7 @@ async function replay(opts: ReplayOptions, runId: string): Promise<ReplayResult>
     await Promise.all(running.map((s) => stopPipelineService(s)));
     await ch.close();
     await emulator.stop();
-    await deleteRunTopics(env.KAFKA_BROKERS!, opts.log);
+    await deleteNamespaceTopics(env.KAFKA_BROKERS!, opts.log);
   }
 }
 
