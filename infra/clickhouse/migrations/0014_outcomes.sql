@@ -100,7 +100,8 @@ FROM
 -- Per ISO week (Monday) and per quarter: for each tenant, use case, technique, route and model,
 -- the outcomes, successes and success rate, what the judged calls cost and would have cost
 -- without costwise, and both per successful outcome (integer nano-USD; NULL without a success).
--- naive_per_success: the baseline of the same calls over the same successes.
+-- naive_per_success: the baseline of the same calls over the same successes. (if() evaluates both
+-- branches in ClickHouse, hence the divisor of at least 1.)
 CREATE VIEW IF NOT EXISTS {{database}}.outcomes_weekly AS
 SELECT
     toMonday(ts) AS week,
@@ -114,8 +115,8 @@ SELECT
     successes / outcomes AS success_rate,
     toInt64(sum(call_spend_nanousd)) AS spend_nanousd,
     toInt64(sum(call_baseline_nanousd)) AS baseline_nanousd,
-    if(successes = 0, NULL, intDiv(spend_nanousd, successes)) AS cost_per_success_nanousd,
-    if(successes = 0, NULL, intDiv(baseline_nanousd, successes)) AS naive_cost_per_success_nanousd
+    if(successes = 0, NULL, intDiv(spend_nanousd, greatest(successes, 1))) AS cost_per_success_nanousd,
+    if(successes = 0, NULL, intDiv(baseline_nanousd, greatest(successes, 1))) AS naive_cost_per_success_nanousd
 FROM {{database}}.outcome_calls
 GROUP BY week, tenant, use_case, technique, route_tier, model_used;
 
@@ -132,8 +133,8 @@ SELECT
     successes / outcomes AS success_rate,
     toInt64(sum(call_spend_nanousd)) AS spend_nanousd,
     toInt64(sum(call_baseline_nanousd)) AS baseline_nanousd,
-    if(successes = 0, NULL, intDiv(spend_nanousd, successes)) AS cost_per_success_nanousd,
-    if(successes = 0, NULL, intDiv(baseline_nanousd, successes)) AS naive_cost_per_success_nanousd
+    if(successes = 0, NULL, intDiv(spend_nanousd, greatest(successes, 1))) AS cost_per_success_nanousd,
+    if(successes = 0, NULL, intDiv(baseline_nanousd, greatest(successes, 1))) AS naive_cost_per_success_nanousd
 FROM {{database}}.outcome_calls
 GROUP BY quarter, tenant, use_case, technique, route_tier, model_used;
 
@@ -144,3 +145,26 @@ CREATE VIEW IF NOT EXISTS {{database}}.outcomes_unmatched AS
 SELECT request_id, tenant, use_case, source, succeeded, last_ms, toUInt64(greatest(0, toInt64(toUInt64(now()) * 1000) - toInt64(last_ms)) / 1000) AS age_seconds
 FROM {{database}}.outcomes_effective
 WHERE request_id NOT IN (SELECT request_id FROM {{database}}.llm_calls);
+
+-- Techniques backed off by the regression checker (services/analytics alerts): one row per
+-- decision or renewal. A use case's technique is backed off while a row's until is in the future:
+-- the cache serves it exact matches only (technique cache), a cheap route sends its traffic to
+-- the frontier tier (route:<tier>). The serving services read the same decisions from Redis;
+-- this table is what reports and the review show.
+CREATE TABLE IF NOT EXISTS {{database}}.outcome_backoffs
+(
+    ts DateTime,
+    use_case String,
+    technique String,
+    since DateTime,
+    until DateTime,
+    success_rate Float64,
+    baseline_rate Float64,
+    samples UInt32,
+    baseline_samples UInt32,
+    p_value Float64,
+    reason String
+)
+ENGINE = MergeTree()
+PARTITION BY toYYYYMM(ts)
+ORDER BY (use_case, technique, ts);

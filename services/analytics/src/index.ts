@@ -4,6 +4,9 @@ export { startDashboard, type StartDashboardOptions } from "./dashboard/service.
 export { dashboardData, scopeOf, type ApiDeps, type ApiParams, type DashboardData } from "./dashboard/api.ts";
 export { startAlerts } from "./alerts/service.ts";
 export { createAlertChecker, type AlertCheckerDeps, type CheckResult } from "./alerts/checker.ts";
+export { createRegressionChecker, regressionAlert, type RegressionCheck, type RegressionCheckerDeps } from "./alerts/regression.ts";
+export { outcomePolicyOf } from "./alerts/service.ts";
+export { activeBackoffs, pathOutcomes, techniqueOutcomes, useCaseOutcomes, sumOutcomes, type BackoffRow, type OutcomeFigures, type TechniqueOutcomes, type UseCaseOutcomes } from "./outcomes.ts";
 export {
   alertFor,
   budgetKey,

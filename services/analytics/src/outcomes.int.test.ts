@@ -34,8 +34,10 @@ const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2
 const SOURCES = ["user", "task", "judge", "judge:shadow", "crm"];
 interface Delivered { outcome: LlmOutcome; version: number }
 const delivered: Delivered[] = [];
-// The errored call gets no outcome: calls nobody judged stay out of cost per success.
-for (const c of calls.filter((c) => !c.request_id.endsWith("-error"))) {
+const pinned = calls.find((c) => c.request_id.endsWith("-routed-compressed"))!;
+// The errored call gets no outcome: calls nobody judged stay out of cost per success. The pinned
+// call gets only the two outcomes below.
+for (const c of calls.filter((c) => !c.request_id.endsWith("-error") && c !== pinned)) {
   const n = 1 + Math.floor(rand() * 5);
   for (let i = 0; i < n; i++) {
     const source = SOURCES[Math.floor(rand() * SOURCES.length)]!;
@@ -52,7 +54,6 @@ for (const c of calls.filter((c) => !c.request_id.endsWith("-error"))) {
   }
 }
 // Both sides of the precedence rule, pinned: a user's early "no" beats a judge's later "yes".
-const pinned = calls.find((c) => c.request_id.endsWith("-routed-compressed"))!;
 delivered.push({ outcome: { request_id: pinned.request_id, tenant, use_case: pinned.use_case, source: "user", success: false, score: null, created_at: pinned.ts + 1_000, comment: "wrong" }, version: 500 });
 delivered.push({ outcome: { request_id: pinned.request_id, tenant, use_case: pinned.use_case, source: "judge:shadow", success: true, score: 0.9, created_at: pinned.ts + 3_600_000, comment: null }, version: 501 });
 // Outcomes for requests costwise never recorded: one two hours old, one fresh.

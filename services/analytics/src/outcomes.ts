@@ -100,3 +100,35 @@ export function sumOutcomes(rows: readonly OutcomeFigures[]): OutcomeFigures {
   const t = rows.reduce((a, r) => ({ outcomes: a.outcomes + r.outcomes, successes: a.successes + r.successes, spend: a.spend + r.spend, baseline: a.baseline + r.baseline }), { outcomes: 0, successes: 0, spend: 0n, baseline: 0n });
   return figuresOf({ outcomes: t.outcomes, successes: t.successes, spend: t.spend.toString(), baseline: t.baseline.toString() });
 }
+
+/** A technique backed off for a use case after a quality regression (outcome_backoffs, written by the alerts service). */
+export interface BackoffRow {
+  readonly useCase: string;
+  readonly technique: string;
+  /** ISO times. */
+  readonly since: string;
+  readonly until: string;
+  readonly successRate: number;
+  readonly baselineRate: number;
+  readonly samples: number;
+  readonly pValue: number;
+  readonly reason: string;
+}
+
+/** The backoffs in force at `now` (latest decision per use case and technique), filtered by the scope's use case. */
+export async function activeBackoffs(q: QueryFn, database: string, now: Date, useCase?: string): Promise<BackoffRow[]> {
+  if (!(await tableExists(q, database, "outcome_backoffs"))) return [];
+  const where = useCase === undefined ? "" : sql` WHERE use_case = ${useCase}`;
+  // Output names differ from the columns: ClickHouse would otherwise read an alias into its own aggregate.
+  const rows = await q<{ use_case: string; technique: string; since_at: string; until_at: string; rate: number; base_rate: number; n: Int; p: number; why: string }>(
+    `SELECT use_case, technique, argMax(since, ts) AS since_at, max(until) AS until_at, argMax(success_rate, ts) AS rate, argMax(baseline_rate, ts) AS base_rate,
+        argMax(samples, ts) AS n, argMax(p_value, ts) AS p, argMax(reason, ts) AS why
+      FROM ${sqlIdentifier(`${database}.outcome_backoffs`).text}${where}
+      GROUP BY use_case, technique HAVING ${sql`until_at > ${now}`} ORDER BY use_case, technique`,
+  );
+  const iso = (t: string) => `${t.replace(" ", "T")}Z`;
+  return rows.map((r) => ({
+    useCase: r.use_case, technique: r.technique, since: iso(r.since_at), until: iso(r.until_at), successRate: Number(r.rate), baselineRate: Number(r.base_rate),
+    samples: Number(r.n), pValue: Number(r.p), reason: r.why,
+  }));
+}

@@ -11,7 +11,7 @@ import {
   type TrendPoint,
   type UseCaseRow,
 } from "./queries.ts";
-import { NO_OUTCOMES, sumOutcomes, useCaseOutcomes, type OutcomeFigures, type UseCaseOutcomes } from "./outcomes.ts";
+import { activeBackoffs, NO_OUTCOMES, sumOutcomes, useCaseOutcomes, type BackoffRow, type OutcomeFigures, type UseCaseOutcomes } from "./outcomes.ts";
 import { renderCsv, renderJson, renderTable, toJsonRows, type Column, type Format } from "./render.ts";
 import { grainWindow, type Grain } from "./source.ts";
 import { costStructure, type StructureRow } from "./structure.ts";
@@ -40,11 +40,15 @@ export interface Report {
   readonly trend: readonly TrendPoint[];
   /** Per tenant and use case: outcomes, success rate and cost per successful outcome (calls with an outcome only). */
   readonly outcomes: readonly UseCaseOutcomes[];
+  /** Techniques backed off now after a quality regression (the cache exact-only, a route on the frontier tier). */
+  readonly backoffs: readonly BackoffRow[];
 }
 
 export async function buildReport(q: QueryFn, s: Scope): Promise<Report> {
-  const [useCases, usage, points, totals, outcomes] = await Promise.all([useCaseTotals(q, s), modelUsage(q, s), trend(q, s), overallTotals(q, s), useCaseOutcomes(q, s)]);
-  return { window: windowInfo(s), totals, useCases, structure: costStructure(usage), bucket: s.grain, trend: points, outcomes };
+  const [useCases, usage, points, totals, outcomes, backoffs] = await Promise.all([
+    useCaseTotals(q, s), modelUsage(q, s), trend(q, s), overallTotals(q, s), useCaseOutcomes(q, s), activeBackoffs(q, s.database, s.filters.until, s.filters.useCase),
+  ]);
+  return { window: windowInfo(s), totals, useCases, structure: costStructure(usage), bucket: s.grain, trend: points, outcomes, backoffs };
 }
 
 const usdOrNull = (v: Nano | null) => (v === null ? null : usdDecimal(v));
@@ -165,7 +169,11 @@ export function renderReport(r: Report, format: Format): string {
     return renderJson({
       window: r.window,
       totals: { ...toJsonRows(USE_CASE_COLUMNS, [totalRow(r.totals)])[0], ...outcomeJson(sumOutcomes(r.outcomes)) },
-      use_cases: toJsonRows(USE_CASE_COLUMNS, rows).map((j, i) => ({ ...j, ...outcomeJson(outcomeOf.get(`${rows[i]!.tenant}\u0000${rows[i]!.useCase}`) ?? NO_OUTCOMES) })),
+      use_cases: toJsonRows(USE_CASE_COLUMNS, rows).map((j, i) => ({
+        ...j, ...outcomeJson(outcomeOf.get(`${rows[i]!.tenant}\u0000${rows[i]!.useCase}`) ?? NO_OUTCOMES),
+        backed_off: r.backoffs.filter((b) => b.useCase === rows[i]!.useCase).map((b) => b.technique),
+      })),
+      backoffs: r.backoffs.map((b) => ({ use_case: b.useCase, technique: b.technique, since: b.since, until: b.until, success_rate: b.successRate, baseline_rate: b.baselineRate, samples: b.samples, p_value: b.pValue, reason: b.reason })),
       structure: toJsonRows(STRUCTURE_COLUMNS, r.structure),
       trend: { bucket: r.bucket, points: toJsonRows(TREND_COLUMNS, trendRows(r)) },
     });
@@ -187,6 +195,7 @@ export function renderReport(r: Report, format: Format): string {
       ? renderTable("Cost per successful outcome (calls with an outcome; naive = their baseline over the same successes)", OUTCOME_COLUMNS, r.outcomes, { tenant: "total", useCase: "", ...sumOutcomes(r.outcomes) })
       : "Cost per successful outcome: no outcomes in the window (produce them to llm.outcomes)",
     "",
+    ...(r.backoffs.length ? ["Backed off after a quality regression:", ...r.backoffs.map((b) => `  ${b.useCase} ${b.technique} until ${b.until.slice(0, 16).replace("T", " ")} UTC: ${b.reason}`), ""] : []),
   ].join("\n");
 }
 

@@ -20,8 +20,10 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
   ROUTER_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("cw:router"),
   /** A Redis command slower than this fails: a shadow sample is dropped rather than the route delayed. */
   ROUTER_REDIS_TIMEOUT_MS: z.coerce.number().int().positive().default(200),
-  /** How often the routing path re-reads which routes are in fallback. */
+  /** How often the routing path re-reads which routes are in fallback (and which are backed off after a quality regression). */
   ROUTER_FALLBACK_REFRESH_MS: z.coerce.number().int().positive().default(1_000),
+  /** Redis hash of techniques backed off after a quality regression in outcomes (the alerts service writes it): a backed-off cheap route falls back to the frontier tier. */
+  OUTCOME_BACKOFF_KEY: z.string().regex(/^[A-Za-z0-9:_.-]+$/).default("cw:outcomes:backoff"),
   /** Run the shadow consumer of llm.responses in this process. */
   ROUTER_SHADOW_ENABLED: flag.default("true"),
   /** /metrics and /health of the shadow consumer (0 picks a free port). */
