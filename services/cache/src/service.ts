@@ -12,6 +12,7 @@ import { embeddingAnswerVerifier, type AnswerVerifier } from "./verifier.ts";
 import { createProcess } from "./process.ts";
 import { connectRedisStore, type RedisCacheStore } from "./redis-store.ts";
 import { IndexSync } from "./sync.ts";
+import { BackoffView, redisBackoffStore } from "@costwise/outcomes";
 
 export interface CacheRuntime {
   readonly engine: CacheEngine;
@@ -81,8 +82,17 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
   // A local judge is free, so it also embeds each learned answer once: the decision rule then knows
   // whether two neighbours' answers agree without a call.
   const verifier = embedder ? embeddingAnswerVerifier(embedder, config.CACHE_VERIFY_MIN_COSINE, { keepAnswerVectors: config.CACHE_EMBEDDINGS === "local" }) : null;
+  // Semantic hits of a use case whose outcomes regressed against its misses are backed off (exact only).
+  const backoffStore = redisBackoffStore(config.REDIS_URL, { key: config.OUTCOME_BACKOFF_KEY, timeoutMs: config.CACHE_REDIS_TIMEOUT_MS * 4, onError: (err) => deps.logger.debug({ err: errorMessage(err) }, "backoffs not read") });
+  const backoffs = new BackoffView(backoffStore, { refreshMs: config.CACHE_BACKOFF_REFRESH_MS, now, onError: (err) => deps.logger.debug({ err: errorMessage(err) }, "backoffs not refreshed") });
+  await backoffs.start();
+  resources.push({ name: "backoffs", close: async () => { backoffs.close(); await backoffStore.close(); } });
   const engine = createCacheEngine({
     store: redis.store, index, embedder, verifier, policies, now, logger: deps.logger, candidates: config.CACHE_ANN_CANDIDATES,
+    exactOnly: (useCase) => {
+      const b = backoffs.cacheExactOnly(useCase);
+      return b ? b.reason : null;
+    },
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   // Closed before Redis: this replica's last traffic counts reach the shared calibration.
