@@ -31,7 +31,7 @@ export interface PipelineServiceSpec {
  * The one table of services: `npm start`, the drills, infra/k8s and docker-compose.yml follow it.
  */
 export const pipelineServices = [
-  { name: "cache", entry: "services/cache/src/main.ts", metricsPort: 9403, scalable: true, group: "costwise-cache", lagTopics: ["llm.requests", "llm.responses", "llm.cache.verifications"] },
+  { name: "cache", entry: "services/cache/src/main.ts", metricsPort: 9403, scalable: true, group: "costwise-cache", lagTopics: ["llm.requests", "llm.responses", "llm.cache.verifications", "llm.outcomes"] },
   { name: "router", entry: "services/router/src/main.ts", metricsPort: 9404, scalable: true, group: "costwise-router", lagTopics: ["llm.requests.uncached"] },
   { name: "compression", entry: "services/compression/src/main.ts", metricsPort: 9405, scalable: true, group: "costwise-compression", lagTopics: ["llm.requests.routed"] },
   { name: "executor", entry: "services/executor/src/main.ts", metricsPort: 9401, scalable: true, group: "costwise-executor", lagTopics: ["llm.requests.ready"] },
