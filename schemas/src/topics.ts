@@ -87,7 +87,7 @@ export const topics = {
   },
   outcomes: {
     get name() { return named("llm.outcomes"); }, record: "LlmOutcome", partitions: 3, key: "request_id",
-    producedBy: ["users", "judges"], consumedBy: ["sink", "cache"],
+    producedBy: ["users", "judges"], consumedBy: ["sink", "cache", "router"],
     doc: "Whether an answer helped (success and/or a 0-1 score, with its source): the input of cost per successful outcome and of quality regression detection.",
   },
   deadLetters: {

@@ -29,6 +29,8 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
   /** /metrics and /health of the shadow consumer (0 picks a free port). */
   ROUTER_SHADOW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9414),
   ROUTER_SHADOW_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** How long the shadow consumer remembers a cheap route's answer for its outcome on llm.outcomes (0: outcomes are not counted). */
+  ROUTER_OUTCOME_MEMORY_S: z.coerce.number().int().min(0).default(7 * 24 * 3600),
   /** The sentence model of the shadow's "embedding" judge: the cache's local all-MiniLM-L6-v2. */
   ROUTER_SHADOW_EMBEDDING_MODEL_DIR: z.string().min(1).default(fileURLToPath(new URL("../../../.costwise/models/all-MiniLM-L6-v2", import.meta.url))),
   /** Redis hash of distilled-model switches written by `costwise distill switch` (services/distiller). */

@@ -2,7 +2,7 @@ import { createClient } from "@clickhouse/client";
 import { renderMessages } from "@costwise/schemas";
 import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
-import { topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
+import { topics, type LlmOutcome, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, StreamMetrics, type Logger, type RunningService } from "@costwise/stream-runtime";
 import { batchingEmbedder, localEmbedder, type Embedder } from "@costwise/embeddings";
 import { ROUTER_EMBEDDING_NAME, type RouterConfig } from "./config.ts";
@@ -140,11 +140,12 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         closeShared.push({ name: "shadow-embedder", close: () => local.close?.() });
         shadowEmbedder = local;
       }
-      shadow = await startService<LlmResponse>({
+      shadow = await startService<LlmResponse | LlmOutcome>({
         name: "router-shadow",
-        input: topics.responses,
+        // Outcomes of cheap-route answers count in the route's window like shadow comparisons.
+        input: [topics.responses, topics.outcomes],
         outputs: [],
-        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), embedder: shadowEmbedder, now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics }),
+        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), embedder: shadowEmbedder, now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics, outcomeMemorySeconds: config.ROUTER_OUTCOME_MEMORY_S }),
         config: { ...config, GROUP_ID: `${config.GROUP_ID ?? "costwise-router"}-shadow`, METRICS_PORT: config.ROUTER_SHADOW_METRICS_PORT },
         logger: logger.child({ loop: "shadow" }),
         metrics: shadowMetrics,
