@@ -51,6 +51,8 @@ export {
 } from "./queries.ts";
 export { buildAdvice, buildReport, buildSavings, renderAdvice, renderReport, renderSavings, windowInfo, type AdviceReport, type Report, type SavingsReport, type WindowInfo } from "./reports.ts";
 export { costStructure, type StructureRow } from "./structure.ts";
+export { buildReview, parseQuarter, nextQuarter, type Quarter, type Review } from "./review/build.ts";
+export { renderReviewHtml, renderReviewMarkdown } from "./review/render.ts";
 export { source, grainFor, grainWindow, SOURCE_MODES, type Grain, type SourceMode } from "./source.ts";
 export { makeFilters, parseSince, type Filters } from "./filters.ts";
 export { apportion, formatUsd, parseUsd, toNano, usdDecimal, type Nano } from "./money.ts";

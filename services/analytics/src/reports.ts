@@ -48,7 +48,9 @@ export async function buildReport(q: QueryFn, s: Scope): Promise<Report> {
   const [useCases, usage, points, totals, outcomes, backoffs] = await Promise.all([
     useCaseTotals(q, s), modelUsage(q, s), trend(q, s), overallTotals(q, s), useCaseOutcomes(q, s), activeBackoffs(q, s.database, s.filters.until, s.filters.useCase),
   ]);
-  return { window: windowInfo(s), totals, useCases, structure: costStructure(usage), bucket: s.grain, trend: points, outcomes, backoffs };
+  // Backoffs are per use case (every tenant): a report for one tenant shows those of its use cases.
+  const mine = s.filters.tenant === undefined ? backoffs : backoffs.filter((b) => useCases.some((u) => u.useCase === b.useCase));
+  return { window: windowInfo(s), totals, useCases, structure: costStructure(usage), bucket: s.grain, trend: points, outcomes, backoffs: mine };
 }
 
 const usdOrNull = (v: Nano | null) => (v === null ? null : usdDecimal(v));
