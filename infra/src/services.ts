@@ -53,13 +53,13 @@ export interface PipelineServiceSpec {
  * The one table of services: `npm start`, the drills, infra/k8s and docker-compose.yml follow it.
  */
 export const pipelineServices = [
-  { name: "cache", entry: "services/cache/src/main.ts", metricsPort: 9403, scalable: true, group: "costwise-cache", lagTopics: ["llm.requests", "llm.responses", "llm.cache.verifications"] },
+  { name: "cache", entry: "services/cache/src/main.ts", metricsPort: 9403, scalable: true, group: "costwise-cache", lagTopics: ["llm.requests", "llm.responses", "llm.cache.verifications", "llm.outcomes"] },
   { name: "router", entry: "services/router/src/main.ts", metricsPort: 9404, scalable: true, group: "costwise-router", lagTopics: ["llm.requests.uncached"] },
   { name: "compression", entry: "services/compression/src/main.ts", metricsPort: 9405, scalable: true, group: "costwise-compression", lagTopics: ["llm.requests.routed"] },
   { name: "executor", entry: "services/executor/src/main.ts", metricsPort: 9401, scalable: true, group: "costwise-executor", lagTopics: ["llm.requests.ready"] },
   { name: "batch-accumulator", entry: "services/batch-accumulator/src/main.ts", metricsPort: 9406, scalable: true, group: "costwise-batch-accumulator", lagTopics: ["llm.requests.batch"] },
   { name: "distiller", entry: "services/distiller/src/main.ts", metricsPort: 9408, scalable: true, group: "costwise-distiller", lagTopics: ["llm.requests.ready", "llm.requests.batch", "llm.responses"] },
-  { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402, scalable: true, group: "costwise-sink", lagTopics: ["llm.responses", "llm.cost-records", "llm.distill-samples"] },
+  { name: "sink", entry: "services/sink/src/main.ts", metricsPort: 9402, scalable: true, group: "costwise-sink", lagTopics: ["llm.responses", "llm.cost-records", "llm.distill-samples", "llm.outcomes"] },
   { name: "alerts", entry: "services/analytics/src/alerts/main.ts", metricsPort: 9407, scalable: false },
   { name: "dashboard", entry: "services/analytics/src/dashboard/main.ts", metricsPort: 9480, scalable: false, portEnv: "DASHBOARD_PORT", hostEnv: "DASHBOARD_HOST" },
   // Not a shared consumer group: every gateway replica reads its own replies (its own group, named by

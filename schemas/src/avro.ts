@@ -9,6 +9,7 @@ const files: Record<RecordName, string> = {
   BudgetAlert: "budget-alert.avsc",
   DistillSample: "distill-sample.avsc",
   CacheVerification: "cache-verification.avsc",
+  LlmOutcome: "llm-outcome.avsc",
 };
 
 function load(file: string): object {
@@ -23,6 +24,7 @@ export const avroSchemas: Record<RecordName, object> = {
   BudgetAlert: load(files.BudgetAlert),
   DistillSample: load(files.DistillSample),
   CacheVerification: load(files.CacheVerification),
+  LlmOutcome: load(files.LlmOutcome),
 };
 
 /** Older published versions, oldest first, kept to prove that current readers still read them. */

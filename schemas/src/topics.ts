@@ -85,6 +85,11 @@ export const topics = {
     producedBy: ["cache"], consumedBy: ["cache"],
     doc: "Near misses and explorations of the semantic cache, answered by the model, judged against their cached neighbour off the request path.",
   },
+  outcomes: {
+    get name() { return named("llm.outcomes"); }, record: "LlmOutcome", partitions: 3, key: "request_id",
+    producedBy: ["users", "judges"], consumedBy: ["sink", "cache", "router"],
+    doc: "Whether an answer helped (success and/or a 0-1 score, with its source): the input of cost per successful outcome and of quality regression detection.",
+  },
   deadLetters: {
     get name() { return named("llm.dlq"); }, record: null, partitions: 1, key: "request_id",
     producedBy: ["every service"], consumedBy: ["operators"],

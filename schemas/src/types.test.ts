@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import avro from "avsc";
 import { avroHistory, avroType } from "./avro.ts";
-import type { BudgetAlert, BudgetAlertLevel, CacheVerification, CostRecord, DistillSample, LatencyClass, LlmRequest, LlmResponse, RecordName, RecordTypes, ResponseStatus, ServedBy } from "./types.ts";
+import type { LlmOutcome, BudgetAlert, BudgetAlertLevel, CacheVerification, CostRecord, DistillSample, LatencyClass, LlmRequest, LlmResponse, RecordName, RecordTypes, ResponseStatus, ServedBy } from "./types.ts";
 
 // Every field of every record set (no null where a value is allowed), so each nested record is
 // walked. `satisfies` makes a field missing from or extra to the TypeScript type a compile error;
@@ -44,7 +44,11 @@ const verification = {
   query: "where is my card", answer: "It is on its way.", embedder: "local:bge-small-en-v1.5-q", created_at: 1_002, neighbourhood: "agree",
 } satisfies CacheVerification;
 
-const full: { [K in RecordName]: RecordTypes[K] } = { LlmRequest: request, LlmResponse: response, CostRecord: costRecord, BudgetAlert: alert, DistillSample: sample, CacheVerification: verification };
+const outcome = {
+  request_id: "r1", tenant: "acme", use_case: "support", success: true, score: 0.75, source: "user", created_at: 1_003, comment: "thanks",
+} satisfies LlmOutcome;
+
+const full: { [K in RecordName]: RecordTypes[K] } = { LlmRequest: request, LlmResponse: response, CostRecord: costRecord, BudgetAlert: alert, DistillSample: sample, CacheVerification: verification, LlmOutcome: outcome };
 
 /** Field names of each record the value passes through, compared with the schema's, at every depth. */
 function walk(type: avro.Type, value: unknown, path: string, mismatches: string[]): void {
@@ -83,6 +87,7 @@ describe("TypeScript records and their Avro schemas agree", () => {
       CostRecord: ["error_code", "model_requested", "model_used", "provider", "route_tier", "route_strategy", "route_score", "compression_strategy", "batch_id", "cache_source_request_id", "substituted_from"],
       BudgetAlert: ["use_case"],
       DistillSample: ["provider", "route_tier", "quality"],
+      LlmOutcome: ["success", "score", "comment"],
     };
     for (const [name, fields] of Object.entries(nullable) as [RecordName, string[]][]) {
       const value = { ...full[name], ...Object.fromEntries(fields.map((f) => [f, null])) };

@@ -209,6 +209,21 @@ export interface CacheVerification {
   neighbourhood: string | null;
 }
 
+/** Whether an answer helped (llm.outcomes): from users, task checks or judges. At least one of success and score is set. */
+export interface LlmOutcome {
+  request_id: string;
+  tenant: string;
+  use_case: string;
+  success: boolean | null;
+  /** In [0, 1]. */
+  score: number | null;
+  /** user, task, judge (or judge:<name>), or another name. */
+  source: string;
+  /** epoch milliseconds */
+  created_at: number;
+  comment: string | null;
+}
+
 export interface RecordTypes {
   LlmRequest: LlmRequest;
   LlmResponse: LlmResponse;
@@ -216,6 +231,7 @@ export interface RecordTypes {
   BudgetAlert: BudgetAlert;
   DistillSample: DistillSample;
   CacheVerification: CacheVerification;
+  LlmOutcome: LlmOutcome;
 }
 export type RecordName = keyof RecordTypes;
 

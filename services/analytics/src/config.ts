@@ -27,6 +27,22 @@ export const alertsConfigSchema = baseConfigSchema.merge(clickhouseConfigSchema)
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9407),
   BUDGETS_FILE: z.string().default(DEFAULT_BUDGETS_FILE),
   ALERTS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
+  // Quality regressions from outcomes (@costwise/outcomes): a technique whose success rate is more
+  // than OUTCOME_MARGIN below its baseline's, one-sided at OUTCOME_ALPHA, over the calls of the
+  // last OUTCOME_WINDOW_HOURS, each side with OUTCOME_MIN_SAMPLES outcomes, backs off for that use
+  // case for OUTCOME_BACKOFF_HOURS (renewed while the regression stands).
+  OUTCOME_MARGIN: z.coerce.number().min(0).max(1).default(0.05),
+  OUTCOME_ALPHA: z.coerce.number().gt(0).lt(0.5).default(0.05),
+  OUTCOME_MIN_SAMPLES: z.coerce.number().int().positive().default(30),
+  OUTCOME_WINDOW_HOURS: z.coerce.number().positive().default(168),
+  OUTCOME_BACKOFF_HOURS: z.coerce.number().positive().default(24),
+  /** The route tier every cheap tier is compared with (the last tier of the router's use cases). */
+  OUTCOME_FRONTIER_TIER: z.string().min(1).default("frontier"),
+  /** off: no regression checks (budgets only). */
+  OUTCOME_REGRESSIONS: z.enum(["on", "off"]).default("on"),
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:16379"),
+  /** The Redis hash the cache and the router read backoffs from (their OUTCOME_BACKOFF_KEY). */
+  OUTCOME_BACKOFF_KEY: z.string().regex(/^[A-Za-z0-9:_.-]+$/).default("cw:outcomes:backoff"),
 });
 export type AlertsConfig = z.infer<typeof alertsConfigSchema>;
 

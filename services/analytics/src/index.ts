@@ -4,6 +4,9 @@ export { startDashboard, type StartDashboardOptions } from "./dashboard/service.
 export { dashboardData, scopeOf, type ApiDeps, type ApiParams, type DashboardData } from "./dashboard/api.ts";
 export { startAlerts } from "./alerts/service.ts";
 export { createAlertChecker, type AlertCheckerDeps, type CheckResult } from "./alerts/checker.ts";
+export { createRegressionChecker, regressionAlert, type RegressionCheck, type RegressionCheckerDeps } from "./alerts/regression.ts";
+export { outcomePolicyOf } from "./alerts/service.ts";
+export { activeBackoffs, pathOutcomes, techniqueOutcomes, useCaseOutcomes, sumOutcomes, type BackoffRow, type OutcomeFigures, type TechniqueOutcomes, type UseCaseOutcomes } from "./outcomes.ts";
 export {
   alertFor,
   budgetKey,
@@ -48,6 +51,8 @@ export {
 } from "./queries.ts";
 export { buildAdvice, buildReport, buildSavings, renderAdvice, renderReport, renderSavings, windowInfo, type AdviceReport, type Report, type SavingsReport, type WindowInfo } from "./reports.ts";
 export { costStructure, type StructureRow } from "./structure.ts";
+export { buildReview, parseQuarter, nextQuarter, type Quarter, type Review } from "./review/build.ts";
+export { renderReviewHtml, renderReviewMarkdown } from "./review/render.ts";
 export { source, grainFor, grainWindow, SOURCE_MODES, type Grain, type SourceMode } from "./source.ts";
 export { makeFilters, parseSince, type Filters } from "./filters.ts";
 export { apportion, formatUsd, parseUsd, toNano, usdDecimal, type Nano } from "./money.ts";

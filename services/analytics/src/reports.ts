@@ -1,5 +1,5 @@
 import { advise, type Advice, type Candidate, type TechniqueAdvice } from "./advise.ts";
-import { formatUsd, ratio, type Nano } from "./money.ts";
+import { formatPct, formatUsd, ratio, usdDecimal, type Nano } from "./money.ts";
 import {
   modelUsage,
   overallTotals,
@@ -11,6 +11,7 @@ import {
   type TrendPoint,
   type UseCaseRow,
 } from "./queries.ts";
+import { activeBackoffs, NO_OUTCOMES, sumOutcomes, useCaseOutcomes, type BackoffRow, type OutcomeFigures, type UseCaseOutcomes } from "./outcomes.ts";
 import { renderCsv, renderJson, renderTable, toJsonRows, type Column, type Format } from "./render.ts";
 import { grainWindow, type Grain } from "./source.ts";
 import { costStructure, type StructureRow } from "./structure.ts";
@@ -37,12 +38,43 @@ export interface Report {
   readonly structure: readonly StructureRow[];
   readonly bucket: Grain;
   readonly trend: readonly TrendPoint[];
+  /** Per tenant and use case: outcomes, success rate and cost per successful outcome (calls with an outcome only). */
+  readonly outcomes: readonly UseCaseOutcomes[];
+  /** Techniques backed off now after a quality regression (the cache exact-only, a route on the frontier tier). */
+  readonly backoffs: readonly BackoffRow[];
 }
 
 export async function buildReport(q: QueryFn, s: Scope): Promise<Report> {
-  const [useCases, usage, points, totals] = await Promise.all([useCaseTotals(q, s), modelUsage(q, s), trend(q, s), overallTotals(q, s)]);
-  return { window: windowInfo(s), totals, useCases, structure: costStructure(usage), bucket: s.grain, trend: points };
+  const [useCases, usage, points, totals, outcomes, backoffs] = await Promise.all([
+    useCaseTotals(q, s), modelUsage(q, s), trend(q, s), overallTotals(q, s), useCaseOutcomes(q, s), activeBackoffs(q, s.database, s.filters.until, s.filters.useCase),
+  ]);
+  // Backoffs are per use case (every tenant): a report for one tenant shows those of its use cases.
+  const mine = s.filters.tenant === undefined ? backoffs : backoffs.filter((b) => useCases.some((u) => u.useCase === b.useCase));
+  return { window: windowInfo(s), totals, useCases, structure: costStructure(usage), bucket: s.grain, trend: points, outcomes, backoffs: mine };
 }
+
+const usdOrNull = (v: Nano | null) => (v === null ? null : usdDecimal(v));
+
+/** The outcome keys a use case (or the total) gets in JSON, next to its cost figures. */
+function outcomeJson(o: OutcomeFigures) {
+  return {
+    outcomes: o.outcomes, successes: o.successes, success_rate: o.successRate === null ? null : Number(o.successRate.toFixed(6)),
+    cost_per_success_usd: usdOrNull(o.costPerSuccess), naive_cost_per_success_usd: usdOrNull(o.naiveCostPerSuccess),
+  };
+}
+
+type OutcomeRow = UseCaseOutcomes;
+const money4 = (v: Nano | null) => (v === null ? "-" : formatUsd(v, 4));
+const OUTCOME_COLUMNS: readonly Column<OutcomeRow>[] = [
+  { key: "tenant", head: "tenant", kind: "text", get: (r) => r.tenant },
+  { key: "use_case", head: "use case", kind: "text", get: (r) => r.useCase },
+  { key: "outcomes", head: "judged calls", kind: "int", get: (r) => r.outcomes },
+  { key: "successes", head: "successes", kind: "int", get: (r) => r.successes },
+  { key: "success_rate", head: "success", kind: "text", get: (r) => formatPct(r.successRate) },
+  { key: "spend", head: "their cost", kind: "money", get: (r) => r.spend },
+  { key: "cost_per_success", head: "cost / success", kind: "text", get: (r) => money4(r.costPerSuccess) },
+  { key: "naive_cost_per_success", head: "naive / success", kind: "text", get: (r) => money4(r.naiveCostPerSuccess) },
+];
 
 const savedPct = (r: Totals) => ratio(r.saved, r.baseline);
 
@@ -134,11 +166,16 @@ const WIDE_COLUMNS: readonly Column<WideRow>[] = [
 
 export function renderReport(r: Report, format: Format): string {
   const rows: TotalsRow[] = [...r.useCases];
+  const outcomeOf = new Map(r.outcomes.map((o) => [`${o.tenant}\u0000${o.useCase}`, o]));
   if (format === "json") {
     return renderJson({
       window: r.window,
-      totals: toJsonRows(USE_CASE_COLUMNS, [totalRow(r.totals)])[0],
-      use_cases: toJsonRows(USE_CASE_COLUMNS, rows),
+      totals: { ...toJsonRows(USE_CASE_COLUMNS, [totalRow(r.totals)])[0], ...outcomeJson(sumOutcomes(r.outcomes)) },
+      use_cases: toJsonRows(USE_CASE_COLUMNS, rows).map((j, i) => ({
+        ...j, ...outcomeJson(outcomeOf.get(`${rows[i]!.tenant}\u0000${rows[i]!.useCase}`) ?? NO_OUTCOMES),
+        backed_off: r.backoffs.filter((b) => b.useCase === rows[i]!.useCase).map((b) => b.technique),
+      })),
+      backoffs: r.backoffs.map((b) => ({ use_case: b.useCase, technique: b.technique, since: b.since, until: b.until, success_rate: b.successRate, baseline_rate: b.baselineRate, samples: b.samples, p_value: b.pValue, reason: b.reason })),
       structure: toJsonRows(STRUCTURE_COLUMNS, r.structure),
       trend: { bucket: r.bucket, points: toJsonRows(TREND_COLUMNS, trendRows(r)) },
     });
@@ -156,6 +193,11 @@ export function renderReport(r: Report, format: Format): string {
     "",
     renderTable(`Trend per ${r.bucket}`, TREND_COLUMNS, trendRows(r)),
     "",
+    r.outcomes.length
+      ? renderTable("Cost per successful outcome (calls with an outcome; naive = their baseline over the same successes)", OUTCOME_COLUMNS, r.outcomes, { tenant: "total", useCase: "", ...sumOutcomes(r.outcomes) })
+      : "Cost per successful outcome: no outcomes in the window (produce them to llm.outcomes)",
+    "",
+    ...(r.backoffs.length ? ["Backed off after a quality regression:", ...r.backoffs.map((b) => `  ${b.useCase} ${b.technique} until ${b.until.slice(0, 16).replace("T", " ")} UTC: ${b.reason}`), ""] : []),
   ].join("\n");
 }
 

@@ -38,6 +38,25 @@ describe("cache service on the real stack", () => {
     expect(rec.baseline_cost_nanousd).toBeGreaterThan(0);
   });
 
+  it("invalidates an entry once users reported failed answers from it the policy's number of times (llm.outcomes)", async () => {
+    const q = "Which documents do I need to open a business account?";
+    const first = h.request(q, { use_case: "feedback" });
+    await h.teach(first);
+    const failed = async (id: string) => h.reportOutcome({ request_id: id, tenant: "acme", use_case: "feedback", success: false, score: null, source: "user", created_at: Date.now(), comment: "wrong documents" });
+    const hit1 = await h.ask(h.request(q, { use_case: "feedback" }));
+    const hit2 = await h.ask(h.request(q, { use_case: "feedback" }));
+    expect([hit1.kind, hit2.kind]).toEqual(["hit", "hit"]);
+    const id1 = hit1.kind === "hit" ? hit1.response.request_id : "";
+    const id2 = hit2.kind === "hit" ? hit2.response.request_id : "";
+    // Two failed outcomes for one request count once: the entry still answers after them.
+    await failed(id1);
+    await failed(id1);
+    await expect.poll(async () => (await h.redis.keys(`${h.env.CACHE_KEY_PREFIX}:fail:*`)).length, { timeout: 20_000, interval: 200 }).toBe(1);
+    expect((await h.ask(h.request(q, { use_case: "feedback" }))).kind).toBe("hit");
+    await failed(id2);
+    await expect.poll(async () => (await h.ask(h.request(q, { use_case: "feedback" }))).kind, { timeout: 20_000, interval: 500 }).toBe("uncached");
+  });
+
   it("answers a paraphrase semantically with the real embedding model", async () => {
     const first = h.request("How can I reset the PIN of my debit card?");
     await h.teach(first);

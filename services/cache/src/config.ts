@@ -28,6 +28,10 @@ export const cacheConfigSchema = baseConfigSchema.merge(providersConfigSchema).e
   CACHE_REDIS_TIMEOUT_MS: z.coerce.number().int().positive().default(50),
   /** Separate prefixes are separate caches on one Redis. */
   CACHE_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("cw:cache"),
+  /** Redis hash of techniques backed off after a quality regression in outcomes (the alerts service writes it): a backed-off use case is served exact matches only. */
+  OUTCOME_BACKOFF_KEY: z.string().regex(/^[A-Za-z0-9:_.-]+$/).default("cw:outcomes:backoff"),
+  /** How often lookups' view of the backoffs is re-read. */
+  CACHE_BACKOFF_REFRESH_MS: z.coerce.number().int().positive().default(1_000),
   /** How long a miss waits for its answer to be learned. */
   CACHE_PENDING_TTL_S: z.coerce.number().int().positive().default(3_600),
   /** The caller's model when a request names none: what a hit's saving is priced against. */

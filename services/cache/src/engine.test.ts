@@ -147,3 +147,27 @@ describe("cache engine", () => {
     expect((await engine.lookup(request({ request_id: "p2", text: "where is my new card please" }))).status).toBe("MISS");
   });
 });
+
+describe("cache engine under a quality backoff", () => {
+  it("serves a backed-off use case exact matches only, and semantic hits again once the backoff lifts", async () => {
+    let backedOff: string | null = null;
+    let now = 10_000;
+    const store = new MemoryCacheStore(() => now);
+    const embedder = bagOfWordsEmbedder();
+    const engine = createCacheEngine({ store, index: new ScopedAnnIndex({ dimensions: embedder.dimensions }), embedder, policies, now: () => now, exactOnly: () => backedOff });
+    const first = request({ request_id: "first", messages: [{ role: "user", content: "how do I reset my card pin" }] });
+    const r0 = await engine.lookup(first);
+    await store.putPending(engine.pendingFor(first, r0)!, 60_000);
+    expect((await engine.learn(answer(first))).result).toBe("stored");
+    const near = request({ request_id: "near", messages: [{ role: "user", content: "how do I reset my card pin please" }] });
+    expect((await engine.lookup(near)).status).toBe("HIT_SEMANTIC");
+    backedOff = "cache_semantic on support-chat: success 40% vs baseline 90%";
+    const r = await engine.lookup(near);
+    expect(r.status).toBe("MISS");
+    expect(r.reason).toMatch(/^exact only: semantic hits backed off/);
+    expect((await engine.lookup({ ...first, request_id: "again" })).status).toBe("HIT_EXACT");
+    backedOff = null;
+    now += 1;
+    expect((await engine.lookup(near)).status).toBe("HIT_SEMANTIC");
+  });
+});

@@ -85,6 +85,11 @@ export interface CacheEngineDeps {
   readonly salient?: (text: string) => SalientDetails;
   /** How stale this replica's copy of a shared calibration may get before a background refresh (default 1 s). */
   readonly calibrationRefreshMs?: number;
+  /**
+   * Why the use case's semantic hits are backed off after a quality regression measured on
+   * outcomes (null: they are not): the cache then serves it exact matches only.
+   */
+  readonly exactOnly?: (useCase: string) => string | null;
 }
 
 export interface CacheEngine {
@@ -153,9 +158,10 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
       deps.metrics?.lookupSeconds.observe({ path: "exact" }, elapsed(started));
       return result(policy, { status: "HIT_EXACT", canonical, entry: exact });
     }
-    if (policy.mode !== "semantic" || !deps.embedder) {
+    const backedOff = policy.mode === "semantic" ? (deps.exactOnly?.(req.use_case) ?? null) : null;
+    if (policy.mode !== "semantic" || !deps.embedder || backedOff !== null) {
       deps.metrics?.lookupSeconds.observe({ path: "exact" }, elapsed(started));
-      return result(policy, { status: "MISS", canonical });
+      return result(policy, { status: "MISS", canonical, reason: backedOff === null ? null : `exact only: semantic hits backed off (${backedOff})` });
     }
 
     let vector: Float32Array;

@@ -10,6 +10,7 @@ export class CacheMetrics {
   readonly learned: Counter<"result">;
   readonly degraded: Counter<"cause">;
   readonly verifications: Counter<"result" | "kind">;
+  readonly outcomes: Counter<"result">;
   readonly indexEntries: Gauge<never>;
   readonly indexScopes: Gauge<never>;
 
@@ -25,6 +26,7 @@ export class CacheMetrics {
     this.guardRefusals = new Counter({ name: "costwise_cache_guard_refusals_total", help: "Semantic candidates above the threshold refused by the salient-detail guard", labelNames: ["use_case"], registers });
     this.learned = new Counter({ name: "costwise_cache_learned_total", help: "Responses considered for storing, by result", labelNames: ["result"], registers });
     this.degraded = new Counter({ name: "costwise_cache_degraded_total", help: "Lookups that fell back (cause: redis, embedding) and calibration reads/writes that failed (calibration_read, calibration_write)", labelNames: ["cause"], registers });
+    this.outcomes = new Counter({ name: "costwise_cache_outcomes_total", help: "Outcomes read for hits the cache served (result: ok, counted, invalidated, not_a_hit, repeat, ...)", labelNames: ["result"], registers });
     this.verifications = new Counter({ name: "costwise_cache_verifications_total", help: "Near misses and explorations judged against their cached neighbour (result: ok, wrong, entry_gone, ...)", labelNames: ["result", "kind"], registers });
     this.indexEntries = new Gauge({ name: "costwise_cache_index_entries", help: "Vectors in this replica's ANN index", registers });
     this.indexScopes = new Gauge({ name: "costwise_cache_index_scopes", help: "Scopes (one HNSW graph each) in this replica's ANN index", registers });

@@ -47,6 +47,10 @@ export const useCasePolicySchema = z
      */
     threshold: z.number().gt(0).max(1).optional(),
     ttl_seconds: z.number().int().positive().max(365 * 24 * 3600).default(3600),
+    /** Failed outcomes (distinct requests, on llm.outcomes) after which an entry is invalidated. */
+    max_failed_outcomes: z.number().int().positive().default(3),
+    /** How long a served hit is remembered for its outcome (outcomes may come days later). */
+    outcome_memory_seconds: z.number().int().positive().max(30 * 24 * 3600).default(7 * 24 * 3600),
     /** full: the key and scope cover every earlier turn. last_turn: only the system prompt and the last user message count. */
     conversation: z.enum(["full", "last_turn"]).default("full"),
     /** key: the context chunks' fingerprint is part of the key and scope. ignore: context never changes the answer (rare; say why in the file). */

@@ -1,8 +1,9 @@
 import { encodeVector } from "@costwise/embeddings";
 import { buildCostRecord, findModel, nanoUsdToUsd, NO_USAGE, type PriceCatalog } from "@costwise/pricing";
-import { emptyPipelineState, renderMessages, topics, type CacheVerification, type LlmRequest, type LlmResponse, type Message, type PipelineState } from "@costwise/schemas";
+import { emptyPipelineState, renderMessages, topics, type CacheVerification, type LlmOutcome, type LlmRequest, type LlmResponse, type Message, type PipelineState } from "@costwise/schemas";
 import { emit, errorMessage, output, skip, type Outcome, type ProcessContext, type ProcessFn } from "@costwise/stream-runtime";
 import type { CacheEngine, LookupResult } from "./engine.ts";
+import type { CacheFeedback } from "./feedback.ts";
 import type { CacheMetrics } from "./metrics.ts";
 import type { CacheStore } from "./store.ts";
 import { chargeOverhead, recordStage } from "@costwise/lifecycle";
@@ -23,6 +24,8 @@ export interface CacheProcessDeps {
   readonly embeddingModel?: string | null;
   /** What one judgement costs (0 for the embedding judge), charged to the request that needs it. */
   readonly verifyCostNanoUsd?: number;
+  /** Outcomes (llm.outcomes) of the hits served: failures count against the entry that answered. */
+  readonly feedback?: CacheFeedback;
 }
 
 /**
@@ -54,7 +57,7 @@ export function annotate(
  * (llm.responses): answers to pending misses are stored. Never fails a request: a down store or
  * embedder makes a miss.
  */
-export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | LlmResponse | CacheVerification> {
+export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | LlmResponse | CacheVerification | LlmOutcome> {
   const hit = (req: LlmRequest, r: LookupResult, ms: number): Outcome => {
     const entry = r.entry!;
     const servedBy = r.status === "HIT_EXACT" ? "CACHE_EXACT" : "CACHE_SEMANTIC";
@@ -84,7 +87,15 @@ export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | Ll
     const started = deps.now();
     const r = await deps.engine.lookup(req);
     deps.metrics?.lookups.inc({ use_case: req.use_case, result: r.status });
-    if (r.status === "HIT_EXACT" || r.status === "HIT_SEMANTIC") return hit(req, r, deps.now() - started);
+    if (r.status === "HIT_EXACT" || r.status === "HIT_SEMANTIC") {
+      try {
+        await deps.feedback?.served(req, r);
+      } catch (err) {
+        // The hit is served regardless; only its outcome will not find the entry.
+        ctx.logger.debug({ err: errorMessage(err) }, "served hit not remembered");
+      }
+      return hit(req, r, deps.now() - started);
+    }
     if (r.status === "DEGRADED") ctx.logger.debug({ reason: r.reason }, "cache lookup degraded");
     const pending = deps.engine.pendingFor(req, r);
     if (pending) {
@@ -131,7 +142,24 @@ export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | Ll
     return skip(`verify: ${result}`);
   };
 
+  const onOutcome = async (o: LlmOutcome, ctx: ProcessContext): Promise<Outcome> => {
+    if (!deps.feedback) return skip("outcome: no feedback");
+    let result: string;
+    try {
+      result = await deps.feedback.outcome(o);
+    } catch (err) {
+      // Evidence again: a lost outcome costs one count, never an answer, and never holds up the partition.
+      result = "failed";
+      ctx.logger.debug({ err: errorMessage(err) }, "outcome not counted");
+    }
+    deps.metrics?.outcomes.inc({ result });
+    if (result === "invalidated") ctx.logger.info({ request_id: o.request_id, use_case: o.use_case }, "cache entry invalidated after failed outcomes");
+    // Unusable outcomes are the sink's to dead-letter (one copy in llm.dlq, not one per consumer).
+    return skip(`outcome: ${result}`);
+  };
+
   return (value, ctx) => {
+    if (ctx.envelope.topic === topics.outcomes.name) return onOutcome(value as LlmOutcome, ctx);
     if (ctx.envelope.topic === topics.responses.name) return onResponse(value as LlmResponse, ctx);
     if (ctx.envelope.topic === topics.cacheVerifications.name) return onVerification(value as CacheVerification, ctx);
     return onRequest(value as LlmRequest, ctx);

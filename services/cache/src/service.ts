@@ -12,6 +12,8 @@ import { embeddingAnswerVerifier, type AnswerVerifier } from "./verifier.ts";
 import { createProcess } from "./process.ts";
 import { connectRedisStore, type RedisCacheStore } from "./redis-store.ts";
 import { IndexSync } from "./sync.ts";
+import { createCacheFeedback, redisHitLedger, type CacheFeedback } from "./feedback.ts";
+import { BackoffView, redisBackoffStore } from "@costwise/outcomes";
 
 export interface CacheRuntime {
   readonly engine: CacheEngine;
@@ -20,6 +22,7 @@ export interface CacheRuntime {
   readonly embedder: Embedder | null;
   readonly verifier: AnswerVerifier | null;
   readonly sync: IndexSync | null;
+  readonly feedback: CacheFeedback;
   readonly resources: Closeable[];
 }
 
@@ -81,8 +84,17 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
   // A local judge is free, so it also embeds each learned answer once: the decision rule then knows
   // whether two neighbours' answers agree without a call.
   const verifier = embedder ? embeddingAnswerVerifier(embedder, config.CACHE_VERIFY_MIN_COSINE, { keepAnswerVectors: config.CACHE_EMBEDDINGS === "local" }) : null;
+  // Semantic hits of a use case whose outcomes regressed against its misses are backed off (exact only).
+  const backoffStore = redisBackoffStore(config.REDIS_URL, { key: config.OUTCOME_BACKOFF_KEY, timeoutMs: config.CACHE_REDIS_TIMEOUT_MS * 4, onError: (err) => deps.logger.debug({ err: errorMessage(err) }, "backoffs not read") });
+  const backoffs = new BackoffView(backoffStore, { refreshMs: config.CACHE_BACKOFF_REFRESH_MS, now, onError: (err) => deps.logger.debug({ err: errorMessage(err) }, "backoffs not refreshed") });
+  await backoffs.start();
+  resources.push({ name: "backoffs", close: async () => { backoffs.close(); await backoffStore.close(); } });
   const engine = createCacheEngine({
     store: redis.store, index, embedder, verifier, policies, now, logger: deps.logger, candidates: config.CACHE_ANN_CANDIDATES,
+    exactOnly: (useCase) => {
+      const b = backoffs.cacheExactOnly(useCase);
+      return b ? b.reason : null;
+    },
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   // Closed before Redis: this replica's last traffic counts reach the shared calibration.
@@ -95,7 +107,9 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
     // Stopped before Redis closes (resources close last-opened-first).
     resources.push({ name: "index-sync", close: () => sync!.stop() });
   }
-  return { engine, store: redis.store, index, embedder, verifier, sync, resources };
+  // The admin connection: outcomes are off the request path.
+  const feedback = createCacheFeedback({ ledger: redisHitLedger(redis.clients[1]!, config.CACHE_KEY_PREFIX), store: redis.store, policies, now });
+  return { engine, store: redis.store, index, embedder, verifier, sync, feedback, resources };
 }
 
 /**
@@ -113,11 +127,11 @@ export async function startCacheService(config: CacheConfig, opts: { logger?: Lo
       // One consumer group reads both: lookups and learning share the at-least-once loop, the
       // offsets and the /metrics endpoint; learning is idempotent, so redelivery is harmless.
       // Verifications go through their own topic so that judging never holds up a lookup or a learn.
-      input: [topics.requests, topics.responses, topics.cacheVerifications],
+      input: [topics.requests, topics.responses, topics.cacheVerifications, topics.outcomes],
       outputs: [topics.uncached, topics.responses, topics.costRecords, topics.cacheVerifications],
       process: createProcess({
         engine: rt.engine, store: rt.store, catalog, countTokens: countChatTokens, defaultModel: config.CACHE_BASELINE_MODEL,
-        pendingTtlMs: config.CACHE_PENDING_TTL_S * 1000, now: Date.now, metrics, embeddingModel: rt.embedder?.name ?? null, verifyCostNanoUsd: 0,
+        pendingTtlMs: config.CACHE_PENDING_TTL_S * 1000, now: Date.now, metrics, embeddingModel: rt.embedder?.name ?? null, verifyCostNanoUsd: 0, feedback: rt.feedback,
       }),
       config,
       logger,

@@ -1,2 +1,2 @@
 export { clickhouseWriter, insertIsolating, RowRejectedError, type Rejected, type RowWriter } from "./writer.ts";
-export { callRow, responseRow, distillSampleRow, chDateTime, TABLES } from "./rows.ts";
+export { callRow, responseRow, distillSampleRow, outcomeRow, chDateTime, TABLES } from "./rows.ts";

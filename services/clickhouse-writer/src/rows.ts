@@ -1,4 +1,5 @@
-import type { CostRecord, DistillSample, LlmResponse } from "@costwise/schemas";
+import type { CostRecord, DistillSample, LlmOutcome, LlmResponse } from "@costwise/schemas";
+import { normaliseSource, sourceRank } from "@costwise/outcomes";
 
 /** ClickHouse DateTime text in UTC; every costwise server runs with timezone UTC. */
 export function chDateTime(epochMs: number): string {
@@ -110,5 +111,27 @@ export function distillSampleRow(r: DistillSample, version: number) {
   };
 }
 
+/**
+ * One `costwise.llm_outcomes` row: nulls as flags, the source lower-cased with its precedence
+ * rank (the views resolve contradictory outcomes by it), the exact time in created_ms.
+ */
+export function outcomeRow(r: LlmOutcome, version: number) {
+  return {
+    request_id: r.request_id,
+    tenant: r.tenant,
+    use_case: r.use_case,
+    source: normaliseSource(r.source),
+    source_rank: sourceRank(r.source),
+    success: r.success ? 1 : 0,
+    has_success: r.success === null ? 0 : 1,
+    score: r.score ?? 0,
+    has_score: r.score === null ? 0 : 1,
+    created_at: chDateTime(r.created_at),
+    created_ms: Math.max(0, Math.round(r.created_at)),
+    comment: r.comment ?? "",
+    version,
+  };
+}
+
 /** The tables the sink writes, by record. */
-export const TABLES = { calls: "llm_calls", responses: "llm_responses", distillSamples: "distill_samples" } as const;
+export const TABLES = { calls: "llm_calls", responses: "llm_responses", distillSamples: "distill_samples", outcomes: "llm_outcomes" } as const;

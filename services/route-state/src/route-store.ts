@@ -69,6 +69,14 @@ export interface RouteStore {
   updateFallback(route: RouteKey, info: FallbackInfo): Promise<void>;
   /** Operator reset: leave fallback and forget the window, so the route starts measuring afresh. */
   resetRoute(route: RouteKey): Promise<void>;
+  /** Remember that these requests were answered by a cheap route, for their outcomes (llm.outcomes), for `ttlSeconds`. */
+  rememberServed(served: readonly { requestId: string; route: RouteKey }[], ttlSeconds: number): Promise<void>;
+  /**
+   * Count a request's outcome (1 success, 0 failure) in the window of the route that answered it,
+   * trimmed to `windowSize`, once: the remembered answer is consumed. Null when the request was
+   * not answered by a cheap route, was forgotten, or already counted.
+   */
+  countOutcome(requestId: string, success: 0 | 1, windowSize: (route: RouteKey) => number): Promise<{ route: RouteKey; window: number[] } | null>;
   close(): Promise<void>;
 }
 
@@ -110,6 +118,7 @@ export function redisRouteStore(url: string, opts: RedisStoreOptions): RouteStor
   const answerKey = (id: string) => `${p}:shadow-answer:${id}`;
   const windowKey = (r: RouteKey) => `${p}:window:${r.useCase}:${r.tier}`;
   const fallbackKey = `${p}:fallback`;
+  const servedKey = (id: string) => `${p}:served:${id}`;
   const parse = (v: string | null) => (v === null ? null : (JSON.parse(v) as ShadowEntry));
 
   return {
@@ -150,6 +159,21 @@ export function redisRouteStore(url: string, opts: RedisStoreOptions): RouteStor
     async resetRoute(route) {
       await redis.multi().hdel(fallbackKey, routeId(route)).del(windowKey(route)).exec();
     },
+    async rememberServed(served, ttl) {
+      if (served.length === 0) return;
+      const m = redis.multi();
+      for (const s of served) m.set(servedKey(s.requestId), JSON.stringify(s.route), "EX", ttl);
+      await m.exec();
+    },
+    async countOutcome(id, success, size) {
+      // Taken atomically: of concurrent or repeated outcomes for one request, one counts.
+      const taken = await redis.multi().get(servedKey(id)).del(servedKey(id)).exec();
+      const v = taken?.[0]?.[1] as string | null | undefined;
+      if (!v) return null;
+      const route = JSON.parse(v) as RouteKey;
+      const res = await redis.multi().lpush(windowKey(route), String(success)).ltrim(windowKey(route), 0, size(route) - 1).lrange(windowKey(route), 0, -1).exec();
+      return { route, window: ((res?.[2]?.[1] as string[] | undefined) ?? []).map(Number) };
+    },
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },
@@ -162,6 +186,7 @@ export function memoryRouteStore(now: () => number = Date.now): RouteStore {
   const answers = new Map<string, { answer: ShadowAnswer; expires: number }>();
   const windows = new Map<string, number[]>();
   const fallback = new Map<string, FallbackInfo>();
+  const served = new Map<string, { route: RouteKey; expires: number }>();
   const live = (id: string) => {
     const p = pending.get(id);
     if (p && p.expires <= now()) pending.delete(id);
@@ -214,6 +239,19 @@ export function memoryRouteStore(now: () => number = Date.now): RouteStore {
     async resetRoute(route) {
       fallback.delete(routeId(route));
       windows.delete(routeId(route));
+    },
+    async rememberServed(list, ttl) {
+      for (const s of list) served.set(s.requestId, { route: { ...s.route }, expires: now() + ttl * 1000 });
+    },
+    async countOutcome(id, success, size) {
+      const s = served.get(id);
+      served.delete(id);
+      if (!s || s.expires <= now()) return null;
+      const w = windows.get(routeId(s.route)) ?? [];
+      w.unshift(success);
+      w.length = Math.min(w.length, size(s.route));
+      windows.set(routeId(s.route), w);
+      return { route: s.route, window: [...w] };
     },
     async close() {},
   };

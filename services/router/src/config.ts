@@ -20,13 +20,17 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
   ROUTER_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("cw:router"),
   /** A Redis command slower than this fails: a shadow sample is dropped rather than the route delayed. */
   ROUTER_REDIS_TIMEOUT_MS: z.coerce.number().int().positive().default(200),
-  /** How often the routing path re-reads which routes are in fallback. */
+  /** How often the routing path re-reads which routes are in fallback (and which are backed off after a quality regression). */
   ROUTER_FALLBACK_REFRESH_MS: z.coerce.number().int().positive().default(1_000),
+  /** Redis hash of techniques backed off after a quality regression in outcomes (the alerts service writes it): a backed-off cheap route falls back to the frontier tier. */
+  OUTCOME_BACKOFF_KEY: z.string().regex(/^[A-Za-z0-9:_.-]+$/).default("cw:outcomes:backoff"),
   /** Run the shadow consumer of llm.responses in this process. */
   ROUTER_SHADOW_ENABLED: flag.default("true"),
   /** /metrics and /health of the shadow consumer (0 picks a free port). */
   ROUTER_SHADOW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9414),
   ROUTER_SHADOW_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** How long the shadow consumer remembers a cheap route's answer for its outcome on llm.outcomes (0: outcomes are not counted). */
+  ROUTER_OUTCOME_MEMORY_S: z.coerce.number().int().min(0).default(7 * 24 * 3600),
   /** The sentence model of the shadow's "embedding" judge: the cache's local all-MiniLM-L6-v2. */
   ROUTER_SHADOW_EMBEDDING_MODEL_DIR: z.string().min(1).default(fileURLToPath(new URL("../../../.costwise/models/all-MiniLM-L6-v2", import.meta.url))),
   /** Redis hash of distilled-model switches written by `costwise distill switch` (services/distiller). */

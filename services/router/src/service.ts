@@ -2,7 +2,7 @@ import { createClient } from "@clickhouse/client";
 import { renderMessages } from "@costwise/schemas";
 import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing";
 import { createProviders } from "@costwise/providers";
-import { topics, type LlmRequest, type LlmResponse } from "@costwise/schemas";
+import { topics, type LlmOutcome, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, StreamMetrics, type Logger, type RunningService } from "@costwise/stream-runtime";
 import { batchingEmbedder, localEmbedder, type Embedder } from "@costwise/embeddings";
 import { ROUTER_EMBEDDING_NAME, type RouterConfig } from "./config.ts";
@@ -18,11 +18,14 @@ import { FallbackView, redisRouteStore, routeId, type RouteStore } from "./store
 import { DistillSwitchView, redisDistillSwitchStore } from "./distilled.ts";
 import type { ChatPort } from "./strategies/llm.ts";
 import type { TextEmbedder } from "@costwise/judging";
+import { BackoffView, redisBackoffStore } from "@costwise/outcomes";
 
 export interface RouterService extends RunningService {
   readonly policy: RouterPolicy;
   readonly store: RouteStore;
   readonly fallbacks: FallbackView;
+  /** Routes backed off after a quality regression measured on outcomes. */
+  readonly backoffs: BackoffView;
   /** The shadow consumer, when enabled. */
   readonly shadow: RunningService | null;
 }
@@ -95,6 +98,11 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
     },
   });
   await fallbacks.start();
+  // A quality regression on outcomes backs a cheap route off like a shadow-measured one; the shadow
+  // window never lifts it (it lifts when the regression checker stops renewing it).
+  const backoffStore = redisBackoffStore(config.REDIS_URL, { key: config.OUTCOME_BACKOFF_KEY, timeoutMs: config.ROUTER_REDIS_TIMEOUT_MS, onError: (err) => logger.debug({ err: errorMessage(err) }, "backoffs not read") });
+  const backoffs = new BackoffView(backoffStore, { refreshMs: config.ROUTER_FALLBACK_REFRESH_MS, now, onError: (err) => logger.debug({ err: errorMessage(err) }, "backoffs not refreshed") });
+  await backoffs.start();
   const switchStore = redisDistillSwitchStore(config.REDIS_URL, { key: config.ROUTER_DISTILL_SWITCH_KEY, timeoutMs: config.ROUTER_REDIS_TIMEOUT_MS, onError: (err) => logger.debug({ err: errorMessage(err) }, "distill switches not read") });
   const distilled = new DistillSwitchView(switchStore, { refreshMs: config.ROUTER_DISTILL_REFRESH_MS, onError: (err) => logger.debug({ err: errorMessage(err) }, "distill switches not refreshed") });
   await distilled.start();
@@ -113,6 +121,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
   const closeShared = [
     ...(thresholds ? [{ name: "live-thresholds", close: async () => { thresholds.close(); await calibrationCh!.close(); } }] : []),
     { name: "fallback-view", close: () => fallbacks.close() },
+    { name: "backoff-view", close: async () => { backoffs.close(); await backoffStore.close(); } },
     { name: "distill-switches", close: async () => { distilled.close(); await switchStore.close(); } },
     ...(providers ? [{ name: "providers", close: () => providers.close() }] : []),
     { name: "redis", close: () => store.close() },
@@ -131,11 +140,12 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
         closeShared.push({ name: "shadow-embedder", close: () => local.close?.() });
         shadowEmbedder = local;
       }
-      shadow = await startService<LlmResponse>({
+      shadow = await startService<LlmResponse | LlmOutcome>({
         name: "router-shadow",
-        input: topics.responses,
+        // Outcomes of cheap-route answers count in the route's window like shadow comparisons.
+        input: [topics.responses, topics.outcomes],
         outputs: [],
-        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), embedder: shadowEmbedder, now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics }),
+        processBatch: createShadowProcess({ policy, store, chat, catalog, writer: clickhouseShadowWriter(ch, config.CLICKHOUSE_DATABASE), embedder: shadowEmbedder, now, concurrency: config.ROUTER_SHADOW_CONCURRENCY, metrics: shadowRouterMetrics, outcomeMemorySeconds: config.ROUTER_OUTCOME_MEMORY_S }),
         config: { ...config, GROUP_ID: `${config.GROUP_ID ?? "costwise-router"}-shadow`, METRICS_PORT: config.ROUTER_SHADOW_METRICS_PORT },
         logger: logger.child({ loop: "shadow" }),
         metrics: shadowMetrics,
@@ -146,7 +156,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       name: "router",
       input: topics.uncached,
       outputs: [topics.routed],
-      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc), embedder, semanticThreshold: (uc) => thresholds?.get(uc) ?? null }),
+      process: createRouterProcess({ policy, catalog, llm: chat, store, now, metrics, renderMessages, fallback: (uc, tier) => fallbacks.get(uc, tier) ?? backoffs.routeFallback(uc, tier), distilled: (tenant, uc) => distilled.get(tenant, uc), embedder, semanticThreshold: (uc) => thresholds?.get(uc) ?? null }),
       config,
       logger,
       metrics: streamMetrics,
@@ -165,6 +175,7 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
     policy,
     store,
     fallbacks,
+    backoffs,
     shadow,
     ready: () => routing.ready() && (shadow?.ready() ?? true),
     stop: () =>

@@ -25,6 +25,16 @@ describe("Redis route store", () => {
     expect(await store.pendingShadows([`${run}-b`])).toEqual([null]);
   });
 
+  it("counts the outcome of a remembered cheap-route answer once, in that route's window", async () => {
+    const r = { useCase: "chat:outcomes", tier: "small" };
+    await store.rememberServed([{ requestId: `${run}-o1`, route: r }, { requestId: `${run}-o2`, route: r }], 60);
+    const [a, b] = await Promise.all([store.countOutcome(`${run}-o1`, 0, () => 3), store.countOutcome(`${run}-o1`, 1, () => 3)]);
+    expect([a, b].filter((x) => x !== null)).toHaveLength(1);
+    expect((await store.countOutcome(`${run}-o2`, 1, () => 3))!).toEqual({ route: r, window: [1, a ? 0 : 1] });
+    expect(await store.countOutcome(`${run}-unknown`, 0, () => 3)).toBeNull();
+    expect(await store.window(r)).toHaveLength(2);
+  });
+
   it("keeps a paid shadow answer until the comparison completes, and lets it expire", async () => {
     const answer = { content: "Tuesday ✓", model: "gpt-4o", usage: { inputTokens: 9, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 3 } };
     await store.rememberShadow(entry(`${run}-k`), 60);

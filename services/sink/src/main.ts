@@ -10,7 +10,7 @@ runMain("sink", async () => {
   const client = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD, request_timeout: 30_000 });
   return startService({
     name: "sink",
-    input: [topics.responses, topics.costRecords, topics.distillSamples],
+    input: [topics.responses, topics.costRecords, topics.distillSamples, topics.outcomes],
     outputs: [],
     processBatch: createSinkProcess({ writer: clickhouseWriter(client, config.CLICKHOUSE_DATABASE), now: Date.now }),
     config,

@@ -1,4 +1,7 @@
+import { writeFile } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
+import { buildReview, parseQuarter } from "../review/build.ts";
+import { renderReviewHtml, renderReviewMarkdown } from "../review/render.ts";
 import { AnalyticsInputError } from "../errors.ts";
 import { makeFilters } from "../filters.ts";
 import type { QueryFn, Scope } from "../queries.ts";
@@ -14,6 +17,8 @@ export interface CliDeps {
   readonly now: () => Date;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** Where `review --out` writes (default: the file system). */
+  readonly writeFile?: (path: string, text: string) => Promise<void>;
 }
 
 interface CommonOpts {
@@ -66,6 +71,29 @@ export function createProgram(deps: CliDeps): Command {
 
   addCommon(program.command("advise").description("the monthly run-rate, its spend band and where each technique would pay most"), "30d")
     .action((opts: CommonOpts) => run(opts, async (q, s) => renderAdvice(await buildAdvice(q, s), opts.format)));
+
+  program
+    .command("review")
+    .description("the quarterly review: cost structure, cost per successful outcome against the baseline, hit rates, routes with measured quality, compression, next quarter's candidates")
+    .requiredOption("--quarter <quarter>", "the calendar quarter in UTC, e.g. 2026Q4 (a quarter in progress is read up to now)")
+    .option("--tenant <tenant>", "only this tenant")
+    .option("--out <file>", "write a self-contained HTML report there (charts inline) and its Markdown twin next to it (.md); without it, print the Markdown")
+    .action(async (opts: { quarter: string; tenant?: string; out?: string }) => {
+      const quarter = parseQuarter(opts.quarter);
+      const conn = await deps.connect();
+      try {
+        const review = await buildReview(conn.query, { database: deps.database, quarter, now: deps.now(), ...(opts.tenant ? { tenant: opts.tenant } : {}) });
+        const markdown = renderReviewMarkdown(review);
+        if (!opts.out) return void deps.out(markdown);
+        const write = deps.writeFile ?? ((p: string, t: string) => writeFile(p, t, "utf8"));
+        const mdPath = opts.out.replace(/\.html?$/i, "") + ".md";
+        await write(opts.out, renderReviewHtml(review));
+        await write(mdPath, markdown);
+        deps.out(`costwise review ${quarter.label}: ${opts.out} and ${mdPath}\n`);
+      } finally {
+        await conn.close();
+      }
+    });
 
   return program;
 }

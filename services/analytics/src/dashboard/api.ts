@@ -14,6 +14,7 @@ import {
 } from "../queries.ts";
 import { buildReport, SAVINGS_COLUMNS, STRUCTURE_COLUMNS, TREND_COLUMNS, USE_CASE_COLUMNS } from "../reports.ts";
 import { toJsonRows } from "../render.ts";
+import { techniqueOutcomes } from "../outcomes.ts";
 import { grainFor, type SourceMode } from "../source.ts";
 
 /** Query-string filters of every API call: ?since=24h&tenant=acme&use_case=support&source=exact */
@@ -47,7 +48,7 @@ export async function dashboardData(p: ApiParams, deps: ApiDeps) {
   const s = scopeOf(p, deps);
   const now = deps.now();
   const month = monthOf(now);
-  const [report, cache, routes, quality, compression, batch, dims, budgets, monthSpend] = await Promise.all([
+  const [report, cache, routes, quality, compression, batch, dims, budgets, monthSpend, techniques] = await Promise.all([
     buildReport(deps.query, s),
     cacheEffectiveness(deps.query, s),
     routeTraffic(deps.query, s),
@@ -58,7 +59,9 @@ export async function dashboardData(p: ApiParams, deps: ApiDeps) {
     deps.budgets(),
     // Budgets are per calendar month whatever window the page shows.
     spendSince(deps.query, deps.database, s.mode, month.start, s.filters.until),
+    techniqueOutcomes(deps.query, s),
   ]);
+  const perSuccess = (v: bigint | null) => (v === null ? null : usdDecimal(v));
   const t = report.totals;
   const compressed = compression.filter((c) => c.strategy !== "");
   const before = compressed.reduce((a, c) => a + c.tokensBefore, 0);
@@ -101,6 +104,15 @@ export async function dashboardData(p: ApiParams, deps: ApiDeps) {
       threshold: b.crossed,
       message: b.message,
     })),
+    // Cost per successful outcome (calls with an outcome only) and success by technique.
+    outcomes: {
+      use_cases: report.outcomes.map((o) => ({
+        tenant: o.tenant, use_case: o.useCase, outcomes: o.outcomes, successes: o.successes, success_rate: ratio(o.successRate),
+        cost_per_success_usd: perSuccess(o.costPerSuccess), naive_cost_per_success_usd: perSuccess(o.naiveCostPerSuccess),
+      })),
+      techniques: techniques.map((t) => ({ use_case: t.useCase, technique: t.technique, outcomes: t.outcomes, successes: t.successes, success_rate: ratio(t.successRate), cost_per_success_usd: perSuccess(t.costPerSuccess) })),
+      backoffs: report.backoffs.map((b) => ({ use_case: b.useCase, technique: b.technique, until: b.until, reason: b.reason })),
+    },
     filters: {
       tenants: [...new Set(dims.map((d) => d.tenant))],
       use_cases: dims.map((d) => ({ tenant: d.tenant, use_case: d.useCase })),

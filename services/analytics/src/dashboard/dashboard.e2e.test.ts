@@ -58,6 +58,13 @@ beforeAll(async () => {
   await insertRecords(ch, DB, knownRecords(other, now), 1);
   await ch.command({ query: generateCallsSql({ database: DB, rows: 6_000, end: new Date(now - 60_000), spanSeconds: 23 * 3_600, tenants: [busy], useCases: 6, idPrefix: `${busy}-` }) });
 
+  // Users' outcomes on the busy tenant's calls (about four in five succeed), as the sink lands them.
+  await ch.command({
+    query: `INSERT INTO ${sqlIdentifier(`${DB}.llm_outcomes`).text} (request_id, tenant, use_case, source, source_rank, success, has_success, score, has_score, created_at, created_ms, comment, version)
+      SELECT request_id, tenant, use_case, 'user', 3, toUInt8(cityHash64(request_id) % 5 != 0), 1, 0, 0, ts, toUInt64(ts) * 1000, '', 1
+      FROM ${sqlIdentifier(`${DB}.llm_calls`).text} WHERE ${sql`tenant = ${busy}`}`,
+  });
+
   // Two judged shadow comparisons of the small tenant's cheap route (the router's table, migration 0002).
   const ts = new Date(now - 120_000).toISOString().slice(0, 19).replace("T", " ");
   await ch.insert({
@@ -188,6 +195,13 @@ describe("dashboard in a real browser", () => {
     expect(await kpi("kpi-spend")).toBe(t.spend);
     expect(await page.locator("[data-testid=table-use-cases] tbody tr").count()).toBe(6);
     expect(await page.locator("[data-testid=alert-line]").allTextContents()).toEqual([expect.stringContaining(`${busy}/uc-1`)]);
+    // Cost per successful outcome per use case and success by technique, from the users' outcomes.
+    expect(await page.locator("[data-testid=table-outcomes] tbody tr").count()).toBe(6);
+    const [judged] = await (await ch.query({ query: `SELECT count() AS n, sum(succeeded) AS ok FROM ${sqlIdentifier(`${DB}.outcome_calls`).text} WHERE ${sql`tenant = ${busy} AND ts >= ${new Date(Math.floor((Date.now() - 24 * 3_600_000) / 3_600_000) * 3_600_000)}`}`, format: "JSONEachRow" })).json<{ n: string; ok: string }>();
+    const cells = await page.locator("[data-testid=table-outcomes] tbody tr td:nth-child(3)").allTextContents();
+    expect(cells.reduce((a, c) => a + Number(c.replace(/,/g, "")), 0)).toBe(Number(judged!.n));
+    expect(Number(judged!.ok)).toBeGreaterThan(Number(judged!.n) / 2);
+    expect(await page.locator("[data-testid=table-techniques] tbody tr").count()).toBeGreaterThan(0);
     const shot = path.join(REPO, ".costwise", "tmp", "dashboard.png");
     await mkdir(path.dirname(shot), { recursive: true });
     await page.screenshot({ path: shot, fullPage: true });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ensureEmbeddingModel } from "@costwise/infra";
 import { stackEnv } from "@costwise/infra/testing";
-import { newRequest, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
+import { newRequest, topics, type CostRecord, type LlmOutcome, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { AvroSerde, confluentRegistry, createKafka, silentLogger, type RunningService } from "@costwise/stream-runtime";
 import { Redis } from "ioredis";
 import { Partitioners, type Consumer, type Producer } from "kafkajs";
@@ -27,6 +27,7 @@ const POLICY = {
     short: { mode: "semantic", threshold: 0.85, ttl_seconds: 2, allow_sampling: true },
     strict: { mode: "exact", ttl_seconds: 600 },
     bounded: { mode: "semantic", max_wrong_rate: 0.01, ttl_seconds: 600, allow_sampling: true },
+    feedback: { mode: "exact", ttl_seconds: 600, allow_sampling: true, max_failed_outcomes: 2 },
   },
 };
 
@@ -71,13 +72,13 @@ export class CacheHarness {
     // Start the service's group at the end of its input topics: it must not replay other tests' traffic.
     const admin = kafka.admin();
     await admin.connect();
-    for (const t of [topics.requests, topics.responses]) {
+    for (const t of [topics.requests, topics.responses, topics.outcomes]) {
       const offsets = await admin.fetchTopicOffsets(t.name);
       await admin.setOffsets({ groupId: env.GROUP_ID!, topic: t.name, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
     }
     await admin.disconnect();
     const serde = new AvroSerde(confluentRegistry(env.SCHEMA_REGISTRY_URL!));
-    await serde.init([topics.requests, topics.responses, topics.costRecords, topics.uncached]);
+    await serde.init([topics.requests, topics.responses, topics.costRecords, topics.uncached, topics.outcomes]);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const redis = new Redis(env.REDIS_URL!);
@@ -143,6 +144,11 @@ export class CacheHarness {
 
   async produce(req: LlmRequest): Promise<void> {
     await this.producer.send({ topic: topics.requests.name, acks: -1, messages: [{ key: req.request_id, value: this.serde.encode(topics.requests, req) }] });
+  }
+
+  /** An application's verdict on an answer (llm.outcomes). */
+  async reportOutcome(o: LlmOutcome): Promise<void> {
+    await this.producer.send({ topic: topics.outcomes.name, acks: -1, messages: [{ key: o.request_id, value: this.serde.encode(topics.outcomes, o) }] });
   }
 
   async respond(res: LlmResponse): Promise<void> {

@@ -1,7 +1,8 @@
 import { judgeAnswers, type ChatPort, type TextEmbedder } from "@costwise/judging";
 import { costOf, findModel, type PriceCatalog } from "@costwise/pricing";
-import type { LlmResponse } from "@costwise/schemas";
-import { deadLetter, errorMessage, mapLimit, PoisonMessageError, skip, type BatchProcessFn, type Logger, type Outcome } from "@costwise/stream-runtime";
+import { outcomeProblem, succeeded } from "@costwise/outcomes";
+import { topics, type LlmOutcome, type LlmResponse } from "@costwise/schemas";
+import { deadLetter, errorMessage, mapLimit, PoisonMessageError, skip, type BatchProcessFn, type Envelope, type Logger, type Outcome } from "@costwise/stream-runtime";
 import type { RouterMetrics } from "../metrics.ts";
 import type { RouterPolicy, UseCasePolicy } from "../policy.ts";
 import { nextFallback } from "../quality.ts";
@@ -24,6 +25,17 @@ export interface ShadowDeps {
   /** Shadow calls in flight at once per sub-batch. */
   readonly concurrency: number;
   readonly metrics?: RouterMetrics;
+  /** How long a cheap route's answer is remembered for its outcome (llm.outcomes); 0: outcomes are not counted. */
+  readonly outcomeMemorySeconds?: number;
+}
+
+/** The cheap tier whose model gave this answer (null: the frontier tier, the caller's model, or no policy). */
+export function cheapTierOf(policy: RouterPolicy, res: LlmResponse): string | null {
+  if (res.status !== "OK" || res.model === null || (res.served_by !== "REALTIME" && res.served_by !== "BATCH")) return null;
+  const uc = policy.useCases.get(res.use_case);
+  if (!uc) return null;
+  const cheap = uc.tiers.slice(0, -1).find((t) => Object.values(t.models ?? {}).some((m) => m?.id === res.model));
+  return cheap?.name ?? null;
 }
 
 interface Compared {
@@ -45,7 +57,7 @@ interface Compared {
  * Order makes redelivery safe: rows are written (idempotent) before the pending entry is
  * consumed, and consuming it is what counts the comparison, atomically, exactly once.
  */
-export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmResponse> {
+export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmResponse | LlmOutcome> {
   const compare = async (res: LlmResponse, entry: ShadowEntry, logger: Logger, signal: AbortSignal): Promise<Compared> => {
     const uc = deps.policy.useCases.get(entry.use_case);
     if (!uc) return { entry, uc, row: null, agreed: null, note: "use case no longer has a policy" };
@@ -93,7 +105,80 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
     return { entry, uc, row, agreed: judgement.agreed === null ? null : judgement.agreed ? 1 : 0, note: judgement.agreed === null ? "undecided" : judgement.agreed ? "agree" : "disagree" };
   };
 
-  return async (batch, ctx) => {
+  /**
+   * The route's fallback state after its window moved (by a shadow comparison or an outcome).
+   * Several batches (partitions, router instances) judge the same route at once: the store
+   * decides which one made a transition, and only that one reports it.
+   */
+  const step = async (route: { useCase: string; tier: string }, window: number[], uc: UseCasePolicy, states: Map<string, FallbackInfo>, logger: Logger, requestId: string): Promise<FallbackEventRow | null> => {
+    const m = deps.metrics;
+    const labels = { use_case: route.useCase, tier: route.tier };
+    const key = routeId(route);
+    const next = nextFallback(states.get(key) ?? null, window, uc.quality, deps.now());
+    if (next.rate !== null) m?.agreement.set(labels, next.rate);
+    let transitioned = false;
+    if (next.transition === "enter") {
+      transitioned = await deps.store.enterFallback(route, next.state!);
+      states.set(key, next.state!);
+    } else if (next.transition === "recover") {
+      transitioned = await deps.store.leaveFallback(route);
+      states.delete(key);
+    } else if (next.state) {
+      await deps.store.updateFallback(route, next.state);
+      states.set(key, next.state);
+    }
+    if (!transitioned || !next.transition) return null;
+    m?.fallbackActive.set(labels, next.transition === "enter" ? 1 : 0);
+    m?.fallbackTransitions.inc({ ...labels, transition: next.transition });
+    const fields = { ...labels, agreement: next.rate, samples: window.length, floor: uc.quality.floor };
+    if (next.transition === "enter") logger.warn(fields, "route agreement below its floor: falling back to the frontier tier");
+    else logger.info(fields, "route agreement recovered: leaving fallback");
+    return { ts: chDateTime(deps.now()), use_case: route.useCase, tier: route.tier, transition: next.transition, agreement: next.rate ?? 0, samples: window.length, floor: uc.quality.floor, request_id: requestId };
+  };
+
+  /**
+   * Outcomes (llm.outcomes) of cheap-route answers count in the route's quality window like
+   * shadow comparisons (success 1, failure 0), once per request: the first usable outcome of a
+   * remembered answer counts, later ones for it find nothing. Unusable outcomes are skipped (the
+   * sink dead-letters them).
+   */
+  const onOutcomes = async (batch: readonly { value: LlmOutcome }[], logger: Logger): Promise<Outcome[]> => {
+    const states = await deps.store.fallbacks();
+    const events: FallbackEventRow[] = [];
+    const out: Outcome[] = [];
+    for (const e of batch) {
+      const o = e.value;
+      if (outcomeProblem(o)) {
+        out.push(skip("outcome unusable"));
+        continue;
+      }
+      const counted = await deps.store.countOutcome(o.request_id, succeeded(o) ? 1 : 0, (r) => deps.policy.useCases.get(r.useCase)?.quality.window ?? 1);
+      const uc = counted ? deps.policy.useCases.get(counted.route.useCase) : undefined;
+      if (!counted || !uc) {
+        out.push(skip("outcome: not a cheap-route answer (or counted)"));
+        continue;
+      }
+      deps.metrics?.shadowResults.inc({ use_case: counted.route.useCase, tier: counted.route.tier, result: succeeded(o) ? "outcome_success" : "outcome_failure" });
+      const event = await step(counted.route, counted.window, uc, states, logger, o.request_id);
+      if (event) events.push(event);
+      out.push(skip(`outcome counted in ${counted.route.tier}`));
+    }
+    const refused = new Map<string, string>();
+    for (const r of await deps.writer.fallbackEvents(events)) refused.set(r.item.request_id, r.reason);
+    return out.map((x, i) => (refused.has(batch[i]!.value.request_id) ? deadLetter(refused.get(batch[i]!.value.request_id)!) : x));
+  };
+
+  return async (mixed, ctx) => {
+    if (mixed[0]?.topic === topics.outcomes.name) return onOutcomes(mixed as unknown as { value: LlmOutcome }[], ctx.logger);
+    const batch = mixed as unknown as readonly Envelope<LlmResponse>[];
+    if (deps.outcomeMemorySeconds) {
+      const served = batch.flatMap((e) => {
+        const tier = cheapTierOf(deps.policy, e.value);
+        return tier ? [{ requestId: e.value.request_id, route: { useCase: e.value.use_case, tier } }] : [];
+      });
+      // Evidence for later: a lost record costs one outcome's count, never the comparison.
+      await deps.store.rememberServed(served, deps.outcomeMemorySeconds).catch((err: unknown) => ctx.logger.debug({ err: errorMessage(err) }, "cheap answers not remembered for outcomes"));
+    }
     const entries = await deps.store.pendingShadows(batch.map((e) => e.value.request_id));
     // A redelivered answer can sit twice in one sub-batch: compare it once.
     const seen = new Set<string>();
@@ -119,29 +204,8 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
         m?.shadowLost.inc({ reason: c.note });
       }
       if (!counted || !c.uc) continue;
-      const key = routeId(route);
-      const step = nextFallback(states.get(key) ?? null, window, c.uc.quality, deps.now());
-      if (step.rate !== null) m?.agreement.set(labels, step.rate);
-      // Several batches (partitions, router instances) judge the same route at once: the store
-      // decides which one made the transition, and only that one reports it.
-      let transitioned = false;
-      if (step.transition === "enter") {
-        transitioned = await deps.store.enterFallback(route, step.state!);
-        states.set(key, step.state!);
-      } else if (step.transition === "recover") {
-        transitioned = await deps.store.leaveFallback(route);
-        states.delete(key);
-      } else if (step.state) {
-        await deps.store.updateFallback(route, step.state);
-        states.set(key, step.state);
-      }
-      if (!transitioned || !step.transition) continue;
-      m?.fallbackActive.set(labels, step.transition === "enter" ? 1 : 0);
-      m?.fallbackTransitions.inc({ ...labels, transition: step.transition });
-      const fields = { ...labels, agreement: step.rate, samples: window.length, floor: c.uc.quality.floor };
-      if (step.transition === "enter") ctx.logger.warn(fields, "route agreement below its floor: falling back to the frontier tier");
-      else ctx.logger.info(fields, "route agreement recovered: leaving fallback");
-      events.push({ ts: chDateTime(deps.now()), use_case: route.useCase, tier: route.tier, transition: step.transition, agreement: step.rate ?? 0, samples: window.length, floor: c.uc.quality.floor, request_id: c.entry.request_id });
+      const event = await step(route, window, c.uc, states, ctx.logger, c.entry.request_id);
+      if (event) events.push(event);
     }
     for (const r of await deps.writer.fallbackEvents(events)) if (!refused.has(r.item.request_id)) refused.set(r.item.request_id, r.reason);
     const done = new Map(compared.map((c) => [c.entry.request_id, c.note]));

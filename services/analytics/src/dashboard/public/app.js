@@ -161,6 +161,23 @@ function render(d) {
   $("route-quality-note").textContent = quality.available ? "agreement: mean agreement of the route's answers with the frontier model's in shadow (judged samples)" : `route quality unavailable: ${quality.reason}`;
   fillTable($("t-compression"), ["strategy", "calls", "tokens before", "tokens after", "kept", "saving"],
     d.compression.map((c) => [c.strategy || "uncompressed", int(c.calls), int(c.tokens_before), int(c.tokens_after), pct(c.kept_ratio), usd(c.saving_usd)]));
+  const oc = d.outcomes.use_cases.slice(0, 12);
+  chart("chart-outcomes", {
+    type: "bar",
+    data: {
+      labels: oc.map((o) => (tenant ? o.use_case : `${o.tenant}/${o.use_case}`)),
+      datasets: [
+        { label: "cost per success", data: oc.map((o) => num(o.cost_per_success_usd)), backgroundColor: COLORS.cost },
+        { label: "naive per success", data: oc.map((o) => num(o.naive_cost_per_success_usd)), backgroundColor: COLORS.baseline },
+      ],
+    },
+    options: { scales: { y: { beginAtZero: true, ticks: { callback: (v) => usd(v) } } } },
+  });
+  fillTable($("t-outcomes"), ["tenant", "use case", "judged calls", "success", "cost / success", "naive / success"],
+    d.outcomes.use_cases.map((o) => [o.tenant, o.use_case, int(o.outcomes), pct(o.success_rate), o.cost_per_success_usd === null ? "–" : usd(o.cost_per_success_usd), o.naive_cost_per_success_usd === null ? "–" : usd(o.naive_cost_per_success_usd)]));
+  fillTable($("t-techniques"), ["use case", "technique", "judged calls", "success", "cost / success"],
+    d.outcomes.techniques.map((t) => [t.use_case, t.technique, int(t.outcomes), pct(t.success_rate), t.cost_per_success_usd === null ? "–" : usd(t.cost_per_success_usd)]));
+  $("backoff-note").textContent = d.outcomes.backoffs.length ? `backed off after a quality regression: ${d.outcomes.backoffs.map((b) => `${b.use_case} ${b.technique}`).join(", ")}` : "";
   fillTable($("t-budgets"), ["budget", "month", "spent", "projected", "budget", "state"],
     d.budgets.map((b) => [b.use_case ? `${b.tenant}/${b.use_case}` : b.tenant, b.month, usd(b.spent_usd), usd(b.projected_usd), usd(b.budget_usd), b.level ? b.level.toLowerCase() : "ok"]));
 }
