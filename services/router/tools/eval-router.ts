@@ -58,6 +58,7 @@ const program = new Command("eval:router")
   }, "semantic" as Extra)
   .option("--model <file>", "score this semantic model file (trained elsewhere) on the files; no cross-validation")
   .option("--shipped", "score the model the shipped policy names for the file's kind of traffic", false)
+  .option("--no-ood", "with --model/--shipped: score the model without its out-of-distribution guard (to measure what the guard does)")
   .option("--seeds <k>", "fold seeds (cross-validation) or bootstrap seeds (--model)", int, 5)
   .option("--folds <k>", "grouped cross-validation folds", int, 5)
   .option("--knn-k <k>", "neighbours that vote in the kNN baseline", int, 20)
@@ -73,7 +74,7 @@ const program = new Command("eval:router")
   .showHelpAfterError();
 
 interface Opts {
-  data: string[]; strategy: Extra; embedding: string; model?: string; shipped: boolean; seeds: number; folds: number; knnK: number; target: number; policy: string;
+  data: string[]; strategy: Extra; embedding: string; ood: boolean; model?: string; shipped: boolean; seeds: number; folds: number; knnK: number; target: number; policy: string;
   pairs?: string[]; strong?: string; weak?: string; dropContaminated: boolean; outMd?: string[]; mdBlock?: string;
 }
 
@@ -237,6 +238,7 @@ async function main(): Promise<void> {
     if (o.model) { const m = loadSemanticModel(o.model); models.set(s.file, { model: m, file: o.model, label: `${m.version} (${o.model})` }); }
     else if (o.shipped) { const m = modelFromPolicy(o.policy, s); models.set(s.file, { model: m.model, file: m.file, label: `shipped ${m.useCase}: ${m.model.version}` }); }
   }
+  if (!o.ood) for (const [k, m] of models) { const { ood: _guard, ...bare } = m.model; models.set(k, { ...m, model: bare, label: `${m.label} without its out-of-distribution guard` }); }
   const poolSets = new Map<string, EvalSet[]>();
   for (const m of models.values()) if (!poolSets.has(m.file)) poolSets.set(m.file, trainingPool(m.model, m.file, o));
   const flatPools = [...poolSets.values()].flat();
