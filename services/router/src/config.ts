@@ -10,6 +10,12 @@ export const DEFAULT_POLICY_FILE = fileURLToPath(new URL("../config/policy.yaml"
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
+/**
+ * The local sentence model semantic routes embed with: the one the cache ships by default, so a
+ * request the cache embedded carries the vector the router needs and is never embedded twice.
+ */
+export const ROUTER_EMBEDDING_MODEL = "bge-small-en-v1.5-q";
+
 const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).extend({
@@ -41,7 +47,7 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
    * The local sentence model for semantic use cases, loaded only when a request arrives without
    * the cache's embedding of the same model (its name is checked against each model file).
    */
-  ROUTER_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
+  ROUTER_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", ROUTER_EMBEDDING_MODEL)),
   ROUTER_EMBEDDING_THREADS: z.coerce.number().int().positive().default(1),
   /** How often semantic routes re-derive their threshold from shadow results (0: never, the model file's). */
   ROUTER_CALIBRATION_REFRESH_MS: z.coerce.number().int().nonnegative().default(60_000),
@@ -52,10 +58,10 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
 });
 export type RouterConfig = z.infer<typeof routerConfigSchema>;
 /** The embedder name every semantic model file must have been trained with (the cache's local model). */
-export const ROUTER_EMBEDDING_NAME = "local:all-MiniLM-L6-v2";
+export const ROUTER_EMBEDDING_NAME = `local:${ROUTER_EMBEDDING_MODEL}`;
 
 export const loadRouterConfig = (env: NodeJS.ProcessEnv = process.env): RouterConfig =>
   parseConfig(routerConfigSchema, {
-    ROUTER_EMBEDDING_MODEL_DIR: env.COSTWISE_HOME?.trim() ? path.join(env.COSTWISE_HOME.trim(), "models", "all-MiniLM-L6-v2") : undefined,
+    ROUTER_EMBEDDING_MODEL_DIR: env.COSTWISE_HOME?.trim() ? path.join(env.COSTWISE_HOME.trim(), "models", ROUTER_EMBEDDING_MODEL) : undefined,
     ...env,
   });

@@ -11,7 +11,7 @@ import type { RouteDeps, RouteKind, RouteOutcome } from "./route-types.ts";
 import { callSignal, difficultyScore, llmRouterMessages, parseDifficulty } from "./strategies/llm.ts";
 import { scoreRules } from "./strategies/rules.ts";
 import { embeddingTextOf } from "./semantic/embedding-text.ts";
-import { semanticScoreOf } from "./semantic/model.ts";
+import { semanticScoreDetail } from "./semantic/model.ts";
 
 export type { RouteDeps, RouteEmbedder, RouteKind, RouteOutcome } from "./route-types.ts";
 export type { FallbackInfo, ShadowEntry } from "@costwise/route-state";
@@ -125,12 +125,14 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
         return { score: null, index: last, forced: false, why: `embedding failed (${(err as Error).name})`, overhead: 0, error: true };
       }
       if (!v) return { score: null, index: last, forced: false, why: `no ${sem.model.embedding.model} embedding for the semantic router`, overhead: 0, error: true };
-      const p = semanticScoreOf(sem.model, v.vector, denseFeatures(input));
+      const d = semanticScoreDetail(sem.model, v.vector, denseFeatures(input));
+      const p = d.score;
+      const far = d.pull > 0 ? ` (raised from ${fmt(d.p)}: nearest training centroid similarity ${d.similarity!.toFixed(3)} < ${sem.model.ood!.none.toFixed(3)}, out of distribution)` : "";
       const threshold = deps.semanticThreshold?.(uc.useCase) ?? sem.threshold;
       const target = sem.target.quality !== undefined ? `quality ${sem.target.quality}` : `strong share ≤ ${sem.target.strong_share_max}`;
       return {
         score: p, index: p < threshold ? 0 : last, forced: false, overhead: v.cost, error: false,
-        why: `semantic ${sem.model.version} p(strong needed)=${fmt(p)}, threshold ${threshold.toFixed(3)}${threshold === sem.threshold ? "" : " (re-calibrated from shadow results)"} for ${target}`,
+        why: `semantic ${sem.model.version} p(strong needed)=${fmt(p)}${far}, threshold ${threshold.toFixed(3)}${threshold === sem.threshold ? "" : " (re-calibrated from shadow results)"} for ${target}`,
         ...(v.computed ? { embedding: v.computed } : {}),
       };
     }

@@ -23,6 +23,7 @@ import { emptyPipelineState } from "@costwise/schemas";
 import { sampleWorkload } from "../../../test/src/workload.ts";
 import { extractFeatures } from "../src/features.ts";
 import { routeInputOf } from "../src/input.ts";
+import { ROUTER_EMBEDDING_NAME } from "../src/config.ts";
 import { compilePolicy, type PolicyFile } from "../src/policy.ts";
 import { createRouterProcess } from "../src/process.ts";
 import { memoryRouteStore } from "../src/store.ts";
@@ -46,7 +47,7 @@ function policyFor(strategy: string, extra: Record<string, unknown> = {}) {
     // Every demo use case gets the strategy under test, so all request shapes are measured.
     useCases: Object.fromEntries(["support-chat", "intent-triage", "kb-answers", "weekly-digest"].map((uc) => [uc, { strategy, tiers, ...extra }])),
   };
-  return compilePolicy(doc as PolicyFile, "bench", configDir, { catalog, embeddingModel: "local:all-MiniLM-L6-v2" });
+  return compilePolicy(doc as PolicyFile, "bench", configDir, { catalog, embeddingModel: ROUTER_EMBEDDING_NAME });
 }
 
 /** Unit vectors standing in for the cache's embeddings: the embedding itself is shared with the cache, not part of the decision. */
@@ -57,7 +58,7 @@ function withEmbeddings(reqs: LlmRequest[]): LlmRequest[] {
     const v = Float32Array.from({ length: 384 }, rand);
     const n = Math.hypot(...v);
     for (let i = 0; i < v.length; i++) v[i]! /= n;
-    return { ...r, pipeline: { ...(r.pipeline ?? emptyPipelineState()), embedding: { model: "local:all-MiniLM-L6-v2", vector: encodeVector(v) } } };
+    return { ...r, pipeline: { ...(r.pipeline ?? emptyPipelineState()), embedding: { model: ROUTER_EMBEDDING_NAME, vector: encodeVector(v) } } };
   });
 }
 
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
   rows.push(await measure("rules (general-rules rule set, 11 rules)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("rules", rulesExtra)))));
   rows.push(await measure("classifier (router-classifier-v1)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("classifier", { classifier: { model: "../models/router-classifier-v1.json" } })))));
   const semanticTiers = [{ name: "small", models: { openai: "gpt-4o-mini", anthropic: "claude-haiku-4-5" } }, { name: "frontier", models: "caller" }];
-  rows.push(await measure("semantic (router-general-v1, cache's embedding on the request)", withEmbeddings(reqs), ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("semantic", { tiers: semanticTiers, semantic: { model: "../models/router-general-v1.json" }, target: { quality: 0.95 } }))), "excludes the embedding (computed once by the cache): decode the vector, shape features, a 404-weight dot product"));
+  rows.push(await measure("semantic (router-general-v2, cache's embedding on the request)", withEmbeddings(reqs), ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("semantic", { tiers: semanticTiers, semantic: { model: "../models/router-general-v2.json" }, target: { quality: 0.95 } }))), "excludes the embedding (computed once by the cache): decode the vector, shape features, a 404-weight dot product and the nearest of ≤ 64 training centroids (out-of-distribution guard)"));
   rows.push(await measure("cascade (route to cheapest tier)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(policyFor("cascade")))));
   const sampled = policyFor("rules", { ...rulesExtra, shadow: { sampleRate: 1 } });
   rows.push(await measure("rules + shadow sample stored (in-memory store)", reqs, ITERATIONS, ((p) => (r: LlmRequest) => p(r, ctx))(proc(sampled)), "the service stores samples in Redis: add one SET round trip (~0.2 ms local) for sampled requests only"));

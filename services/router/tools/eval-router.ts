@@ -19,13 +19,14 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { catalog } from "@costwise/pricing";
-import { repoRoot } from "@costwise/infra";
-import { DEFAULT_POLICY_FILE } from "../src/config.ts";
+import { EMBEDDING_MODEL_NAMES, repoRoot } from "@costwise/infra";
+import { DEFAULT_POLICY_FILE, ROUTER_EMBEDDING_MODEL } from "../src/config.ts";
 import { strongWins, type EvalSet } from "../src/eval/dataset.ts";
 import { baseResult, strategyResult } from "../src/eval/evaluate.ts";
 import { cvScores, knnFrom, knnScorer, learnedScorer, subset, type EmbeddedSet } from "../src/eval/semantic.ts";
 import { writeGeneratedBlock } from "../src/eval/report.ts";
 import { stackedScorer, STACK_BASES, type Stack } from "../src/eval/stacked.ts";
+import { tunedKnnScorer, type TunedKnnChoice } from "../src/eval/knn-tuned.ts";
 import { cascadePoint, classifierCvScores, lengthScores, rulesScores, type Scores } from "../src/eval/strategies.ts";
 import { loadPolicy, type UseCasePolicy } from "../src/policy.ts";
 import { chooseThreshold, groupHalf, rng } from "../src/semantic/calibration.ts";
@@ -34,7 +35,7 @@ import { defaultL2, sha256Of, trainSemanticModel, unitScore } from "../src/seman
 import { embedSets } from "./semantic-data.ts";
 import { loadSets } from "./sets.ts";
 
-const EXTRA = ["semantic", "stacked", "classifier", "rules", "cascade", "all"] as const;
+const EXTRA = ["semantic", "stacked", "knn-tuned", "classifier", "rules", "cascade", "all"] as const;
 type Extra = (typeof EXTRA)[number];
 
 const int = (v: string) => {
@@ -57,9 +58,11 @@ const program = new Command("eval:router")
   }, "semantic" as Extra)
   .option("--model <file>", "score this semantic model file (trained elsewhere) on the files; no cross-validation")
   .option("--shipped", "score the model the shipped policy names for the file's kind of traffic", false)
+  .option("--no-ood", "with --model/--shipped: score the model without its out-of-distribution guard (to measure what the guard does)")
   .option("--seeds <k>", "fold seeds (cross-validation) or bootstrap seeds (--model)", int, 5)
   .option("--folds <k>", "grouped cross-validation folds", int, 5)
   .option("--knn-k <k>", "neighbours that vote in the kNN baseline", int, 20)
+  .option("--embedding <model>", `local sentence model (${EMBEDDING_MODEL_NAMES.join(", ")}); default the router's, which is the cache's`, ROUTER_EMBEDDING_MODEL)
   .option("--target <q>", "quality target (share of strong quality) for the calibration check", frac, 0.95)
   .option("--policy <file>", "routing policy (rules, cascade, --shipped)", DEFAULT_POLICY_FILE)
   .option("--pairs <strong=weak...>", "model pairs for files that name none (router_zeroeval_gsm8k)")
@@ -71,7 +74,7 @@ const program = new Command("eval:router")
   .showHelpAfterError();
 
 interface Opts {
-  data: string[]; strategy: Extra; model?: string; shipped: boolean; seeds: number; folds: number; knnK: number; target: number; policy: string;
+  data: string[]; strategy: Extra; embedding: string; ood: boolean; model?: string; shipped: boolean; seeds: number; folds: number; knnK: number; target: number; policy: string;
   pairs?: string[]; strong?: string; weak?: string; dropContaminated: boolean; outMd?: string[]; mdBlock?: string;
 }
 
@@ -235,10 +238,11 @@ async function main(): Promise<void> {
     if (o.model) { const m = loadSemanticModel(o.model); models.set(s.file, { model: m, file: o.model, label: `${m.version} (${o.model})` }); }
     else if (o.shipped) { const m = modelFromPolicy(o.policy, s); models.set(s.file, { model: m.model, file: m.file, label: `shipped ${m.useCase}: ${m.model.version}` }); }
   }
+  if (!o.ood) for (const [k, m] of models) { const { ood: _guard, ...bare } = m.model; models.set(k, { ...m, model: bare, label: `${m.label} without its out-of-distribution guard` }); }
   const poolSets = new Map<string, EvalSet[]>();
   for (const m of models.values()) if (!poolSets.has(m.file)) poolSets.set(m.file, trainingPool(m.model, m.file, o));
   const flatPools = [...poolSets.values()].flat();
-  const { embedding, sets: embedded } = await embedSets([...sets, ...flatPools]);
+  const { embedding, sets: embedded } = await embedSets([...sets, ...flatPools], { model: o.embedding });
   for (const m of models.values()) if (m.model.embedding.model !== embedding.model) throw new InvalidArgumentError(`${m.file} was trained on embedding ${m.model.embedding.model}; this evaluation embeds with ${embedding.model}`);
   const pools = new Map<string, EmbeddedSet[]>();
   let k = sets.length;
@@ -257,6 +261,12 @@ async function main(): Promise<void> {
       const runs = Array.from({ length: o.seeds }, (_, s) => metricOf(e.set, cvScores(e, o.folds, s, stackedScorer(e, { learn: { l2 }, knnK: o.knnK }, s, (st) => fitted.push(st)))));
       const w = STACK_BASES.map((b) => `${b} ${mean(fitted.map((f) => f.weights[b])).toFixed(2)}`).join(", ");
       extra["stacked"] = summarise(runs, `blend of semantic, kNN and length ranks, weights fitted by inner grouped CV on the training folds only (mean weights: ${w}); ${o.folds}-fold grouped CV over ${o.seeds} fold seeds`);
+    }
+    if (want("knn-tuned") && !models.has(e.set.file)) {
+      const chosen: TunedKnnChoice[] = [];
+      const runs = Array.from({ length: o.seeds }, (_, s) => metricOf(e.set, cvScores(e, o.folds, s, tunedKnnScorer(e, {}, s, (c) => chosen.push(c)))));
+      const tally = [...chosen.reduce((m, c) => m.set(`k=${c.k} t=${c.temperature}`, (m.get(`k=${c.k} t=${c.temperature}`) ?? 0) + 1), new Map<string, number>())].sort((a, b) => b[1] - a[1]);
+      extra["knn-tuned"] = summarise(runs, `kNN with k and vote temperature chosen by inner grouped CV on the training folds only (chosen: ${tally.slice(0, 3).map(([c, n]) => `${c} ×${n}`).join(", ")}); ${o.folds}-fold grouped CV over ${o.seeds} fold seeds`);
     }
     if (want("classifier")) extra["classifier"] = summarise(Array.from({ length: o.seeds }, (_, s) => metricOf(e.set, classifierCvScores(e.set, { folds: o.folds, seed: s }))), "hashed words + shape, grouped CV");
     if (want("rules")) {

@@ -11,7 +11,8 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { repoRoot } from "@costwise/infra";
+import { EMBEDDING_MODEL_NAMES, repoRoot } from "@costwise/infra";
+import { ROUTER_EMBEDDING_MODEL } from "../src/config.ts";
 import { trainClassifier } from "../src/classifier.ts";
 import { strongWins } from "../src/eval/dataset.ts";
 import { trainSemanticModel } from "../src/semantic/train.ts";
@@ -28,6 +29,7 @@ const program = new Command("train:router")
   .description("Train a router model on router files (../shared/data/router_*/dev.jsonl)")
   .requiredOption("--data <files...>", "router jsonl files")
   .option("--kind <kind>", "semantic | classifier", "semantic")
+  .option("--embedding <model>", `local sentence model (${EMBEDDING_MODEL_NAMES.join(", ")}); default the router's, which is the cache's`, ROUTER_EMBEDDING_MODEL)
   .option("--out <file>", "model file to write (default services/router/models/<version>.json)")
   .option("--model-version <name>", "version recorded in the model file", "router-semantic-v1")
   .option("--strong <model>", "strong model for files that name no pair")
@@ -36,10 +38,16 @@ const program = new Command("train:router")
   .option("--l2 <x>", "L2 penalty (default: by training size)", num)
   .option("--tie-weight <x>", "weight of rows where both models score the same", num, 0.1)
   .option("--folds <k>", "grouped folds for the calibration table", num, 5)
+  .option("--ood <full,none>", "held-out similarity quantiles of the out-of-distribution guard (below full: strong; between: score raised)", (v: string) => {
+    const [full, none] = v.split(",").map(Number);
+    if (!(full! >= 0 && none! > full! && none! < 1)) throw new InvalidArgumentError("expected two quantiles full,none with 0 ≤ full < none < 1");
+    return { full: full!, none: none! };
+  }, { full: 0.01, none: 0.1 })
+  .option("--no-ood", "no out-of-distribution guard")
   .option("--calibration-seeds <n>", "fold seeds pooled into the calibration table", num, 3)
   .showHelpAfterError();
 
-interface Opts { data: string[]; kind: string; out?: string; modelVersion: string; strong?: string; weak?: string; dropContaminated: boolean; l2?: number; tieWeight: number; folds: number; calibrationSeeds: number }
+interface Opts { data: string[]; kind: string; embedding: string; out?: string; modelVersion: string; strong?: string; weak?: string; dropContaminated: boolean; l2?: number; tieWeight: number; folds: number; calibrationSeeds: number; ood: { full: number; none: number } | false }
 
 async function main(): Promise<void> {
   const o = program.parse().opts<Opts>();
@@ -53,9 +61,9 @@ async function main(): Promise<void> {
     });
     writeFileSync(out, `${JSON.stringify(model)}\n`);
   } else if (o.kind === "semantic") {
-    const { embedding, sets: embedded } = await embedSets(sets);
+    const { embedding, sets: embedded } = await embedSets(sets, { model: o.embedding });
     const started = Date.now();
-    const model = trainSemanticModel(embedded, { version: o.modelVersion, embedding, tieWeight: o.tieWeight, folds: o.folds, calibrationSeeds: o.calibrationSeeds, repoRoot, ...(o.l2 !== undefined ? { l2: o.l2 } : {}) });
+    const model = trainSemanticModel(embedded, { version: o.modelVersion, embedding, tieWeight: o.tieWeight, folds: o.folds, calibrationSeeds: o.calibrationSeeds, ood: o.ood, repoRoot, ...(o.l2 !== undefined ? { l2: o.l2 } : {}) });
     writeFileSync(out, `${JSON.stringify(model)}\n`);
     process.stderr.write(`  trained and calibrated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   } else {

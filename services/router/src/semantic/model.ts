@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ClassifierModelError } from "../errors.ts";
 import { DENSE_FEATURES, denseFeatures, FEATURE_VERSION } from "../features.ts";
 import type { RouteInput } from "../input.ts";
+import { guardScore, oodSchema } from "./ood.ts";
 
 /**
  * The semantic router: logistic regression over the request's sentence embedding (the vector
@@ -59,6 +60,8 @@ export const semanticModelSchema = z.object({
   hyper: z.record(z.unknown()).default({}),
   training: trainingRecordSchema,
   calibration: calibrationSchema,
+  /** Out-of-distribution guard (absent in files trained before it existed: scores are then the regression's alone). */
+  ood: oodSchema.optional(),
 });
 export type SemanticModel = z.infer<typeof semanticModelSchema>;
 
@@ -72,6 +75,7 @@ export function validateSemanticModel(raw: unknown, source: string): SemanticMod
   if (m.featureVersion !== FEATURE_VERSION) throw new ClassifierModelError(`semantic router model ${source} uses feature version ${m.featureVersion}, this router computes ${FEATURE_VERSION}: retrain it with npm run train:router`);
   if (m.embeddingWeights.length !== m.embedding.dimensions) throw new ClassifierModelError(`semantic router model ${source}: ${m.embeddingWeights.length} embedding weights for ${m.embedding.dimensions} dimensions`);
   if (m.dense.names.join(",") !== DENSE_FEATURES.join(",")) throw new ClassifierModelError(`semantic router model ${source}: dense features do not match this router's`);
+  if (m.ood && m.ood.centroids.some((c) => c.length !== m.embedding.dimensions)) throw new ClassifierModelError(`semantic router model ${source}: out-of-distribution centroids do not have ${m.embedding.dimensions} dimensions`);
   return m;
 }
 
@@ -87,8 +91,23 @@ export function loadSemanticModel(path: string): SemanticModel {
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
-/** P(strong needed) from a precomputed embedding and the unscaled dense features. */
+/**
+ * P(strong needed) from a precomputed embedding and the unscaled dense features, raised towards 1
+ * by the model's out-of-distribution guard when the request is far from its training data.
+ */
 export function semanticScoreOf(m: SemanticModel, vector: ArrayLike<number>, dense: ArrayLike<number>): number {
+  return semanticScoreDetail(m, vector, dense).score;
+}
+
+/** The score with what the guard did: the regression's own p, the nearest-centroid similarity and the pull (0: none, 1: all strong). */
+export function semanticScoreDetail(m: SemanticModel, vector: ArrayLike<number>, dense: ArrayLike<number>): { score: number; p: number; similarity: number | null; pull: number } {
+  const p = regressionScore(m, vector, dense);
+  if (!m.ood) return { score: p, p, similarity: null, pull: 0 };
+  const g = guardScore(m.ood, vector, p);
+  return { score: g.score, p, similarity: g.similarity, pull: g.pull };
+}
+
+function regressionScore(m: Pick<SemanticModel, "bias" | "embeddingWeights" | "dense" | "embedding">, vector: ArrayLike<number>, dense: ArrayLike<number>): number {
   if (vector.length !== m.embedding.dimensions) throw new RangeError(`embedding has ${vector.length} dimensions, the model expects ${m.embedding.dimensions}`);
   let z = m.bias;
   const w = m.embeddingWeights;
@@ -170,5 +189,6 @@ export function trainSemantic(examples: readonly SemanticExample[], opts: Semant
 
 /** Score with bare weights (cross-validation folds, before a model file exists). */
 export function scoreWithWeights(w: SemanticWeights, vector: ArrayLike<number>, dense: ArrayLike<number>): number {
-  return semanticScoreOf({ ...w, embedding: { model: "", dimensions: vector.length } } as SemanticModel, vector, dense);
+  if (vector.length !== w.embeddingWeights.length) throw new RangeError(`embedding has ${vector.length} dimensions, the weights expect ${w.embeddingWeights.length}`);
+  return regressionScore({ ...w, embedding: { model: "", dimensions: vector.length } }, vector, dense);
 }

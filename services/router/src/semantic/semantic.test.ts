@@ -134,6 +134,22 @@ describe("semantic policy", () => {
   });
 });
 
+describe("out-of-distribution guard in routing", () => {
+  it("sends a request far from every training centroid to the frontier and says why", async () => {
+    // Training traffic lies along dimensions 1 and 2; dimension 3 is a kind of request the model never saw.
+    const ood = { centroids: [[0, 1, 0, 0], [0, 0, 1, 0]], full: 0.5, none: 0.8, quantiles: { full: 0.01, none: 0.1, rows: 200 } };
+    const p = compilePolicy(semanticPolicy(modelFile({ ood }), { quality: 0.95 }), "p.yaml", "/", { catalog, embeddingModel: "test:emb" });
+    const deps = { catalog, llm: null, fallback: () => null, renderMessages };
+    const at = (v: Float32Array) => request({ request_id: "r-ood", pipeline: { ...emptyPipelineState(), embedding: { model: "test:emb", vector: encodeVector(v) } } });
+    const known = await decideRoute(at(unit(4, 2)), p, deps);
+    expect(known.route).toMatchObject({ tier: "small" });
+    expect(known.route?.reason).not.toContain("out of distribution");
+    const unknown = await decideRoute(at(unit(4, 3)), p, deps);
+    expect(unknown.route).toMatchObject({ tier: "frontier", strategy: "semantic" });
+    expect(unknown.route?.reason).toMatch(/p\(strong needed\)=1\.00 \(raised from 0\.12: nearest training centroid similarity 0\.000 < 0\.800, out of distribution\)/);
+  });
+});
+
 describe("re-calibration from shadow results", () => {
   it("keeps the threshold while shadow agreement supports it, and lowers it when the cheap answers disagree", async () => {
     const { recalibrate } = await import("./calibration.ts");

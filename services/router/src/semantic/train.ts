@@ -4,7 +4,9 @@ import path from "node:path";
 import { FEATURE_VERSION } from "../features.ts";
 import { strongWins } from "../eval/dataset.ts";
 import { cvScores, learn, type EmbeddedSet, type LearnOptions } from "../eval/semantic.ts";
+import { groupFolds } from "../eval/folds.ts";
 import { buildCalibration, type LabelledScore } from "./calibration.ts";
+import { fitOodGuard } from "./ood.ts";
 import { scoreWithWeights, SEMANTIC_FORMAT, type SemanticModel } from "./model.ts";
 
 /**
@@ -33,6 +35,8 @@ export interface TrainSemanticOptions extends LearnOptions {
   /** Relative data paths are resolved against it (the working directory by default). */
   readonly repoRoot?: string;
   readonly now?: () => Date;
+  /** Held-out similarity quantiles of the out-of-distribution guard (default 0.01 and 0.1), or false for none. */
+  readonly ood?: { readonly full?: number; readonly none?: number } | false;
 }
 
 /**
@@ -58,6 +62,7 @@ export function trainSemanticModel(sets: readonly EmbeddedSet[], opts: TrainSema
     }
   }
   const calibration = buildCalibration(labelled, { confidence: opts.confidence ?? 0.95 });
+  const ood = opts.ood === false ? undefined : fitOodGuard(sets.flatMap((e) => [...e.vectors]), groupFolds(sets.flatMap((e) => e.set.rows.map((r) => r.groupId)), folds, 0), opts.ood ?? {});
   const root = opts.repoRoot ?? process.cwd();
   const ids = sets.flatMap((e) => e.set.rows.map((r) => r.id)).sort();
   const groups = [...new Set(sets.flatMap((e) => e.set.rows.map((r) => r.groupId)))].sort();
@@ -80,5 +85,6 @@ export function trainSemanticModel(sets: readonly EmbeddedSet[], opts: TrainSema
       trainedAt: (opts.now ?? (() => new Date()))().toISOString(),
     },
     calibration,
+    ...(ood ? { ood } : {}),
   };
 }
