@@ -31,6 +31,7 @@ describe("the tools / formats / parts contract", () => {
     expect(check({ tools: [{ ...weather, parameters: JSON.stringify({ type: "object", properties: { a: { $ref: "#/$defs/missing" } } }) }] })).toMatch(/^INVALID_SCHEMA/);
     expect(check({ tools: [{ ...weather, parameters: JSON.stringify({ type: "string" }) }] })).toMatch(/^INVALID_SCHEMA: .*object schema/);
     expect(check({ response_format: { type: "json_schema", name: "a", schema: JSON.stringify({ type: 5 }), strict: null } })).toMatch(/^INVALID_SCHEMA: response_format schema/);
+    expect(check({ response_format: { type: "json_schema", name: "a", schema: JSON.stringify({ type: "object", properties: { n: { type: "nope" } } }), strict: null } })).toMatch(/^INVALID_SCHEMA: response_format schema is not a valid/);
     expect(check({ tools: [weather, weather] })).toMatch(/^INVALID_TOOL: .*two tools/);
     expect(check({ tools: [{ ...weather, name: "get weather" }] })).toMatch(/^INVALID_TOOL/);
   });

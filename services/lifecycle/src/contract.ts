@@ -92,7 +92,8 @@ export function contractProblem(request: LlmRequest, price: ModelPrice): Contrac
     if (format.type === "json_schema") {
       if (format.schema === null) return problem("INVALID_SCHEMA", "response_format json_schema has no schema");
       if (format.name !== null && !TOOL_NAME.test(format.name)) return problem("INVALID_PARAMETER", `response_format name ${JSON.stringify(format.name)} must be 1-64 letters, digits, '_' or '-'`);
-      const why = jsonSchemaProblem(format.schema, false);
+      // Both providers want an object at the root of a structured answer.
+      const why = jsonSchemaProblem(format.schema, true);
       if (why) return problem("INVALID_SCHEMA", `response_format schema ${why}`);
     }
     // OpenAI refuses JSON mode unless the prompt asks for JSON (so the model does not emit whitespace forever).
