@@ -306,8 +306,22 @@ export function newRequest(
     deadline_ms: null,
     tags: {},
     created_at: Date.now(),
+    tools: [],
+    tool_choice: null,
+    parallel_tool_calls: null,
+    response_format: null,
+    stop: [],
+    seed: null,
+    top_p: null,
+    presence_penalty: null,
+    frequency_penalty: null,
+    reasoning_effort: null,
+    user: null,
+    metadata: {},
     pipeline: null,
     ...req,
+    // As decoded: every message with its parts, tool calls and tool_call_id.
+    messages: req.messages.map((m) => ({ parts: [], tool_calls: [], tool_call_id: null, ...m })),
   };
 }
 
