@@ -64,7 +64,9 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     let result;
     try {
       result = await call(checked.price.id);
-      const escalate = req.pipeline?.route?.strategy === "cascade" ? deps.cascade?.escalation(req, result) : null;
+      // The cascade's checks read text; an answer that calls tools is kept as it is.
+      const calledTools = (result.toolCalls?.length ?? 0) > 0;
+      const escalate = req.pipeline?.route?.strategy === "cascade" && !calledTools ? deps.cascade?.escalation(req, result) : null;
       if (escalate) {
         // The cheap attempt was paid for; it counts against the routing saving, as the router's own cost.
         const cheap = findModel(deps.catalog, result.model) ?? checked.price;
