@@ -13,7 +13,8 @@ function candidateWords(question: string): string[] {
   const words = question.match(/[\p{L}\p{N}][\p{L}\p{N}'-]*/gu) ?? [];
   const named = words.filter((w, i) => i > 0 && /^\p{Lu}/u.test(w));
   const long = words.filter((w) => w.length > 3);
-  return [...new Set([...named, ...long, ...words])];
+  // The best kind present only: names, else long words, else any word.
+  return [...new Set(named.length > 0 ? named : long.length > 0 ? long : words)];
 }
 
 function resolveRef(root: Schema, ref: string): Schema | undefined {
