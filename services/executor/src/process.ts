@@ -54,13 +54,10 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     if (!checked.ok) return reject(req, checked.rejection, model);
 
     const started = deps.now();
-    const o = requestOptions(req);
+    // Tools, output format, stop, seed and sampling options, named as the providers' ChatRequest names them.
+    const options = requestOptions(req);
     const call = (m: string) =>
-      deps.providers.chat({
-        model: m, messages, maxTokens: req.max_tokens, temperature: req.temperature, tools: o.tools, toolChoice: o.toolChoice, parallelToolCalls: o.parallelToolCalls,
-        responseFormat: o.responseFormat, stop: o.stop, seed: o.seed, topP: o.topP, presencePenalty: o.presencePenalty, frequencyPenalty: o.frequencyPenalty,
-        reasoningEffort: o.reasoningEffort, user: o.user, requestId: req.request_id, signal: ctx.signal,
-      });
+      deps.providers.chat({ model: m, messages, maxTokens: req.max_tokens, temperature: req.temperature, ...options, requestId: req.request_id, signal: ctx.signal });
     let result;
     try {
       result = await call(checked.price.id);
