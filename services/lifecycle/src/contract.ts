@@ -96,10 +96,6 @@ export function contractProblem(request: LlmRequest, price: ModelPrice): Contrac
       const why = jsonSchemaProblem(format.schema, true);
       if (why) return problem("INVALID_SCHEMA", `response_format schema ${why}`);
     }
-    // OpenAI refuses JSON mode unless the prompt asks for JSON (so the model does not emit whitespace forever).
-    if (format.type === "json_object" && price.provider === "openai" && !request.messages.some((m) => /json/i.test(m.content))) {
-      return problem("INVALID_PARAMETER", "response_format json_object needs the word 'JSON' in the messages (OpenAI requires the prompt to ask for JSON)");
-    }
   }
 
   const calls = new Set<string>();

@@ -102,7 +102,14 @@ export function buildOpenAIChatParams(req: ChatRequest, price: ModelPrice): Chat
     if (req.toolChoice) params.tool_choice = openAIToolChoice(req.toolChoice);
     if (req.parallelToolCalls != null) params.parallel_tool_calls = req.parallelToolCalls;
   }
-  if (req.responseFormat && req.responseFormat.type !== "text") params.response_format = openAIResponseFormat(req.responseFormat);
+  if (req.responseFormat && req.responseFormat.type !== "text") {
+    // JSON mode is refused unless the prompt says "JSON"; an object schema asks for the same without that rule
+    // (a request routed here from another provider need not have followed it).
+    const mentionsJson = req.messages.some((m) => /json/i.test(m.content));
+    params.response_format = req.responseFormat.type === "json_object" && !mentionsJson
+      ? { type: "json_schema", json_schema: { name: "response", schema: { type: "object" } } }
+      : openAIResponseFormat(req.responseFormat);
+  }
   if (req.stop && req.stop.length > 0) params.stop = [...req.stop];
   if (req.seed != null) params.seed = req.seed;
   if (req.user != null) params.safety_identifier = req.user;

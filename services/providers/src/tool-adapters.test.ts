@@ -38,6 +38,12 @@ describe("tools, formats and parts in the OpenAI Chat Completions shape", () => 
     });
   });
 
+  it("asks for a JSON object by schema when the prompt never says JSON, which JSON mode would refuse", () => {
+    const json = { type: "json_object", name: null, schema: null, strict: null };
+    expect(buildOpenAIChatParams({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }], responseFormat: json }, price("gpt-4o")).response_format).toEqual({ type: "json_schema", json_schema: { name: "response", schema: { type: "object" } } });
+    expect(buildOpenAIChatParams({ model: "gpt-4o", messages: [{ role: "user", content: "Answer in JSON" }], responseFormat: json }, price("gpt-4o")).response_format).toEqual({ type: "json_object" });
+  });
+
   it("sends reasoning effort only to reasoning models, and sampling knobs only to the others", () => {
     const p = buildOpenAIChatParams({ model: "o4-mini", messages: [{ role: "user", content: "hi" }], reasoningEffort: "high", topP: 0.5, presencePenalty: 1 }, price("o4-mini"));
     expect(p).toEqual({ model: "o4-mini", messages: [{ role: "user", content: "hi" }], reasoning_effort: "high" });
