@@ -78,7 +78,8 @@ function toolCalls(v: unknown, path: string): ToolCall[] {
     if (c.type !== undefined && c.type !== "function") throw unsupportedParameter(`${at}.type`, `tool call type ${JSON.stringify(c.type)} is ${NOT_IN_CONTRACT}`);
     const f = c.function as Body | null;
     if (typeof f !== "object" || f === null) throw invalidType(`${at}.function`, "an object", f);
-    return { id: requiredString(c, "id", `${at}.id`), name: requiredString(f, "name", `${at}.function.name`), arguments: typeof f.arguments === "string" ? f.arguments : (() => { throw invalidType(`${at}.function.arguments`, "a string", f.arguments); })() };
+    if (typeof f.arguments !== "string") throw invalidType(`${at}.function.arguments`, "a string", f.arguments);
+    return { id: requiredString(c, "id", `${at}.id`), name: requiredString(f, "name", `${at}.function.name`), arguments: f.arguments };
   });
 }
 
