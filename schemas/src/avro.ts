@@ -29,7 +29,8 @@ export const avroSchemas: Record<RecordName, object> = {
 
 /** Older published versions, oldest first, kept to prove that current readers still read them. */
 export const avroHistory: Partial<Record<RecordName, object[]>> = {
-  LlmRequest: [load("history/llm-request.v1.avsc"), load("history/llm-request.v2.avsc"), load("history/llm-request.v3.avsc")],
+  LlmRequest: [load("history/llm-request.v1.avsc"), load("history/llm-request.v2.avsc"), load("history/llm-request.v3.avsc"), load("history/llm-request.v4.avsc")],
+  LlmResponse: [load("history/llm-response.v1.avsc")],
   CostRecord: [load("history/cost-record.v1.avsc")],
   BudgetAlert: [load("history/budget-alert.v1.avsc")],
   CacheVerification: [load("history/cache-verification.v1.avsc")],

@@ -22,6 +22,26 @@ describe("published schema versions", () => {
     });
   }
 
+  it("a text-only record of the last request version decodes with tools, formats and parts at their defaults", () => {
+    const versions = avroHistory.LlmRequest!;
+    const writer = avro.Type.forSchema(versions.at(-1) as avro.Schema);
+    const reader = avro.Type.forSchema(avroSchemas.LlmRequest as avro.Schema);
+    const old = {
+      request_id: "old", tenant: "t", use_case: "u", messages: [{ role: "user", content: "hi" }], model: "gpt-4o", max_tokens: 5, temperature: null, context: [],
+      latency_class: "REALTIME", deadline_ms: null, tags: {}, created_at: 1, pipeline: null,
+    };
+    const read = reader.fromBuffer(writer.toBuffer(old), reader.createResolver(writer)) as Record<string, unknown>;
+    expect(read).toMatchObject({ ...old, tools: [], tool_choice: null, response_format: null, stop: [], seed: null, metadata: {} });
+    expect((read.messages as object[])[0]).toEqual({ role: "user", content: "hi", parts: [], tool_calls: [], tool_call_id: null });
+  });
+
+  it("a response written before tool calls reads with no tool calls and no finish reason", () => {
+    const writer = avro.Type.forSchema(avroHistory.LlmResponse![0] as avro.Schema);
+    const reader = avro.Type.forSchema(avroSchemas.LlmResponse as avro.Schema);
+    const read = reader.fromBuffer(writer.toBuffer(writer.random()), reader.createResolver(writer)) as Record<string, unknown>;
+    expect(read).toMatchObject({ finish_reason: null, tool_calls: [], refusal: null, reasoning_tokens: 0, cache_write_input_tokens: 0 });
+  });
+
   it("include the cost record's version before the token-class fields", () => {
     const v1 = avroHistory.CostRecord?.[0] as { fields: { name: string }[] } | undefined;
     expect(v1?.fields.map((f) => f.name)).not.toContain("unpriced");

@@ -7,8 +7,15 @@ import type { LlmOutcome, BudgetAlert, BudgetAlertLevel, CacheVerification, Cost
 // walked. `satisfies` makes a field missing from or extra to the TypeScript type a compile error;
 // the walk below makes a field missing from or extra to the Avro schema a test failure.
 const request: LlmRequest = {
-  request_id: "r1", tenant: "acme", use_case: "support", messages: [{ role: "user", content: "hi" }], model: "gpt-4o", max_tokens: 64,
+  request_id: "r1", tenant: "acme", use_case: "support",
+  messages: [
+    { role: "user", content: "hi", parts: [{ type: "image", text: "t", image_url: "https://x.test/a.png", detail: "low" }], tool_calls: [{ id: "c0", name: "f", arguments: "{}" }], tool_call_id: "c0" },
+  ],
+  model: "gpt-4o", max_tokens: 64,
   temperature: 0.5, context: [{ id: "c1", text: "doc", score: 0.25 }], latency_class: "BATCH", deadline_ms: 9_000, tags: { team: "a" }, created_at: 1_000,
+  tools: [{ name: "f", description: "d", parameters: '{"type":"object"}', strict: true }], tool_choice: { mode: "tool", name: "f" }, parallel_tool_calls: false,
+  response_format: { type: "json_schema", name: "s", schema: '{"type":"object"}', strict: true }, stop: ["END"], seed: 7, top_p: 0.9,
+  presence_penalty: 0.1, frequency_penalty: 0.2, reasoning_effort: "low", user: "u-1", metadata: { app: "x" },
   pipeline: {
     stage_ms: { cache: 2 }, overhead_cost_nanousd: 7, overhead: { embedding: 7 },
     route: { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: 0.5, reason: "short", shadow: true, substituted_from: "gpt-4o-2024-05-13", cascade: null },
@@ -19,6 +26,7 @@ const request: LlmRequest = {
 const response = {
   request_id: "r1", tenant: "acme", use_case: "support", status: "OK", content: "hello", error: "e", error_code: "X", model: "gpt-4o", provider: "openai",
   served_by: "CACHE_SEMANTIC", input_tokens: 10, cached_input_tokens: 2, output_tokens: 3, cost_usd: 0.001, latency_ms: 12, cache_source_request_id: "r0", created_at: 1_000,
+  finish_reason: "tool_calls", tool_calls: [{ id: "call_1", name: "f", arguments: '{"a":1}' }], refusal: "r", cache_write_input_tokens: 1, reasoning_tokens: 2,
 } satisfies LlmResponse;
 const costRecord = {
   request_id: "r1", tenant: "acme", use_case: "support", ts: 1_000, completed_at: 1_200, status: "ERROR", error_code: "X", served_by: "BATCH",
@@ -82,8 +90,8 @@ describe("TypeScript records and their Avro schemas agree", () => {
 
   it("every nullable TypeScript field accepts null in Avro", () => {
     const nullable: { [K in RecordName]?: string[] } = {
-      LlmRequest: ["model", "max_tokens", "temperature", "deadline_ms", "pipeline"],
-      LlmResponse: ["content", "error", "error_code", "model", "provider", "cache_source_request_id"],
+      LlmRequest: ["model", "max_tokens", "temperature", "deadline_ms", "pipeline", "tool_choice", "parallel_tool_calls", "response_format", "seed", "top_p", "presence_penalty", "frequency_penalty", "reasoning_effort", "user"],
+      LlmResponse: ["content", "error", "error_code", "model", "provider", "cache_source_request_id", "finish_reason", "refusal"],
       CostRecord: ["error_code", "model_requested", "model_used", "provider", "route_tier", "route_strategy", "route_score", "compression_strategy", "batch_id", "cache_source_request_id", "substituted_from"],
       BudgetAlert: ["use_case"],
       DistillSample: ["provider", "route_tier", "quality"],

@@ -2,7 +2,58 @@
 // schemas by types.test.ts (every field present, every sample valid), so the two cannot drift.
 
 export type Role = "system" | "user" | "assistant" | "tool" | (string & {});
-export interface Message { role: Role; content: string }
+/**
+ * One message. The fields after `content` came with the tools/multimodal contract; they are optional
+ * here so text-only messages stay `{ role, content }`, and decoded records always carry them.
+ */
+export interface Message {
+  role: Role;
+  /** The text; with `parts`, the text parts joined by a newline. */
+  content: string;
+  /** Empty/absent: the message is its content. Otherwise these parts, in order, are the message. */
+  parts?: ContentPart[];
+  /** Assistant messages: the tool calls the model made. */
+  tool_calls?: ToolCall[];
+  /** Tool messages: the call this is the result of. */
+  tool_call_id?: string | null;
+}
+export type ContentPartType = "text" | "image" | (string & {});
+export interface ContentPart {
+  type: ContentPartType;
+  text: string | null;
+  /** An https URL or a data: URL. */
+  image_url: string | null;
+  /** low | high | auto */
+  detail: string | null;
+}
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text. */
+  arguments: string;
+}
+export interface Tool {
+  name: string;
+  description: string | null;
+  /** The arguments' JSON Schema as JSON text. */
+  parameters: string;
+  strict: boolean | null;
+}
+export type ToolChoiceMode = "auto" | "none" | "required" | "tool" | (string & {});
+export interface ToolChoice {
+  mode: ToolChoiceMode;
+  /** mode "tool": the tool that must be called. */
+  name: string | null;
+}
+export type ResponseFormatType = "text" | "json_object" | "json_schema" | (string & {});
+export interface ResponseFormat {
+  type: ResponseFormatType;
+  name: string | null;
+  /** json_schema: the JSON Schema as JSON text. */
+  schema: string | null;
+  strict: boolean | null;
+}
+
 export interface ContextChunk { id: string; text: string; score: number }
 export type LatencyClass = "REALTIME" | "BATCH";
 export type ResponseStatus = "OK" | "ERROR";
@@ -80,6 +131,21 @@ export interface LlmRequest {
   tags: Record<string, string>;
   /** epoch milliseconds */
   created_at: number;
+  // The tools / output-format / sampling fields below are optional for producers that predate them;
+  // decoded records always carry them (at their Avro defaults). Read them through `requestOptions`.
+  tools?: Tool[];
+  tool_choice?: ToolChoice | null;
+  parallel_tool_calls?: boolean | null;
+  response_format?: ResponseFormat | null;
+  stop?: string[];
+  seed?: number | null;
+  top_p?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  /** minimal | low | medium | high */
+  reasoning_effort?: string | null;
+  user?: string | null;
+  metadata?: Record<string, string>;
   pipeline: PipelineState | null;
 }
 
@@ -99,6 +165,14 @@ export interface LlmResponse {
   output_tokens: number;
   cost_usd: number;
   latency_ms: number;
+  /** stop | length | tool_calls | content_filter; optional for writers that predate it. */
+  finish_reason?: string | null;
+  tool_calls?: ToolCall[];
+  refusal?: string | null;
+  /** Part of input_tokens. */
+  cache_write_input_tokens?: number;
+  /** Part of output_tokens. */
+  reasoning_tokens?: number;
   cache_source_request_id: string | null;
   created_at: number;
 }
@@ -248,8 +322,22 @@ export function newRequest(
     deadline_ms: null,
     tags: {},
     created_at: Date.now(),
+    tools: [],
+    tool_choice: null,
+    parallel_tool_calls: null,
+    response_format: null,
+    stop: [],
+    seed: null,
+    top_p: null,
+    presence_penalty: null,
+    frequency_penalty: null,
+    reasoning_effort: null,
+    user: null,
+    metadata: {},
     pipeline: null,
     ...req,
+    // As decoded: every message with its parts, tool calls and tool_call_id.
+    messages: req.messages.map((m) => ({ parts: [], tool_calls: [], tool_call_id: null, ...m })),
   };
 }
 

@@ -54,14 +54,39 @@ try:
 except openai.AuthenticationError as e:
     out["wrong_key"] = {"status": e.status_code, "type": (e.body or {}).get("type")}
 
-try:
-    oa.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
-        tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
-    )
-    out["tools"] = "accepted"
-except openai.BadRequestError as e:
-    out["tools"] = {"status": e.status_code, "param": (e.body or {}).get("param")}
+weather = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1, "maximum": 5}},
+    "required": ["city", "days"],
+    "additionalProperties": False,
+}
+tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather forecast for a city", "parameters": weather}}]
+first = oa.chat.completions.create(
+    model="gpt-4o-mini", messages=[{"role": "user", "content": f"python tools {run}: weather in Faro?"}], tools=tools, tool_choice="required"
+)
+call = first.choices[0].message.tool_calls[0]
+out["tool_call"] = {
+    "finish_reason": first.choices[0].finish_reason,
+    "name": call.function.name,
+    "has_city": "city" in json.loads(call.function.arguments),
+}
+
+answer = oa.chat.completions.create(
+    model="gpt-4o-mini",
+    messages=[{"role": "user", "content": f"python json {run}: forecast for Braga"}],
+    response_format={"type": "json_schema", "json_schema": {"name": "forecast", "schema": weather, "strict": True}},
+)
+out["json_schema"] = {"keys": sorted(json.loads(answer.choices[0].message.content).keys())}
+
+tool_use = an.messages.create(
+    model="claude-haiku-4-5",
+    max_tokens=512,
+    messages=[{"role": "user", "content": f"python anthropic tools {run}: weather in Evora?"}],
+    tools=[{"name": "get_weather", "description": "Weather forecast for a city", "input_schema": weather}],
+    tool_choice={"type": "any"},
+)
+block = next(b for b in tool_use.content if b.type == "tool_use")
+out["anthropic_tool"] = {"stop_reason": tool_use.stop_reason, "name": block.name, "has_city": "city" in block.input}
 
 print(json.dumps(out))
 sys.exit(0)

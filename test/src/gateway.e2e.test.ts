@@ -56,7 +56,7 @@ describe("the HTTP gateway end to end", () => {
     expect(response.headers.get("x-costwise-served-by")).toBe("REALTIME");
     const sent = produced.find((r) => r.request_id === id)!;
     expect(sent.tenant).toBe("demo");
-    expect(sent.messages).toEqual([{ role: "system", content: "Be brief." }, { role: "user", content: `${run} openai: what is a cache?` }]);
+    expect(sent.messages.map(({ role, content }) => ({ role, content }))).toEqual([{ role: "system", content: "Be brief." }, { role: "user", content: `${run} openai: what is a cache?` }]);
     expect(sent.max_tokens).toBe(100);
   });
 
@@ -111,15 +111,26 @@ describe("the HTTP gateway end to end", () => {
     expect(notFound).toBeInstanceOf(OpenAI.NotFoundError);
     expect((notFound as InstanceType<typeof OpenAI.NotFoundError>).code).toBe("model_not_found");
 
-    const tools = await oa.chat.completions
-      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: marker }], tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }] })
+    const legacy = await oa.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: marker }], functions: [{ name: "f", parameters: { type: "object" } }] })
       .catch((e: unknown) => e);
-    expect(tools).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((tools as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("tools");
+    expect(legacy).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((legacy as InstanceType<typeof OpenAI.BadRequestError>).param).toBe("functions");
+    // A tool schema that is not JSON Schema is the pipeline's own refusal, made before anything is produced.
+    const badSchema = await oa.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: marker }], tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { a: { type: "strin" } } } } }] })
+      .catch((e: unknown) => e);
+    expect(badSchema).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((badSchema as InstanceType<typeof OpenAI.BadRequestError>).code).toBe("invalid_schema");
     const anTools = await an.messages
-      .create({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: marker }], tools: [{ name: "f", input_schema: { type: "object" } }] })
+      .create({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: marker }], tools: [{ type: "bash_20250124", name: "bash" }] })
       .catch((e: unknown) => e);
     expect(anTools).toBeInstanceOf(Anthropic.BadRequestError);
+    const badImage = await an.messages
+      .create({ model: "claude-haiku-4-5", max_tokens: 10, messages: [{ role: "user", content: [{ type: "text", text: marker }, { type: "image", source: { type: "url", url: "http://insecure.test/a.png" } }] }] })
+      .catch((e: unknown) => e);
+    expect(badImage).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((badImage as Error).message).toMatch(/scheme 'http' is not allowed/);
 
     const malformed = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: `{"model": "gpt-4o-mini", "messages": [` });
     expect(malformed.status).toBe(400);
@@ -134,6 +145,58 @@ describe("the HTTP gateway end to end", () => {
     await new Promise((r) => setTimeout(r, 2_000));
     expect(produced.filter((r) => r.messages.some((m) => m.content.includes(marker)))).toEqual([]);
   });
+
+  it("carries a tool call round trip and a JSON-schema answer through both SDKs, also streamed", async () => {
+    const weather = { type: "object", properties: { city: { type: "string" }, days: { type: "integer", minimum: 1, maximum: 5 } }, required: ["city", "days"], additionalProperties: false };
+    const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [{ type: "function", function: { name: "get_weather", description: "Weather forecast for a city", parameters: weather, strict: true } }];
+    const question = `${run} tools: what is the weather in Lisbon?`;
+    const { data: first, response } = await oa.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: question }], tools, tool_choice: "required" }).withResponse();
+    expect(first.choices[0]!.finish_reason).toBe("tool_calls");
+    const call = first.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+    expect(call.type).toBe("function");
+    expect(call.function.name).toBe("get_weather");
+    const args = JSON.parse(call.function.arguments) as { city: string; days: number };
+    expect(typeof args.city).toBe("string");
+    expect(args.days >= 1 && args.days <= 5).toBe(true);
+    const sent = produced.find((r) => r.request_id === response.headers.get("x-costwise-request-id"))!;
+    expect(sent.tools).toEqual([{ name: "get_weather", description: "Weather forecast for a city", parameters: JSON.stringify(weather), strict: true }]);
+    expect(sent.tool_choice).toEqual({ mode: "required", name: null });
+
+    // The tool's result goes back; the model answers in text.
+    const second = await oa.chat.completions.create({
+      model: "gpt-4o-mini", tools,
+      messages: [{ role: "user", content: question }, first.choices[0]!.message, { role: "tool", tool_call_id: call.id, content: JSON.stringify({ forecast: "sunny" }) }],
+    });
+    expect(second.choices[0]!.finish_reason).toBe("stop");
+    expect(second.choices[0]!.message.content!.length).toBeGreaterThan(0);
+
+    // Streamed tool calls, assembled by the SDK's own helper.
+    const streamed = await oa.chat.completions.stream({ model: "gpt-4o-mini", messages: [{ role: "user", content: `${question} (stream)` }], tools, tool_choice: "required" }).finalChatCompletion();
+    const streamedCall = streamed.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+    expect(JSON.parse(streamedCall.function.arguments)).toHaveProperty("city");
+
+    const json = await oa.chat.completions.create({
+      model: "gpt-4o-mini", messages: [{ role: "user", content: `${run} json: forecast for Porto` }],
+      response_format: { type: "json_schema", json_schema: { name: "forecast", schema: weather, strict: true } },
+    });
+    const parsed = JSON.parse(json.choices[0]!.message.content!) as Record<string, unknown>;
+    expect(Object.keys(parsed).sort()).toEqual(["city", "days"]);
+
+    const anTools = [{ name: "get_weather", description: "Weather forecast for a city", input_schema: weather as Anthropic.Messages.Tool.InputSchema }];
+    const msg = await an.messages.create({ model: "claude-haiku-4-5", max_tokens: 512, messages: [{ role: "user", content: question }], tools: anTools, tool_choice: { type: "any" } });
+    expect(msg.stop_reason).toBe("tool_use");
+    const use = msg.content.find((b) => b.type === "tool_use")!;
+    expect(use).toMatchObject({ type: "tool_use", name: "get_weather" });
+    expect((use as Anthropic.Messages.ToolUseBlock).input).toHaveProperty("city");
+    const reply = await an.messages.create({
+      model: "claude-haiku-4-5", max_tokens: 512, tools: anTools,
+      messages: [{ role: "user", content: question }, { role: "assistant", content: msg.content }, { role: "user", content: [{ type: "tool_result", tool_use_id: (use as Anthropic.Messages.ToolUseBlock).id, content: "sunny" }] }],
+    });
+    expect(reply.stop_reason).toBe("end_turn");
+    const final = await an.messages.stream({ model: "claude-haiku-4-5", max_tokens: 512, messages: [{ role: "user", content: `${question} (anthropic stream)` }], tools: anTools, tool_choice: { type: "tool", name: "get_weather" } }).finalMessage();
+    expect(final.stop_reason).toBe("tool_use");
+    expect((final.content.find((b) => b.type === "tool_use") as Anthropic.Messages.ToolUseBlock).input).toHaveProperty("days");
+  }, 120_000);
 
   it("never lets two tenants share a cache entry, while one tenant's repeat is served from the cache", async () => {
     const other = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key2, maxRetries: 0, timeout: 60_000 });
@@ -232,6 +295,9 @@ describe("the HTTP gateway end to end", () => {
     expect(String(out.anthropic!.content).length).toBeGreaterThan(0);
     expect(String(out.anthropic_stream!.content).length).toBeGreaterThan(0);
     expect(out.wrong_key).toEqual({ status: 401, type: "invalid_request_error" });
-    expect(out.tools).toEqual({ status: 400, param: "tools" });
+    expect(out.tool_call).toMatchObject({ finish_reason: "tool_calls", name: "get_weather" });
+    expect(out.tool_call!.has_city).toBe(true);
+    expect(out.json_schema).toEqual({ keys: ["city", "days"] });
+    expect(out.anthropic_tool).toMatchObject({ stop_reason: "tool_use", name: "get_weather", has_city: true });
   }, 900_000);
 });

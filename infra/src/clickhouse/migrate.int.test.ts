@@ -62,7 +62,7 @@ describe("ClickHouse migrations on the real server", () => {
       "request_id String", "tenant String", "use_case String", "ts DateTime", "status String", "content String",
       "error String", "error_code String", "model String", "provider String", "served_by String", "input_tokens UInt32",
       "cached_input_tokens UInt32", "output_tokens UInt32", "cost_usd Float64", "latency_ms UInt32",
-      "cache_source_request_id String", "version UInt64",
+      "cache_source_request_id String", "finish_reason String", "tool_calls String", "refusal String", "version UInt64",
     ]);
     expect(await engine("llm_responses")).toBe("ReplacingMergeTree");
   });

@@ -40,4 +40,24 @@ describe("batch lines", () => {
     expect(parsed.params).toMatchObject({ model: price.id, system: "Be brief.", temperature: 0.3, max_tokens: Math.min(4096, price.maxOutputTokens) });
     expect(parsed.params.messages).toEqual([{ role: "user", content: renderMessages(r)[1]!.content }]);
   });
+
+  it("carries tools, tool results, the output format and stop sequences into both batch formats", () => {
+    const schema = { type: "object", properties: { city: { type: "string" } } };
+    const r = req({
+      tools: [{ name: "get_weather", description: null, parameters: JSON.stringify(schema), strict: null }], tool_choice: { mode: "required", name: null }, stop: ["END"], seed: 5,
+      messages: [
+        { role: "user", content: "Weather?" }, { role: "assistant", content: "", tool_calls: [{ id: "c1", name: "get_weather", arguments: '{"city":"Oslo"}' }] },
+        { role: "tool", content: "3C", tool_call_id: "c1" }, { role: "user", content: "Warm?" },
+      ],
+      context: [],
+    });
+    const openai = JSON.parse(buildLine(requireModel(catalog, "gpt-4o-mini"), r, renderMessages(r)).text).body;
+    expect(openai).toMatchObject({ tools: [{ type: "function", function: { name: "get_weather", parameters: schema } }], tool_choice: "required", stop: ["END"], seed: 5 });
+    expect(openai.messages[2]).toEqual({ role: "tool", content: "3C", tool_call_id: "c1" });
+    const anthropic = JSON.parse(buildLine(requireModel(catalog, "claude-haiku-4-5"), r, renderMessages(r)).text).params;
+    expect(anthropic).toMatchObject({ tools: [{ name: "get_weather", input_schema: schema }], tool_choice: { type: "any" }, stop_sequences: ["END"] });
+    expect(anthropic.messages[2].content[0]).toEqual({ type: "tool_result", tool_use_id: "c1", content: "3C" });
+    const json = req({ response_format: { type: "json_schema", name: "w", schema: JSON.stringify(schema), strict: true }, context: [] });
+    expect(JSON.parse(buildLine(requireModel(catalog, "gpt-4o-mini"), json, renderMessages(json)).text).body.response_format).toEqual({ type: "json_schema", json_schema: { name: "w", schema, strict: true } });
+  });
 });

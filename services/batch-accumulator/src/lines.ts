@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { LlmRequest, Message } from "@costwise/schemas";
+import { requestOptions, type LlmRequest, type Message } from "@costwise/schemas";
 import type { ModelPrice } from "@costwise/pricing";
 import { buildAnthropicParams, buildOpenAIChatParams } from "@costwise/providers";
 
@@ -27,7 +27,8 @@ export interface BatchLine {
  */
 export function buildLine(price: ModelPrice, request: LlmRequest, messages: readonly Message[]): BatchLine {
   const customId = customIdOf(request.request_id);
-  const chat = { model: price.id, messages, maxTokens: request.max_tokens, temperature: request.temperature };
+  // Tools, output format, stop, seed and sampling options travel exactly as on the real-time path.
+  const chat = { model: price.id, messages, maxTokens: request.max_tokens, temperature: request.temperature, ...requestOptions(request) };
   const line =
     price.provider === "openai"
       ? { custom_id: customId, method: "POST", url: OPENAI_BATCH_ENDPOINT, body: buildOpenAIChatParams(chat, price) }

@@ -37,6 +37,15 @@ describe("decide", () => {
     expect(rec!.stage_latency_ms).toEqual({ batch: 58_000 });
   });
 
+  it("answers a line that called tools with its tool calls and finish reason, keeping the request's tools in the store", () => {
+    const tools = [{ name: "get_weather", description: null, parameters: '{"type":"object"}', strict: null }];
+    const s = stored({ tools, tool_choice: { mode: "required", name: null } });
+    expect(s.request.tools).toEqual(tools);
+    const toolBody = { ...body, choices: [{ message: { content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }] }, finish_reason: "tool_calls" }] };
+    const [res] = pick<LlmResponse>(decide({ customId: "r1", ok: true, body: toolBody }, s, ctx, deps, NOW), topics.responses);
+    expect(res).toMatchObject({ status: "OK", content: "", finish_reason: "tool_calls", tool_calls: [{ id: "call_1", name: "get_weather", arguments: "{}" }] });
+  });
+
   it("sends a failed line back for another batch with the next attempt, and moves its claim to that attempt", () => {
     const d = decide(fail(), stored(), ctx, deps, NOW);
     expect(d).toMatchObject({ kind: "batch", claim: "retry:2" });

@@ -3,6 +3,7 @@ import { costOf, type ModelPrice, type PriceCatalog, type Usage } from "@costwis
 import { answer, baselineModel, chargeRequest, fail, providerUnknownModel, recordStage, rejectionReason } from "@costwise/lifecycle";
 import { output, type Output } from "@costwise/stream-runtime";
 import { afterFailure, type DeadlinePolicy, type Disposition } from "./policy.ts";
+import type { ParsedAnswer } from "./provider-api.ts";
 import { isModelNotFound, type LineFailure, type LineResult } from "./results.ts";
 import type { StoredRequest } from "./stored.ts";
 
@@ -28,7 +29,7 @@ export interface DecideDeps {
   readonly defaultModel: string | null;
   readonly policy: DeadlinePolicy;
   /** The provider adapter's parser of a successful body; throws when the body is unusable. */
-  readonly parse: (body: unknown, model: string) => { content: string; usage: Usage };
+  readonly parse: (body: unknown, model: string) => ParsedAnswer;
   /** The usage a successful body bills even when `parse` rejects it; null when it states none. */
   readonly billed: (body: unknown) => Usage | null;
 }
@@ -56,7 +57,7 @@ export function annotate(req: LlmRequest, ms: number): LlmRequest {
 type Failed = LineFailure & { readonly billed?: Usage | null };
 
 function success(line: { customId: string; body: unknown }, s: StoredRequest, ctx: BatchContext, deps: DecideDeps, now: number): Decision | Failed {
-  let parsed: { content: string; usage: Usage };
+  let parsed: ParsedAnswer;
   try {
     parsed = deps.parse(line.body, ctx.price.id);
   } catch (err) {
@@ -65,6 +66,7 @@ function success(line: { customId: string; body: unknown }, s: StoredRequest, ct
   const req = s.request;
   const done = answer({
     request: req, servedBy: "BATCH", catalog: deps.catalog, completedAt: now, content: parsed.content, model: ctx.price, usage: parsed.usage,
+    finishReason: parsed.finishReason ?? null, toolCalls: parsed.toolCalls ?? [], refusal: parsed.refusal ?? null,
     baselineModel: baselineModel(req, deps.catalog, deps.defaultModel), attempts: s.attempt, batchId: ctx.providerBatchId ?? ctx.batchId,
     queueDelayMs: Math.max(0, (ctx.submittedAt ?? now) - s.acceptedAt), stageMs: { [STAGE]: Math.max(0, now - s.acceptedAt) },
   });

@@ -7,6 +7,15 @@ import { toFile, type OpenAI } from "openai";
 import { OPENAI_BATCH_ENDPOINT } from "./lines.ts";
 import { parseAnthropicLine, parseOpenAiLine, ResultLineError, type LineResult } from "./results.ts";
 
+/** A batch line's answer: the text, its billing, and (when the model made them) its tool calls. */
+export interface ParsedAnswer {
+  content: string;
+  usage: Usage;
+  finishReason?: string;
+  toolCalls?: { id: string; name: string; arguments: string }[];
+  refusal?: string | null;
+}
+
 /** Metadata key under which our batch id travels with an OpenAI batch (finds it again after a crash). */
 export const METADATA_KEY = "costwise_batch_id";
 
@@ -47,7 +56,7 @@ export interface BatchApi {
   results(providerBatchId: string, state: ProviderBatchState, onBadLine?: (err: unknown) => void): AsyncIterable<LineResult>;
   cancel(providerBatchId: string): Promise<void>;
   /** Content and usage of a successful line's body; throws when the body is unusable. */
-  parse(body: unknown, model: string): { content: string; usage: Usage };
+  parse(body: unknown, model: string): ParsedAnswer;
   /** The usage a successful line's body bills even when `parse` finds it unusable; null when it states none. */
   billed(body: unknown): Usage | null;
 }

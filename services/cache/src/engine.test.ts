@@ -31,6 +31,30 @@ function setup(opts: { store?: CacheStore; failEmbed?: () => boolean } = {}) {
 }
 
 describe("cache engine", () => {
+  it("stores answers that call tools only where the use case allows it, and serves them with their calls", async () => {
+    const tools = [{ name: "track_card", description: null, parameters: '{"type":"object"}', strict: null }];
+    const calls = [{ id: "call_1", name: "track_card", arguments: "{}" }];
+    const run = async (p: typeof policies, id: string) => {
+      let now = 10_000;
+      const store = new MemoryCacheStore(() => now);
+      const embedder = bagOfWordsEmbedder();
+      const engine = createCacheEngine({ store, index: new ScopedAnnIndex({ dimensions: embedder.dimensions }), embedder, policies: p, now: () => now });
+      const req = request({ request_id: id, tools });
+      const pending = engine.pendingFor(req, await engine.lookup(req));
+      if (pending) await store.putPending(pending, 60_000);
+      const result = (await engine.learn(answer(req, { content: "", tool_calls: calls, finish_reason: "tool_calls" }))).result;
+      now += 1;
+      return { result, again: await engine.lookup(request({ request_id: `${id}-again`, tools })), other: await engine.lookup(request({ request_id: `${id}-x` })) };
+    };
+    expect((await run(policies, "a")).result).toBe("tool_calls");
+    const allowing = parsePolicies({ version: 1, use_cases: { "support-chat": { mode: "semantic", threshold: 0.8, ttl_seconds: 60, cache_tool_calls: true } } });
+    const ok = await run(allowing, "b");
+    expect(ok.result).toBe("stored");
+    expect(ok.again.entry?.answer).toMatchObject({ tool_calls: calls, finish_reason: "tool_calls" });
+    // The same question without the tools is another scope: neither exact nor semantic.
+    expect(ok.other.status).toBe("MISS");
+  });
+
   it("serves an identical request exactly, with the answer of the request that taught it", async () => {
     const { engine, teach } = setup();
     expect(await teach(request({ request_id: "first" }))).toBe("stored");

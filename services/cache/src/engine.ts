@@ -64,7 +64,7 @@ export interface LearnOutcome {
 
 export type VerifyResult = "ok" | "wrong" | "entry_gone" | "no_verifier" | "other_model";
 
-export type LearnResult = "stored" | "exists" | "invalidated" | "not_pending" | "not_ok" | "served_by_cache" | "mismatch";
+export type LearnResult = "stored" | "exists" | "invalidated" | "not_pending" | "not_ok" | "served_by_cache" | "mismatch" | "tool_calls";
 
 export interface CacheEngineDeps {
   readonly store: CacheStore;
@@ -266,6 +266,9 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     const p = await deps.store.getPending(res.request_id);
     if (!p) return learned("not_pending");
     if (p.tenant !== res.tenant || p.use_case !== res.use_case) return learned("mismatch");
+    // A tool call acts on the world: replaying one is the use case's decision, not the cache's.
+    const toolCalls = res.tool_calls ?? [];
+    if (toolCalls.length > 0 && !policyFor(deps.policies, res.use_case).cache_tool_calls) return learned("tool_calls");
 
     let vector = p.vector;
     let embedder = p.embedder;
@@ -294,7 +297,10 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     const entry: CacheEntry = {
       v: 1, key: p.key, scope: p.scope, tenant: p.tenant, use_case: p.use_case, query: p.query,
       salient: { ...salient, version: SALIENT_VERSION }, vector, embedder, answer_vector: answerVector,
-      answer: { content: res.content, model: res.model, provider: res.provider, input_tokens: res.input_tokens, cached_input_tokens: res.cached_input_tokens, output_tokens: res.output_tokens },
+      answer: {
+        content: res.content, model: res.model, provider: res.provider, input_tokens: res.input_tokens, cached_input_tokens: res.cached_input_tokens, output_tokens: res.output_tokens,
+        finish_reason: res.finish_reason ?? null, tool_calls: toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })),
+      },
       source_request_id: res.request_id, created_at: now, expires_at: now + p.ttl_seconds * 1000,
     };
     const stored = await deps.store.learn(entry, res.request_id, p.created_at);

@@ -13,6 +13,25 @@ const req = (over: Partial<LlmRequest> = {}) =>
 const canon = (r: LlmRequest, p = policy()) => canonicalize(r, p);
 
 describe("canonical request key", () => {
+  it("keeps the key of a plain text request, and ignores a tool schema's key order and formatting", () => {
+    // A request from before tools existed (no option fields at all) and one with them at their defaults.
+    const plain = req();
+    for (const k of ["tools", "tool_choice", "response_format", "stop", "seed"] as const) delete plain[k];
+    expect(canon(req({ tools: [], stop: [], response_format: null })).key).toBe(canon(plain).key);
+    const tool = (parameters: string) => req({ tools: [{ name: "f", description: null, parameters, strict: null }] });
+    expect(canon(tool('{"type":"object","properties":{"a":{"type":"string"}}}')).key).toBe(canon(tool('{ "properties": { "a": { "type": "string" } }, "type": "object" }')).key);
+  });
+
+  it("keys tool results by the call they answer, when the policy caches tool conversations", () => {
+    const convo = (result: string) => req({ messages: [
+      { role: "user", content: "Where is my card?" }, { role: "assistant", content: "", tool_calls: [{ id: "c1", name: "track", arguments: '{"id":"7"}' }] },
+      { role: "tool", content: result, tool_call_id: "c1" }, { role: "user", content: "And when will it arrive?" },
+    ] });
+    const p = policy({ allow_tools: true });
+    expect(canon(convo("in transit"), p).key).not.toBe(canon(convo("delivered"), p).key);
+    expect(eligibility(convo("x"), policy())?.kind).toBe("bypass");
+  });
+
   it("is stable for equal requests and ignores request id, time, tags it was not told about and whitespace", () => {
     const a = canon(req());
     const b = canon(req({ request_id: "r2", created_at: 99, tags: { trace: "x" }, messages: [{ role: "system", content: "You are a  bank assistant.\n" }, { role: "user", content: "  Where is my card?" }] }));
@@ -32,6 +51,14 @@ describe("canonical request key", () => {
     ["temperature", { temperature: 0.2 }],
     ["system prompt", { messages: [{ role: "system", content: "You are a pirate." }, { role: "user", content: "Where is my card?" }] }],
     ["use case", { use_case: "sales" }],
+    ["tool set", { tools: [{ name: "get_card_status", description: null, parameters: '{"type":"object"}', strict: null }] }],
+    ["tool schema", { tools: [{ name: "get_card_status", description: null, parameters: '{"type":"object","properties":{"id":{"type":"string"}}}', strict: null }] }],
+    ["output format", { response_format: { type: "json_object", name: null, schema: null, strict: null } }],
+    ["output schema", { response_format: { type: "json_schema", name: "a", schema: '{"type":"object","properties":{"x":{"type":"number"}}}', strict: true } }],
+    ["tool choice", { tools: [{ name: "get_card_status", description: null, parameters: '{"type":"object"}', strict: null }], tool_choice: { mode: "required", name: null } }],
+    ["stop sequences", { stop: ["END"] }],
+    ["seed", { seed: 3 }],
+    ["question's image", { messages: [{ role: "system", content: "You are a bank assistant." }, { role: "user", content: "Where is my card?", parts: [{ type: "image", text: null, image_url: "https://x.test/card.png", detail: null }] }] }],
   ])("puts the %s in both the scope and the key", (_name, over) => {
     const a = canon(req());
     const b = canon(req(over));

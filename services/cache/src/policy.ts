@@ -59,6 +59,8 @@ export const useCasePolicySchema = z
     allow_sampling: z.boolean().default(false),
     /** Serve and store requests that carry tool messages. */
     allow_tools: z.boolean().default(false),
+    /** Store and serve answers that call tools (a replayed tool call runs the tool again); off by default. */
+    cache_tool_calls: z.boolean().default(false),
     /** Salient-detail kinds that must agree between a query and a semantic candidate; [] turns the guard off. */
     guard: z.array(z.enum(SALIENT_KINDS)).default([...SALIENT_KINDS]),
     /** A regex over the last user message whose first group is the query; the rest of the message is a template and part of the scope. */

@@ -97,6 +97,7 @@ describe("cache process", () => {
       request_id: "second", tenant: "acme", use_case: "support-chat", status: "OK", content: "answer to first", error: null, error_code: null,
       model: "gpt-4o", provider: "openai", served_by: "CACHE_EXACT", input_tokens: 30, cached_input_tokens: 0, output_tokens: 12,
       cost_usd: 0, latency_ms: 150 + 2 * LOOKUP_MS, cache_source_request_id: "first", created_at: 5_100,
+      finish_reason: "stop", tool_calls: [], refusal: null, cache_write_input_tokens: 0, reasoning_tokens: 0,
     });
     const baseline = costOf(requireModel(catalog, "gpt-4o"), { inputTokens: 40, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 12 }).totalNanoUsd;
     expect(rec).toMatchObject({

@@ -78,6 +78,8 @@ export function createProcess(deps: CacheProcessDeps): ProcessFn<LlmRequest | Ll
       model: entry.answer.model, provider: entry.answer.provider, served_by: servedBy,
       input_tokens: entry.answer.input_tokens, cached_input_tokens: entry.answer.cached_input_tokens, output_tokens: entry.answer.output_tokens,
       cost_usd: nanoUsdToUsd(r.costNanoUsd), latency_ms: Math.max(0, now - req.created_at),
+      finish_reason: entry.answer.finish_reason ?? "stop", tool_calls: (entry.answer.tool_calls ?? []).map((c) => ({ ...c })), refusal: null,
+      cache_write_input_tokens: 0, reasoning_tokens: 0,
       cache_source_request_id: entry.source_request_id, created_at: req.created_at,
     };
     return emit(output(topics.responses, response), output(topics.costRecords, record));

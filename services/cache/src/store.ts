@@ -10,6 +10,9 @@ export interface CachedAnswer {
   readonly input_tokens: number;
   readonly cached_input_tokens: number;
   readonly output_tokens: number;
+  /** Absent in entries written before tool calls were cached: none, finish "stop". */
+  readonly finish_reason?: string | null;
+  readonly tool_calls?: readonly { readonly id: string; readonly name: string; readonly arguments: string }[];
 }
 
 /** One cache entry as stored in Redis (JSON, with the use case's TTL). */

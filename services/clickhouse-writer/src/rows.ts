@@ -79,6 +79,10 @@ export function responseRow(r: LlmResponse, version: number) {
     cost_usd: r.cost_usd,
     latency_ms: u32(r.latency_ms),
     cache_source_request_id: r.cache_source_request_id ?? "",
+    finish_reason: r.finish_reason ?? "",
+    // JSON text of [{id, name, arguments}]; empty when the model called no tool.
+    tool_calls: (r.tool_calls?.length ?? 0) > 0 ? JSON.stringify(r.tool_calls) : "",
+    refusal: r.refusal ?? "",
     version,
   };
 }

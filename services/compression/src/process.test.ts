@@ -59,6 +59,25 @@ describe("compression process", () => {
     expect((await metrics.requests.get()).values).toEqual([expect.objectContaining({ labels: { use_case: "kb-answers", outcome: "compressed" }, value: 1 })]);
   });
 
+  it("compresses only the retrieved context: tool definitions, output schema, tool calls and results pass unchanged", async () => {
+    const { process } = make();
+    const schema = JSON.stringify({ type: "object", properties: { answer: { type: "string", description: "  keep   these   spaces  " } } });
+    const req = kb({
+      tools: [{ name: "lookup", description: "Look  up   a term", parameters: schema, strict: true }],
+      response_format: { type: "json_schema", name: "answer", schema, strict: true },
+      messages: [
+        { role: "system", content: "Answer from the provided context only." }, { role: "user", content: "Define it." },
+        { role: "assistant", content: "", tool_calls: [{ id: "c1", name: "lookup", arguments: '{"term":  "x"}' }] },
+        { role: "tool", content: "A   long\n\n\ntool   result   with   spacing.", tool_call_id: "c1" }, { role: "user", content: row.question },
+      ],
+    });
+    const [sent] = only<LlmRequest>(await process(req, ctx), topics.ready);
+    expect(sent!.pipeline!.compression!.context_tokens_after).toBeLessThan(sent!.pipeline!.compression!.context_tokens_before);
+    expect(sent!.messages).toEqual(req.messages);
+    expect(sent!.tools).toEqual(req.tools);
+    expect(sent!.response_format).toEqual(req.response_format);
+  });
+
   it("gives the cost record the figures and strategy, and a compression saving against the uncompressed prompt", async () => {
     const [sent] = only<LlmRequest>(await make().process(kb(), ctx), topics.ready);
     const c = sent!.pipeline!.compression!;

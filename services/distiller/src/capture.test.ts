@@ -34,6 +34,13 @@ describe("capture", () => {
     expect(isFrontierAnswer(p(routed("small", "gpt-4o-mini")), response("r2", { model: "gpt-4o-mini" }), listed)).toBe(true);
   });
 
+  it("captures no tool conversations: a sample carries text turns and a text answer only", () => {
+    const p = planFor(request("r4"), policy, renderMessages)!;
+    expect(buildSample(p, response("r4", { content: "", tool_calls: [{ id: "c", name: "f", arguments: "{}" }] }), uc, redact, 1)).toEqual({ skipped: "answer calls tools" });
+    const withResult = { ...p, messages: [...p.messages, { role: "assistant", content: "", tool_calls: [{ id: "c", name: "f", arguments: "{}" }] }, { role: "tool", content: "42", tool_call_id: "c" }] };
+    expect(buildSample(withResult, response("r4", { content: "It is 42, as the tool reported." }), uc, redact, 1)).toEqual({ skipped: "prompt carries tool calls" });
+  });
+
   it("builds a redacted sample: prompt and answer redacted, counts summed, prompt hash over the redacted text", () => {
     const p = planFor(request("r3"), policy, renderMessages)!;
     const r = buildSample(p, response("r3", { content: "Sure, I'll reply to jane.doe@example.com" }), uc, redact, 99);

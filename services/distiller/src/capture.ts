@@ -65,6 +65,7 @@ export function planFor(req: LlmRequest, policy: DistillPolicy, render: (req: Ll
 /** Is a response worth holding until its prompt arrives? (OK, a model answer, sampled.) */
 export function answerWanted(res: LlmResponse, policy: DistillPolicy): boolean {
   if (res.status !== "OK" || res.content === null || (res.served_by !== "REALTIME" && res.served_by !== "BATCH")) return false;
+  if ((res.tool_calls?.length ?? 0) > 0) return false;
   const s = samplingOf(res.request_id, policy.useCases.get(res.use_case));
   return s.capture || s.shadow;
 }
@@ -97,6 +98,9 @@ export function buildSample(p: PendingPrompt, res: LlmResponse, uc: UseCaseDisti
   const f = uc.capture.filters;
   if (res.status !== "OK" || res.content === null) return { skipped: "not OK" };
   if (!isFrontierAnswer(p, res, uc)) return { skipped: "not a frontier answer" };
+  // A sample is text turns and a text completion: tool calls and tool results do not fit it.
+  if ((res.tool_calls?.length ?? 0) > 0) return { skipped: "answer calls tools" };
+  if (p.messages.some((m) => m.role === "tool" || (m.tool_calls?.length ?? 0) > 0)) return { skipped: "prompt carries tool calls" };
   const answer = res.content.trim();
   if (answer.length < f.minAnswerChars) return { skipped: "answer too short" };
   if (f.maxAnswerChars !== null && answer.length > f.maxAnswerChars) return { skipped: "answer too long" };

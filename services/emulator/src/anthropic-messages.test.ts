@@ -110,7 +110,7 @@ describe("createMessage", () => {
       .filter((e) => e.event === "content_block_delta")
       .map((e) => (e.data as { delta: { text: string } }).delta.text)
       .join("");
-    expect(text).toBe(message.content[0]!.text);
+    expect(text).toBe((message.content[0] as { text: string }).text);
     const delta = events.find((e) => e.event === "message_delta")!.data as { usage: { output_tokens: number }; delta: { stop_reason: string } };
     expect(delta.usage.output_tokens).toBe(message.usage.output_tokens);
     expect(delta.delta.stop_reason).toBe(message.stop_reason);

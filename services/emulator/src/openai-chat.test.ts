@@ -100,7 +100,7 @@ describe("createChatCompletion", () => {
     const completion = complete({ model: "gpt-4o", n: 3, messages: [{ role: "user", content: "Name a colour" }] });
     expect(completion.choices.map((c) => c.index)).toEqual([0, 1, 2]);
     expect(new Set(completion.choices.map((c) => c.message.content)).size).toBe(3);
-    const sum = completion.choices.reduce((s, c) => s + tokenizer.count(c.message.content), 0);
+    const sum = completion.choices.reduce((s, c) => s + tokenizer.count(c.message.content ?? ""), 0);
     expect(completion.usage.completion_tokens).toBe(sum);
   });
 

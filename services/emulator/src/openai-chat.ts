@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { isOpenAiReasoningModel, openAiContextWindow } from "./config.ts";
 import { openAiError } from "./errors.ts";
-import { agreedSeed, fnv1a32, randomId, seedOf, stableStringify } from "./hash.ts";
+import { agreedSeed, fnv1a32, mulberry32, randomId, seedOf, stableStringify } from "./hash.ts";
 import type { OpenAiPrefixCache } from "./prompt-cache.ts";
 import type { StreamEvent } from "./stream.ts";
 import { cappedReply, type RecordedAnswers } from "./recorded.ts";
+import { decideToolCall, imageSize, openAiImageTokens, reasoningTokens, schemaInstance } from "./structured.ts";
 import { generateReply, streamDeltas } from "./text.ts";
 import type { Tokenizer } from "./tokens.ts";
 import { firstIssue, isMissing, openAiParamPath } from "./zod-errors.ts";
@@ -40,16 +41,31 @@ export const ChatRequestSchema = z
     stream: z.boolean().nullish(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullish(),
     temperature: z.number().min(0).max(2).nullish(),
-    tools: z.array(z.unknown()).nullish(),
+    tools: z
+      .array(z.object({ type: z.literal("function"), function: z.object({ name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/), description: z.string().optional(), parameters: z.record(z.unknown()).optional() }).passthrough() }).passthrough())
+      .nullish(),
+    tool_choice: z.union([z.enum(["none", "auto", "required"]), z.object({ type: z.literal("function"), function: z.object({ name: z.string() }) }).passthrough()]).nullish(),
+    response_format: z
+      .object({ type: z.enum(["text", "json_object", "json_schema"]), json_schema: z.object({ name: z.string(), schema: z.record(z.unknown()).optional(), strict: z.boolean().nullish() }).passthrough().optional() })
+      .passthrough()
+      .nullish(),
+    reasoning_effort: z.enum(["minimal", "low", "medium", "high"]).nullish(),
+    seed: z.number().int().nullish(),
   })
   .passthrough();
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 
+export interface OpenAiToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
 export interface ChatCompletionChoice {
   index: number;
-  message: { role: "assistant"; content: string; refusal: null; annotations: [] };
+  message: { role: "assistant"; content: string | null; refusal: null; annotations: []; tool_calls?: OpenAiToolCall[] };
   logprobs: null;
-  finish_reason: "stop" | "length";
+  finish_reason: "stop" | "length" | "tool_calls";
 }
 
 export interface ChatUsage {
@@ -114,6 +130,10 @@ export function parseChatRequest(body: unknown, knownModels: { has(model: string
       code: "empty_array",
     });
   }
+  checkToolUse(request);
+  if (request.reasoning_effort != null && !isOpenAiReasoningModel(request.model)) {
+    throw openAiError(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", { param: "reasoning_effort", code: "unsupported_parameter" });
+  }
   if (isOpenAiReasoningModel(request.model)) {
     if (request.max_tokens != null) {
       throw openAiError(400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", {
@@ -131,12 +151,37 @@ export function parseChatRequest(body: unknown, knownModels: { has(model: string
   return request;
 }
 
+/** The API's own tool checks: a named tool choice needs that tool; a tool message needs the call it answers. */
+function checkToolUse(request: ChatRequest): void {
+  const tools = request.tools ?? [];
+  const choice = request.tool_choice;
+  if (choice != null && tools.length === 0) {
+    throw openAiError(400, "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", { param: "tool_choice", code: null });
+  }
+  if (typeof choice === "object" && choice !== null && !tools.some((t) => t.function.name === choice.function.name)) {
+    throw openAiError(400, `Invalid 'tool_choice': function '${choice.function.name}' not found in 'tools'.`, { param: "tool_choice", code: "invalid_value" });
+  }
+  if (request.response_format?.type === "json_object" && !request.messages.some((m) => /json/i.test(messageText(m)))) {
+    throw openAiError(400, "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", { param: "messages", code: null });
+  }
+  const open = new Set<string>();
+  request.messages.forEach((m, i) => {
+    for (const c of m.tool_calls ?? []) if (c.id) open.add(c.id);
+    if (m.role === "tool") {
+      const id = (m as { tool_call_id?: unknown }).tool_call_id;
+      if (typeof id !== "string" || !open.has(id)) {
+        throw openAiError(400, `Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.`, { param: `messages.[${i}].role`, code: null });
+      }
+    }
+  });
+}
+
 // Structural tokens (message framing) are given ids far outside the vocabulary so that they
 // take part in prefix hashing without colliding with text tokens.
 const FRAME_TOKENS = [0x7fff0001, 0x7fff0002, 0x7fff0003] as const;
 const PRIMING_TOKENS = [0x7fff0011, 0x7fff0012, 0x7fff0013] as const;
 const NAME_TOKEN = 0x7fff0021;
-/** A low-detail image costs a flat 85 tokens. */
+/** A low-detail image costs a flat 85 tokens (larger ones by size, see openAiImageTokens). */
 export const IMAGE_TOKENS = 85;
 
 export interface RenderedPrompt {
@@ -197,8 +242,10 @@ export function renderOpenAiPrompt(messages: readonly ChatMessage[], tools: read
 function contentPartTokens(part: z.infer<typeof ContentPartSchema>, tokenizer: Tokenizer): readonly number[] {
   if (part.type === "text" && typeof part["text"] === "string") return tokenizer.encode(part["text"]);
   if (part.type === "image_url") {
-    const url = stableStringify(part["image_url"]);
-    return new Array<number>(IMAGE_TOKENS).fill(0x40000000 | (fnv1a32(url) & 0x3fffffff));
+    const image = (part["image_url"] ?? {}) as { url?: unknown; detail?: unknown };
+    const url = typeof image.url === "string" ? image.url : "";
+    const tokens = openAiImageTokens(imageSize(url), typeof image.detail === "string" ? image.detail : undefined);
+    return new Array<number>(tokens).fill(0x40000000 | (fnv1a32(stableStringify(part["image_url"])) & 0x3fffffff));
   }
   return tokenizer.encode(stableStringify(part));
 }
@@ -257,16 +304,39 @@ export function createChatCompletion(request: ChatRequest, deps: ChatDeps): Chat
     deps.tokenizer,
   );
   const trained = deps.trained?.(request.messages, cap) ?? null;
+  // Reasoning models think before answering: those tokens are billed as output and come out of the
+  // cap. Emulated when the request sets reasoning_effort, so text-only traffic keeps its answers.
+  const reasoning = isOpenAiReasoningModel(request.model) && request.reasoning_effort != null ? Math.min(reasoningTokens(request.reasoning_effort, seed), cap ?? Infinity) : 0;
+  const visibleCap = cap === undefined ? undefined : cap - reasoning;
+  const tools = (request.tools ?? []).map((t) => ({ name: t.function.name, description: t.function.description ?? "", schema: t.function.parameters ?? { type: "object" } }));
+  const choice = request.tool_choice;
+  const decision = decideToolCall(
+    tools,
+    typeof choice === "object" && choice !== null ? { mode: "any", name: choice.function.name } : { mode: choice === "none" ? "none" : choice === "required" ? "any" : "auto" },
+    request.messages[request.messages.length - 1]?.role === "user",
+    question,
+  );
+  const format = request.response_format;
   const choices: ChatCompletionChoice[] = [];
   let completionTokens = 0;
   const n = request.n ?? 1;
   for (let index = 0; index < n; index++) {
+    const choiceSeed = index === 0 ? seed : (seed ^ Math.imul(index, 0x9e3779b1)) >>> 0;
+    if (decision.call) {
+      const args = JSON.stringify(schemaInstance(decision.tool.schema, choiceSeed, question));
+      const call: OpenAiToolCall = { id: `call_${toolCallId(choiceSeed)}`, type: "function", function: { name: decision.tool.name, arguments: args } };
+      completionTokens += reasoning + deps.tokenizer.count(decision.tool.name) + deps.tokenizer.count(args) + TOOL_CALL_OVERHEAD_TOKENS;
+      choices.push({ index, message: { role: "assistant", content: null, refusal: null, annotations: [], tool_calls: [call] }, logprobs: null, finish_reason: "tool_calls" });
+      continue;
+    }
     const reply = trained
       ? trained
       : recorded
-      ? cappedReply(recorded.text, cap, deps.tokenizer)
-      : generateReply({ seed: index === 0 ? seed : (seed ^ Math.imul(index, 0x9e3779b1)) >>> 0, question, maxTokens: cap, stopSequences: stop }, deps.tokenizer);
-    completionTokens += reply.outputTokens;
+      ? cappedReply(recorded.text, visibleCap, deps.tokenizer)
+      : format && format.type !== "text"
+      ? cappedReply(jsonAnswer(format, choiceSeed, question, deps.tokenizer), visibleCap, deps.tokenizer)
+      : generateReply({ seed: choiceSeed, question, maxTokens: visibleCap, stopSequences: stop }, deps.tokenizer);
+    completionTokens += reply.outputTokens + reasoning;
     choices.push({
       index,
       message: { role: "assistant", content: reply.text, refusal: null, annotations: [] },
@@ -285,11 +355,29 @@ export function createChatCompletion(request: ChatRequest, deps: ChatDeps): Chat
       completion_tokens: completionTokens,
       total_tokens: prompt.tokens + completionTokens,
       prompt_tokens_details: { cached_tokens: cachedTokens, audio_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: reasoning * n, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     },
     service_tier: "default",
     system_fingerprint: `fp_${(fnv1a32(request.model) >>> 0).toString(16).padStart(10, "0")}`,
   };
+}
+
+/** Framing tokens of one emitted tool call (its id, type and JSON keys). */
+const TOOL_CALL_OVERHEAD_TOKENS = 8;
+
+function toolCallId(seed: number): string {
+  const rng = mulberry32(seed ^ 0x27d4eb2d);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  return Array.from({ length: 24 }, () => alphabet[Math.floor(rng() * alphabet.length)]!).join("");
+}
+
+/**
+ * The JSON answer to a json_schema / json_object request: an instance of the schema (json_object:
+ * an object with the reply text as `answer`), compact as the API writes it.
+ */
+function jsonAnswer(format: NonNullable<ChatRequest["response_format"]>, seed: number, question: string, tokenizer: Tokenizer): string {
+  if (format.type === "json_schema") return JSON.stringify(schemaInstance(format.json_schema?.schema ?? { type: "object" }, seed, question));
+  return JSON.stringify({ answer: generateReply({ seed, question }, tokenizer).text });
 }
 
 /**
@@ -307,7 +395,7 @@ export function chatCompletionStream(completion: ChatCompletion, includeUsage: b
     system_fingerprint: completion.system_fingerprint,
   };
   const usageField = includeUsage ? { usage: null } : {};
-  const perChoice = completion.choices.map((choice) => streamDeltas(choice.message.content));
+  const perChoice = completion.choices.map((choice) => streamDeltas(choice.message.content ?? ""));
   const totalDeltas = perChoice.reduce((sum, deltas) => sum + deltas.length, 0);
   const events: StreamEvent[] = [];
   let emitted = 0;
@@ -315,6 +403,13 @@ export function chatCompletionStream(completion: ChatCompletion, includeUsage: b
     events.push({
       data: { ...base, choices: [{ index: choice.index, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null }], ...usageField },
       progress: totalDeltas === 0 ? 0 : emitted / totalDeltas,
+    });
+    (choice.message.tool_calls ?? []).forEach((call, k) => {
+      // As the API streams them: the call's id and name first, then its arguments in pieces.
+      events.push({ data: { ...base, choices: [{ index: choice.index, delta: { tool_calls: [{ index: k, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] }, logprobs: null, finish_reason: null }], ...usageField }, progress: 0 });
+      for (const piece of call.function.arguments.match(/.{1,16}/gs) ?? []) {
+        events.push({ data: { ...base, choices: [{ index: choice.index, delta: { tool_calls: [{ index: k, function: { arguments: piece } }] }, logprobs: null, finish_reason: null }], ...usageField }, progress: 0 });
+      }
     });
     for (const delta of perChoice[i] ?? []) {
       emitted++;

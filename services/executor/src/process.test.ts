@@ -29,6 +29,24 @@ const req = (over: Partial<LlmRequest> = {}) =>
 const pick = <T>(o: Outcome, topic: { name: string }) => o.outputs.filter((x) => x.topic.name === topic.name).map((x) => x.value as T);
 
 describe("executor process", () => {
+  it("passes tools, format and sampling options to the provider and returns its tool calls", async () => {
+    const tool = { name: "get_weather", description: null, parameters: '{"type":"object","properties":{"city":{"type":"string"}}}', strict: null };
+    const p = chatting(async (r) => ({ content: "", toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }], model: r.model, usage, finishReason: "tool_calls", attempts: 1, latencyMs: 1, fellBackFrom: null }));
+    const out = await make(p)(req({ tools: [tool], tool_choice: { mode: "required", name: null }, stop: ["END"], seed: 4, top_p: 0.5, user: "u" }), ctx);
+    expect(p.calls[0]).toMatchObject({ tools: [tool], toolChoice: { mode: "required", name: null }, stop: ["END"], seed: 4, topP: 0.5, user: "u", responseFormat: null });
+    const [res] = pick<LlmResponse>(out, topics.responses);
+    expect(res).toMatchObject({ status: "OK", finish_reason: "tool_calls", tool_calls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }], refusal: null });
+  });
+
+  it("rejects a tool result that answers no call, with a dead letter and no provider call", async () => {
+    const p = chatting();
+    const out = await make(p)(req({ messages: [{ role: "user", content: "hi" }, { role: "tool", content: "42", tool_call_id: "nope" }] }), ctx);
+    const [res] = pick<LlmResponse>(out, topics.responses);
+    expect(res).toMatchObject({ status: "ERROR", error_code: "UNMATCHED_TOOL_RESULT" });
+    expect(out.deadLetter).toMatch(/^UNMATCHED_TOOL_RESULT: /);
+    expect(p.calls).toHaveLength(0);
+  });
+
   it("answers with the requested model and a cost record priced from the catalog", async () => {
     const p = chatting();
     const out = await make(p)(req(), ctx);

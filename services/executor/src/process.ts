@@ -1,13 +1,16 @@
-import { renderMessages, type LlmRequest, type Message, type RouteDecision } from "@costwise/schemas";
+import { renderMessages, requestOptions, type LlmRequest, type Message, type RouteDecision, type ToolCall } from "@costwise/schemas";
 import { costOf, findModel, type PriceCatalog, type Usage } from "@costwise/pricing";
 import { answer, baselineModel, chargeRequest, reject as rejectRequest, providerUnknownModel, targetModel, validateRequest, type Rejection } from "@costwise/lifecycle";
-import { ModelNotFoundError } from "@costwise/providers";
+import { ModelNotFoundError, type ChatRequest } from "@costwise/providers";
 import { emit, PoisonMessageError, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
 
 /** The one provider call the executor needs (see @costwise/providers). */
 export interface ChatPort {
-  chat(req: { model: string; messages: readonly Message[]; maxTokens?: number | null; temperature?: number | null; requestId?: string; signal?: AbortSignal }): Promise<{
+  chat(req: ChatRequest): Promise<{
     content: string;
+    /** Absent: none. */
+    toolCalls?: ToolCall[];
+    refusal?: string | null;
     model: string;
     usage: Usage;
     finishReason: string;
@@ -51,11 +54,16 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     if (!checked.ok) return reject(req, checked.rejection, model);
 
     const started = deps.now();
-    const call = (m: string) => deps.providers.chat({ model: m, messages, maxTokens: req.max_tokens, temperature: req.temperature, requestId: req.request_id, signal: ctx.signal });
+    // Tools, output format, stop, seed and sampling options, named as the providers' ChatRequest names them.
+    const options = requestOptions(req);
+    const call = (m: string) =>
+      deps.providers.chat({ model: m, messages, maxTokens: req.max_tokens, temperature: req.temperature, ...options, requestId: req.request_id, signal: ctx.signal });
     let result;
     try {
       result = await call(checked.price.id);
-      const escalate = req.pipeline?.route?.strategy === "cascade" ? deps.cascade?.escalation(req, result) : null;
+      // The cascade's checks read text; an answer that calls tools is kept as it is.
+      const calledTools = (result.toolCalls?.length ?? 0) > 0;
+      const escalate = req.pipeline?.route?.strategy === "cascade" && !calledTools ? deps.cascade?.escalation(req, result) : null;
       if (escalate) {
         // The cheap attempt was paid for; it counts against the routing saving, as the router's own cost.
         const cheap = findModel(deps.catalog, result.model) ?? checked.price;
@@ -80,6 +88,7 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     }
     const done = answer({
       request: req, servedBy: "REALTIME", catalog: deps.catalog, completedAt: now, content: result.content, model: used, usage: result.usage,
+      finishReason: result.finishReason, toolCalls: result.toolCalls, refusal: result.refusal,
       baselineModel: baselineModel(req, deps.catalog, deps.defaultModel), attempts: result.attempts, stageMs: { executor: now - started },
     });
     return emit(...done.outputs);

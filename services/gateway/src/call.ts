@@ -1,11 +1,32 @@
-import { newRequest, type LatencyClass, type LlmRequest, type Message } from "@costwise/schemas";
+import { newRequest, type LatencyClass, type LlmRequest, type Message, type ResponseFormat, type Tool, type ToolChoice } from "@costwise/schemas";
 import { GatewayError, unsupportedParameter } from "./errors.ts";
+
+/** The tools, output-format and sampling options of a call, in the request contract's terms. */
+export interface CallOptions {
+  readonly tools: readonly Tool[];
+  readonly toolChoice: ToolChoice | null;
+  readonly parallelToolCalls: boolean | null;
+  readonly responseFormat: ResponseFormat | null;
+  readonly stop: readonly string[];
+  readonly seed: number | null;
+  readonly topP: number | null;
+  readonly presencePenalty: number | null;
+  readonly frequencyPenalty: number | null;
+  readonly reasoningEffort: string | null;
+  readonly user: string | null;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export const NO_OPTIONS: CallOptions = {
+  tools: [], toolChoice: null, parallelToolCalls: null, responseFormat: null, stop: [], seed: null, topP: null,
+  presencePenalty: null, frequencyPenalty: null, reasoningEffort: null, user: null, metadata: {},
+};
 
 /**
  * One chat call as the gateway understands it, whichever API it came in through. Everything here is
- * carried into the LlmRequest; a field the request contract gains later (tools, output formats) is
- * added here, parsed by each dialect and mapped in toLlmRequest, and its row in the dialect's
- * parameter table moves from "unsupported" to "supported".
+ * carried into the LlmRequest; a field the request contract gains later is added here, parsed by
+ * each dialect and mapped in toLlmRequest, and its row in the dialect's parameter table moves from
+ * "unsupported" to "supported".
  */
 export interface GatewayCall {
   readonly model: string;
@@ -15,6 +36,7 @@ export interface GatewayCall {
   readonly stream: boolean;
   /** OpenAI `stream_options.include_usage`: a last chunk with the usage. */
   readonly streamUsage: boolean;
+  readonly options: CallOptions;
 }
 
 /** What the caller's credentials and costwise headers decided about a call. */
@@ -32,14 +54,29 @@ export interface CallContext {
 }
 
 export function toLlmRequest(call: GatewayCall, ctx: CallContext): LlmRequest {
+  const o = call.options;
   return newRequest({
     request_id: ctx.requestId,
     tenant: ctx.tenant,
     use_case: ctx.useCase,
-    messages: call.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: call.messages.map((m) => ({
+      role: m.role, content: m.content, parts: [...(m.parts ?? [])], tool_calls: [...(m.tool_calls ?? [])], tool_call_id: m.tool_call_id ?? null,
+    })),
     model: call.model,
     max_tokens: call.maxTokens,
     temperature: call.temperature,
+    tools: [...o.tools],
+    tool_choice: o.toolChoice,
+    parallel_tool_calls: o.parallelToolCalls,
+    response_format: o.responseFormat,
+    stop: [...o.stop],
+    seed: o.seed,
+    top_p: o.topP,
+    presence_penalty: o.presencePenalty,
+    frequency_penalty: o.frequencyPenalty,
+    reasoning_effort: o.reasoningEffort,
+    user: o.user,
+    metadata: { ...o.metadata },
     latency_class: ctx.latencyClass,
     deadline_ms: ctx.deadlineMs,
     created_at: ctx.now,
@@ -72,7 +109,7 @@ export function checkParameters(body: Record<string, unknown>, table: ParameterT
   }
 }
 
-export const NOT_IN_CONTRACT = "not in costwise's request contract yet";
+export const NOT_IN_CONTRACT = "not in costwise's request contract";
 
 /** A field the contract cannot carry yet; `accepts` lets the provider's default value through. */
 export const unsupported = (accepts?: (value: unknown) => boolean): ParameterRule => ({ support: "unsupported", why: NOT_IN_CONTRACT, ...(accepts ? { accepts } : {}) });

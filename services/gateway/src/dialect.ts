@@ -80,6 +80,39 @@ export function requiredString(body: Body, field: string, path = field): string 
   return v;
 }
 
+export function optionalString(body: Body, field: string, path = field): string | null {
+  const v = body[field];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string") throw invalidType(path, "a string", v);
+  return v;
+}
+
+/** A JSON Schema given inline: carried as JSON text (the pipeline checks it is a valid schema). */
+export function schemaText(v: unknown, path: string): string {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw invalidType(path, "a JSON Schema object", v);
+  return JSON.stringify(v);
+}
+
+/** Stop sequences: a string or an array of strings. */
+export function stopSequences(v: unknown, path: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === "string") return [v];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw invalidType(path, "a string or an array of strings", v);
+  return v as string[];
+}
+
+/** A string-to-string map (metadata). */
+export function stringMap(v: unknown, path: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) throw invalidType(path, "an object", v);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== "string") throw invalidType(`${path}.${k}`, "a string", x);
+    out[k] = x;
+  }
+  return out;
+}
+
 /** Text content: a string, or an array of text blocks/parts (other block types are not in the contract). */
 export function textContent(v: unknown, path: string, blockKinds: string): string {
   if (typeof v === "string") return v;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { LlmResponse } from "@costwise/schemas";
 import { anthropic } from "./anthropic.ts";
 import { streamPieces } from "./dialect.ts";
+import { NO_OPTIONS } from "./call.ts";
 import { GatewayError, pipelineError } from "./errors.ts";
 import { openai } from "./openai.ts";
 
@@ -34,22 +35,57 @@ describe("the OpenAI dialect", () => {
       messages: [{ role: "developer", content: "Be terse." }, { role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }, { role: "assistant", content: "ok", name: "bot" }],
     });
     expect(call).toEqual({
-      model: "gpt-4o", maxTokens: 50, temperature: 0.2, stream: false, streamUsage: false,
+      model: "gpt-4o", maxTokens: 50, temperature: 0.2, stream: false, streamUsage: false, options: { ...NO_OPTIONS, user: "u-1" },
       messages: [{ role: "system", content: "Be terse." }, { role: "user", content: "a\nb" }, { role: "assistant", content: "ok" }],
     });
     expect(openai.parse({ model: "m", max_tokens: 7, messages: [{ role: "user", content: "x" }] }).maxTokens).toBe(7);
   });
 
   it("refuses what the contract cannot carry as 'unsupported parameter', but accepts the provider's defaults", () => {
-    const tools = rejects(() => openai.parse({ model: "m", messages: [{ role: "user", content: "x" }], tools: [{ type: "function" }] }));
-    expect(tools.status).toBe(400);
-    expect(tools.message).toMatch(/^unsupported parameter: 'tools'/);
-    expect(openai.error(tools)).toEqual({ error: { message: tools.message, type: "invalid_request_error", param: "tools", code: "unsupported_parameter" } });
-    expect(rejects(() => openai.parse({ model: "m", messages: [{ role: "user", content: "x" }], response_format: { type: "json_object" } })).extra.param).toBe("response_format");
+    const functions = rejects(() => openai.parse({ model: "m", messages: [{ role: "user", content: "x" }], functions: [{ name: "f" }] }));
+    expect(functions.status).toBe(400);
+    expect(openai.error(functions)).toEqual({ error: { message: functions.message, type: "invalid_request_error", param: "functions", code: "unsupported_parameter" } });
     expect(rejects(() => openai.parse({ model: "m", messages: [{ role: "user", content: "x" }], n: 2 })).extra.param).toBe("n");
-    expect(openai.parse({ model: "m", messages: [{ role: "user", content: "x" }], n: 1, top_p: 1, response_format: { type: "text" } }).model).toBe("m");
-    expect(rejects(() => openai.parse({ model: "m", messages: [{ role: "tool", content: "x", tool_call_id: "1" }] })).extra.param).toBe("messages[0].role");
-    expect(rejects(() => openai.parse({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] })).extra.param).toBe("messages[0].content[0].type");
+    expect(rejects(() => openai.parse({ model: "m", messages: [{ role: "user", content: "x" }], tools: [{ type: "custom", custom: { name: "f" } }] })).extra.param).toBe("tools[0].type");
+    expect(openai.parse({ model: "m", messages: [{ role: "user", content: "x" }], n: 1, top_p: 1, response_format: { type: "text" } }).options.responseFormat).toBeNull();
+    expect(rejects(() => openai.parse({ model: "m", messages: [{ role: "user", content: [{ type: "input_audio", input_audio: {} }] }] })).extra.param).toBe("messages[0].content[0].type");
+    expect(rejects(() => openai.parse({ model: "m", messages: [{ role: "tool", content: "x" }] })).extra.param).toBe("messages[0].tool_call_id");
+  });
+
+  it("carries tools, tool choice, the tool round trip, image parts, the output format and sampling options", () => {
+    const params = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
+    const call = openai.parse({
+      model: "gpt-4o", seed: 7, stop: "END", top_p: 0.5, presence_penalty: 0.1, frequency_penalty: -0.1, reasoning_effort: "low", parallel_tool_calls: false, metadata: { app: "x" },
+      tools: [{ type: "function", function: { name: "get_weather", description: "Weather", parameters: params, strict: true } }],
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      response_format: { type: "json_schema", json_schema: { name: "w", schema: params, strict: true } },
+      messages: [
+        { role: "user", content: [{ type: "text", text: "Weather here?" }, { type: "image_url", image_url: { url: "https://x.test/a.png", detail: "low" } }] },
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } }] },
+        { role: "tool", tool_call_id: "call_1", content: [{ type: "text", text: "3C" }] },
+      ],
+    });
+    expect(call.messages).toEqual([
+      { role: "user", content: "Weather here?", parts: [{ type: "text", text: "Weather here?", image_url: null, detail: null }, { type: "image", text: null, image_url: "https://x.test/a.png", detail: "low" }] },
+      { role: "assistant", content: "", tool_calls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Oslo"}' }] },
+      { role: "tool", content: "3C", tool_call_id: "call_1" },
+    ]);
+    expect(call.options).toEqual({
+      tools: [{ name: "get_weather", description: "Weather", parameters: JSON.stringify(params), strict: true }], toolChoice: { mode: "tool", name: "get_weather" }, parallelToolCalls: false,
+      responseFormat: { type: "json_schema", name: "w", schema: JSON.stringify(params), strict: true }, stop: ["END"], seed: 7, topP: 0.5, presencePenalty: 0.1, frequencyPenalty: -0.1,
+      reasoningEffort: "low", user: null, metadata: { app: "x" },
+    });
+  });
+
+  it("answers tool calls as message.tool_calls with finish_reason tool_calls, also streamed", () => {
+    const r = resp({ content: "", finish_reason: "tool_calls", tool_calls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Oslo"}' }] });
+    const body = openai.completion(r, { model: "m", maxTokens: null }) as any;
+    expect(body.choices[0]).toMatchObject({ finish_reason: "tool_calls", message: { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } }] } });
+    const chunks = sse(openai.stream(r, { model: "m", maxTokens: null, streamUsage: false })).slice(0, -1).map((f) => JSON.parse(f.data));
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(deltas[0]).toMatchObject({ index: 0, id: "call_1", type: "function", function: { name: "get_weather" } });
+    expect(deltas.map((d: any) => d.function.arguments).join("")).toBe('{"city":"Oslo"}');
+    expect(chunks.at(-1).choices[0].finish_reason).toBe("tool_calls");
   });
 
   it("names the field of malformed input like the API does", () => {
@@ -96,10 +132,41 @@ describe("the Anthropic dialect", () => {
     expect(rejects(() => anthropic.parse({ model: "m", max_tokens: 5, messages: [{ role: "user", content: "x" }], bogus: true })).message).toBe("bogus: Extra inputs are not permitted");
   });
 
-  it("refuses tools and tool blocks as unsupported parameters in the Anthropic error shape", () => {
-    const err = rejects(() => anthropic.parse({ model: "m", max_tokens: 5, messages: [{ role: "user", content: "x" }], tools: [{ name: "f" }] }));
+  it("refuses Anthropic's own tool types and unknown blocks as unsupported parameters in the Anthropic error shape", () => {
+    const err = rejects(() => anthropic.parse({ model: "m", max_tokens: 5, messages: [{ role: "user", content: "x" }], tools: [{ type: "bash_20250124", name: "bash" }] }));
     expect(anthropic.error(err)).toEqual({ type: "error", error: { type: "invalid_request_error", message: err.message } });
-    expect(rejects(() => anthropic.parse({ model: "m", max_tokens: 5, messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "1" }] }] })).extra.param).toBe("messages.0.content[0].type");
+    expect(err.extra.param).toBe("tools.0.type");
+    expect(rejects(() => anthropic.parse({ model: "m", max_tokens: 5, messages: [{ role: "user", content: [{ type: "document", source: {} }] }] })).extra.param).toBe("messages.0.content[0].type");
+  });
+
+  it("carries tools, tool_use / tool_result blocks, images, stop sequences and thinking", () => {
+    const schema = { type: "object", properties: { city: { type: "string" } } };
+    const call = anthropic.parse({
+      model: "claude-haiku-4-5", max_tokens: 5000, stop_sequences: ["END"], top_p: 0.9, metadata: { user_id: "u-9" }, thinking: { type: "enabled", budget_tokens: 2048 },
+      tools: [{ name: "get_weather", description: "Weather", input_schema: schema }], tool_choice: { type: "any", disable_parallel_tool_use: true },
+      messages: [
+        { role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } }, { type: "text", text: "Weather here?" }] },
+        { role: "assistant", content: [{ type: "text", text: "Checking." }, { type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Oslo" } }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: [{ type: "text", text: "3C" }] }, { type: "text", text: "Warm enough?" }] },
+      ],
+    });
+    expect(call.messages).toEqual([
+      { role: "user", content: "Weather here?", parts: [{ type: "image", text: null, image_url: "data:image/png;base64,iVBORw0KGgo=", detail: null }, { type: "text", text: "Weather here?", image_url: null, detail: null }] },
+      { role: "assistant", content: "Checking.", tool_calls: [{ id: "toolu_1", name: "get_weather", arguments: '{"city":"Oslo"}' }] },
+      { role: "tool", content: "3C", tool_call_id: "toolu_1" },
+      { role: "user", content: "Warm enough?" },
+    ]);
+    expect(call.options).toMatchObject({ tools: [{ name: "get_weather", parameters: JSON.stringify(schema) }], toolChoice: { mode: "required" }, parallelToolCalls: false, stop: ["END"], topP: 0.9, user: "u-9", reasoningEffort: "low" });
+  });
+
+  it("answers tool calls as tool_use blocks with stop_reason tool_use, also streamed", () => {
+    const r = resp({ content: "", finish_reason: "tool_calls", tool_calls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Oslo"}' }] });
+    expect((anthropic.completion(r, { model: "m", maxTokens: 100 }) as any)).toMatchObject({ stop_reason: "tool_use", content: [{ type: "tool_use", id: "call_1", name: "get_weather", input: { city: "Oslo" } }] });
+    const frames = sse(anthropic.stream(r, { model: "m", maxTokens: 100, streamUsage: true }));
+    expect(JSON.parse(frames[1]!.data).content_block).toEqual({ type: "tool_use", id: "call_1", name: "get_weather", input: {} });
+    const json = frames.filter((f) => f.event === "content_block_delta").map((f) => JSON.parse(f.data).delta.partial_json).join("");
+    expect(JSON.parse(json)).toEqual({ city: "Oslo" });
+    expect(JSON.parse(frames.find((f) => f.event === "message_delta")!.data).delta.stop_reason).toBe("tool_use");
   });
 
   it("answers in the message shape (cache reads apart from input tokens) and streams the event sequence", () => {

@@ -42,7 +42,7 @@ export class GatewayError extends CostwiseError {
   }
 }
 
-/** A request field costwise's request contract cannot carry yet (tools, output formats, sampling knobs). */
+/** A request field costwise's request contract cannot carry (legacy functions, n > 1, logprobs, audio). */
 export function unsupportedParameter(param: string, why: string): GatewayError {
   return new GatewayError("invalid_request", `unsupported parameter: '${param}' (${why})`, { param, code: "unsupported_parameter" });
 }
@@ -58,6 +58,11 @@ export function pipelineError(errorCode: string | null, reason: string | null): 
     case "INVALID_PARAMETER":
     case "INPUT_TOO_LARGE":
     case "NO_MODEL":
+    case "INVALID_TOOL":
+    case "INVALID_SCHEMA":
+    case "INVALID_IMAGE":
+    case "UNMATCHED_TOOL_RESULT":
+    case "UNSUPPORTED_CONTENT":
       return new GatewayError("invalid_request", message, { code: errorCode.toLowerCase() });
     case "DEADLINE_EXCEEDED":
       return new GatewayError("timeout", message, { code: "deadline_exceeded" });

@@ -1,4 +1,4 @@
-import { topics, type CostRecord, type LlmRequest, type LlmResponse, type ServedBy } from "@costwise/schemas";
+import { topics, type CostRecord, type LlmRequest, type LlmResponse, type ServedBy, type ToolCall } from "@costwise/schemas";
 import { baselineUsageOf, buildCostRecord, nanoUsdToUsd, NO_USAGE, type ModelPrice, type PriceCatalog, type Usage } from "@costwise/pricing";
 import { deadLetter, output, type Outcome, type Output } from "@costwise/stream-runtime";
 
@@ -21,6 +21,10 @@ export interface Answer extends Finishing {
   /** The naive call's model (see `baselineModel`); null when there is nothing to compare with. */
   readonly baselineModel: ModelPrice | null;
   readonly queueDelayMs?: number;
+  /** stop | length | tool_calls | content_filter, as the provider reported it. */
+  readonly finishReason?: string | null;
+  readonly toolCalls?: readonly ToolCall[];
+  readonly refusal?: string | null;
   /** This stage's time, added to the request's own stage timings in the cost record. */
   readonly stageMs?: Record<string, number>;
 }
@@ -69,6 +73,8 @@ export function answer(a: Answer): Finished {
     ...responseBase(req), status: "OK", content: a.content, error: null, error_code: null, model: a.model.id, provider: a.model.provider,
     served_by: a.servedBy, input_tokens: a.usage.inputTokens, cached_input_tokens: a.usage.cachedInputTokens, output_tokens: a.usage.outputTokens,
     cost_usd: nanoUsdToUsd(record.cost_nanousd), latency_ms: record.latency_ms,
+    finish_reason: a.finishReason ?? null, tool_calls: (a.toolCalls ?? []).map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })), refusal: a.refusal ?? null,
+    cache_write_input_tokens: a.usage.cacheWriteInputTokens, reasoning_tokens: a.usage.reasoningTokens ?? 0,
   };
   return finished(response, record);
 }
@@ -88,6 +94,7 @@ export function fail(f: Failure): Finished {
   const response: LlmResponse = {
     ...responseBase(req), status: "ERROR", content: null, error: f.reason, error_code: f.code, model: f.model, provider: null,
     served_by: f.servedBy, input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, cost_usd: 0, latency_ms: record.latency_ms,
+    finish_reason: null, tool_calls: [], refusal: null, cache_write_input_tokens: 0, reasoning_tokens: 0,
   };
   return finished(response, record);
 }

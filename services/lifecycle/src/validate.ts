@@ -1,9 +1,10 @@
 import type { LlmRequest } from "@costwise/schemas";
 import { findModel, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
+import { contractProblem, type ContractProblem } from "./contract.ts";
 
 /** Why a request can never be served, as a stable code plus a sentence for the caller. */
 export interface Rejection {
-  readonly code: "EMPTY_MESSAGES" | "INVALID_ROLE" | "UNKNOWN_MODEL" | "INPUT_TOO_LARGE" | "INVALID_PARAMETER" | "NO_MODEL";
+  readonly code: "EMPTY_MESSAGES" | "INVALID_ROLE" | "UNKNOWN_MODEL" | "INPUT_TOO_LARGE" | "INVALID_PARAMETER" | "NO_MODEL" | ContractProblem["code"];
   readonly reason: string;
 }
 
@@ -12,7 +13,10 @@ export function providerUnknownModel(model: string, detail: string): Rejection {
   return { code: "UNKNOWN_MODEL", reason: `unknown model '${model}': the provider does not serve it (${detail})` };
 }
 
-const ROLES = new Set(["system", "user", "assistant"]);
+const ROLES = new Set(["system", "user", "assistant", "tool"]);
+
+/** A message says something: text, a content part, or a tool call. */
+const hasContent = (m: LlmRequest["messages"][number]) => m.content.trim() !== "" || (m.parts?.length ?? 0) > 0 || (m.tool_calls?.length ?? 0) > 0;
 
 export interface ValidationInput {
   readonly request: LlmRequest;
@@ -25,9 +29,9 @@ export interface ValidationInput {
 export function validateRequest({ request, model, catalog, promptTokens }: ValidationInput): { ok: true; price: ModelPrice; promptTokens: number } | { ok: false; rejection: Rejection } {
   const reject = (code: Rejection["code"], reason: string) => ({ ok: false as const, rejection: { code, reason } });
   if (request.messages.length === 0) return reject("EMPTY_MESSAGES", "messages is empty: send at least one message with role 'user'");
-  if (request.messages.every((m) => m.content.trim() === "")) return reject("EMPTY_MESSAGES", "every message has empty content");
+  if (!request.messages.some(hasContent)) return reject("EMPTY_MESSAGES", "every message has empty content");
   const badRole = request.messages.find((m) => !ROLES.has(m.role));
-  if (badRole) return reject("INVALID_ROLE", `message role '${badRole.role}' is not one of system, user, assistant`);
+  if (badRole) return reject("INVALID_ROLE", `message role '${badRole.role}' is not one of system, user, assistant, tool`);
   if (!request.messages.some((m) => m.role === "user")) return reject("EMPTY_MESSAGES", "no message has role 'user'");
   if (!model) return reject("NO_MODEL", "the request names no model and no default model is configured (COSTWISE_DEFAULT_MODEL)");
   const price = findModel(catalog, model);
@@ -40,6 +44,8 @@ export function validateRequest({ request, model, catalog, promptTokens }: Valid
   if (request.temperature !== null && (request.temperature < 0 || request.temperature > 2 || Number.isNaN(request.temperature))) {
     return reject("INVALID_PARAMETER", `temperature ${request.temperature} is outside 0..2`);
   }
+  const contract = contractProblem(request, price);
+  if (contract) return reject(contract.code, contract.reason);
   const tokens = promptTokens(price);
   const budget = price.contextWindow - (request.max_tokens ?? 0);
   if (tokens > budget) {

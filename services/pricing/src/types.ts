@@ -35,6 +35,11 @@ export interface ModelPrice {
    */
   longContext?: LongContextTier | null;
   /**
+   * Whether the model takes image input. Absent → true (every current chat model here does);
+   * false makes a request with image parts a clear error before any call.
+   */
+  vision?: boolean;
+  /**
    * True for a model that is in no price list but was served anyway: its prices are zero and
    * its cost records say `unpriced`, so the tokens are kept for re-pricing later.
    */

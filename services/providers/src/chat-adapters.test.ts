@@ -35,7 +35,7 @@ describe("Anthropic system-message split", () => {
   });
 
   it("refuses roles Anthropic cannot express, before any call", () => {
-    expect(() => splitSystem([{ role: "tool", content: "{}" }], "claude-haiku-4-5")).toThrow(InvalidRequestError);
+    expect(() => splitSystem([{ role: "function", content: "{}" }], "claude-haiku-4-5")).toThrow(InvalidRequestError);
   });
 });
 
@@ -73,6 +73,8 @@ describe("parseAnthropicMessage", () => {
     );
     expect(out).toEqual({
       content: "Hello, world",
+      toolCalls: [],
+      refusal: null,
       finishReason: "length",
       usage: { inputTokens: 130, cachedInputTokens: 100, cacheWriteInputTokens: 20, outputTokens: 5 },
     });
@@ -140,6 +142,8 @@ describe("parseOpenAIChat", () => {
     );
     expect(out).toEqual({
       content: "Hi!",
+      toolCalls: [],
+      refusal: null,
       finishReason: "stop",
       usage: { inputTokens: 20, cachedInputTokens: 8, cacheWriteInputTokens: 0, outputTokens: 3 },
     });

@@ -1,5 +1,10 @@
 export type {
   ChatMessage,
+  ChatContentPart,
+  ChatToolCall,
+  ChatTool,
+  ChatToolChoice,
+  ChatResponseFormat,
   ChatRequest,
   ChatResult,
   EmbedRequest,

@@ -228,3 +228,26 @@ describe("providers against the emulator", () => {
     expect(s.byModel["text-embedding-3-small"]!.inputTokens).toBe(r.usage.inputTokens + again.usage.inputTokens);
   });
 });
+
+describe("tools and structured output through both official SDKs", () => {
+  const schema = { type: "object", properties: { city: { type: "string" }, days: { type: "integer", minimum: 1, maximum: 3 } }, required: ["city", "days"] };
+  const tools = [{ name: "get_weather", description: "Weather forecast for a city", parameters: JSON.stringify(schema), strict: null }];
+
+  it.each(["gpt-4o-mini", "claude-haiku-4-5"])("%s: a tool call, its result answered in text, and a JSON-schema answer", async (model) => {
+    const p = make();
+    const question = { role: "user", content: "What is the weather in Oslo?" };
+    const first = await p.chat({ model, messages: [question], tools, toolChoice: { mode: "required", name: null }, maxTokens: 300 });
+    expect(first.finishReason).toBe("tool_calls");
+    expect(first.toolCalls).toHaveLength(1);
+    const call = first.toolCalls[0]!;
+    expect(call.name).toBe("get_weather");
+    expect(Object.keys(JSON.parse(call.arguments)).sort()).toEqual(["city", "days"]);
+    const second = await p.chat({ model, messages: [question, { role: "assistant", content: "", tool_calls: [call] }, { role: "tool", content: "sunny, 21C", tool_call_id: call.id }], tools, maxTokens: 1000 });
+    expect(second.finishReason).toBe("stop");
+    expect(second.toolCalls).toEqual([]);
+    expect(second.content.length).toBeGreaterThan(0);
+    const json = await p.chat({ model, messages: [{ role: "user", content: "Forecast for Bergen" }], responseFormat: { type: "json_schema", name: "forecast", schema: JSON.stringify(schema), strict: true }, maxTokens: 300 });
+    expect(json.finishReason).toBe("stop");
+    expect(Object.keys(JSON.parse(json.content)).sort()).toEqual(["city", "days"]);
+  });
+});

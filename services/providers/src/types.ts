@@ -2,9 +2,51 @@ import type Anthropic from "@anthropic-ai/sdk";
 import type { PriceCatalog, Provider, Usage } from "@costwise/pricing";
 import type OpenAI from "openai";
 
+/** Structurally the request contract's message: text, or ordered parts; tool calls and results. */
 export interface ChatMessage {
   role: string;
+  /** The text; with `parts`, their text parts joined. */
   content: string;
+  parts?: readonly ChatContentPart[];
+  tool_calls?: readonly ChatToolCall[];
+  tool_call_id?: string | null;
+}
+
+export interface ChatContentPart {
+  type: string;
+  text: string | null;
+  /** https: or data: URL */
+  image_url: string | null;
+  detail: string | null;
+}
+
+export interface ChatToolCall {
+  id: string;
+  name: string;
+  /** JSON text */
+  arguments: string;
+}
+
+export interface ChatTool {
+  name: string;
+  description: string | null;
+  /** JSON Schema as JSON text */
+  parameters: string;
+  strict: boolean | null;
+}
+
+/** What the caller lets the model do with the tools: auto | none | required | tool (with name). */
+export interface ChatToolChoice {
+  mode: string;
+  name: string | null;
+}
+
+export interface ChatResponseFormat {
+  type: string;
+  name: string | null;
+  /** JSON Schema as JSON text */
+  schema: string | null;
+  strict: boolean | null;
 }
 
 export interface ChatRequest {
@@ -13,6 +55,19 @@ export interface ChatRequest {
   /** null/undefined: provider default (OpenAI) or min(4096, the model's max output) (Anthropic, where it is required). */
   maxTokens?: number | null;
   temperature?: number | null;
+  tools?: readonly ChatTool[];
+  toolChoice?: ChatToolChoice | null;
+  parallelToolCalls?: boolean | null;
+  responseFormat?: ChatResponseFormat | null;
+  stop?: readonly string[];
+  seed?: number | null;
+  topP?: number | null;
+  presencePenalty?: number | null;
+  frequencyPenalty?: number | null;
+  /** minimal | low | medium | high; sent only to models that reason. */
+  reasoningEffort?: string | null;
+  /** The caller's end-user id (abuse monitoring). */
+  user?: string | null;
   /** Correlates log lines; not sent to the provider. */
   requestId?: string;
   signal?: AbortSignal;
@@ -20,6 +75,10 @@ export interface ChatRequest {
 
 export interface ChatResult {
   content: string;
+  /** The tool calls the model made (finishReason "tool_calls"). */
+  toolCalls: ChatToolCall[];
+  /** The model declined; its explanation. */
+  refusal: string | null;
   /** The model that answered: the requested one, or its fallback. */
   model: string;
   provider: Provider;

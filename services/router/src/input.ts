@@ -1,4 +1,4 @@
-import type { LlmRequest } from "@costwise/schemas";
+import { usesTools, wantsJson, type LlmRequest } from "@costwise/schemas";
 
 /** What the router looks at in a request: text, shape and tags, never the caller's identity. */
 export interface RouteInput {
@@ -12,12 +12,16 @@ export interface RouteInput {
   readonly contextChars: number;
   readonly maxTokens: number | null;
   readonly tags: Readonly<Record<string, string>>;
+  /** Tools defined, called or answered (rule condition `hasTools`; not a classifier feature). */
+  readonly usesTools?: boolean;
+  /** The answer must be JSON (rule condition `jsonOutput`; not a classifier feature). */
+  readonly jsonOutput?: boolean;
 }
 
 // Features and keyword rules look at a bounded prefix: a 200 kB paste must not cost 200 kB of regex work.
 const MAX_CHARS = 12_000;
 
-export function routeInputOf(req: Pick<LlmRequest, "messages" | "context" | "max_tokens" | "tags">): RouteInput {
+export function routeInputOf(req: Pick<LlmRequest, "messages" | "context" | "max_tokens" | "tags" | "tools" | "response_format">): RouteInput {
   const users = req.messages.filter((m) => m.role === "user").map((m) => m.content);
   const system = req.messages.filter((m) => m.role === "system" || m.role === "developer");
   return {
@@ -29,6 +33,8 @@ export function routeInputOf(req: Pick<LlmRequest, "messages" | "context" | "max
     contextChars: req.context.reduce((n, c) => n + c.text.length, 0),
     maxTokens: req.max_tokens,
     tags: req.tags,
+    usesTools: usesTools(req),
+    jsonOutput: wantsJson(req),
   };
 }
 

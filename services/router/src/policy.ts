@@ -40,6 +40,10 @@ const ruleSchema = z
     maxChars: z.number().int().positive().optional(),
     minTurns: z.number().int().positive().optional(),
     hasContext: z.boolean().optional(),
+    /** The request defines tools (or carries tool calls and results). */
+    hasTools: z.boolean().optional(),
+    /** The answer must be JSON (response_format json_object or json_schema). */
+    jsonOutput: z.boolean().optional(),
     tags: z.record(z.string()).optional(),
     /** Added to the score when the rule matches. */
     add: z.number().min(-1).max(1).optional(),
@@ -47,8 +51,8 @@ const ruleSchema = z
     tier: name.optional(),
   })
   .strict()
-  .refine((r) => r.keywords || r.pattern || r.minChars !== undefined || r.maxChars !== undefined || r.minTurns !== undefined || r.hasContext !== undefined || r.tags, {
-    message: "a rule needs at least one condition (keywords, pattern, minChars, maxChars, minTurns, hasContext or tags)",
+  .refine((r) => r.keywords || r.pattern || r.minChars !== undefined || r.maxChars !== undefined || r.minTurns !== undefined || r.hasContext !== undefined || r.hasTools !== undefined || r.jsonOutput !== undefined || r.tags, {
+    message: "a rule needs at least one condition (keywords, pattern, minChars, maxChars, minTurns, hasContext, hasTools, jsonOutput or tags)",
   })
   .refine((r) => (r.add === undefined) !== (r.tier === undefined), { message: "a rule needs exactly one of 'add' (a score change) or 'tier' (a forced tier)" });
 
@@ -188,6 +192,8 @@ export interface CompiledRule {
   readonly maxChars: number | null;
   readonly minTurns: number | null;
   readonly hasContext: boolean | null;
+  readonly hasTools: boolean | null;
+  readonly jsonOutput: boolean | null;
   readonly tags: Readonly<Record<string, string>> | null;
   readonly add: number;
   readonly tier: string | null;
@@ -413,6 +419,8 @@ function compileRules(cx: CompileContext, at: string, spec: UseCaseSpec): Compil
       maxChars: r.maxChars ?? null,
       minTurns: r.minTurns ?? null,
       hasContext: r.hasContext ?? null,
+      hasTools: r.hasTools ?? null,
+      jsonOutput: r.jsonOutput ?? null,
       tags: r.tags ?? null,
       add: r.add ?? 0,
       tier: r.tier ?? null,

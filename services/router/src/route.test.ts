@@ -50,6 +50,15 @@ describe("rules strategy", () => {
     expect(out.route).toMatchObject({ tier: "frontier", model: "gpt-4o", provider: "openai", score: expect.closeTo(0.6, 9) });
   });
 
+  it("matches rules on tools and JSON output, which are not classifier features", async () => {
+    const policy = one({ strategy: "rules", baseScore: 0.2, rules: [{ name: "agent", hasTools: true, tier: "frontier" }, { name: "structured", jsonOutput: true, add: 0.5 }] });
+    const tools = [{ name: "f", description: null, parameters: '{"type":"object"}', strict: null }];
+    expect((await decideRoute(request({ tools }), policy, deps())).route).toMatchObject({ tier: "frontier", reason: expect.stringContaining("agent") });
+    const json = await decideRoute(request({ response_format: { type: "json_object", name: null, schema: null, strict: null } }), policy, deps());
+    expect(json.route).toMatchObject({ tier: "frontier", score: expect.closeTo(0.7, 9) });
+    expect((await decideRoute(request(), policy, deps())).route).toMatchObject({ tier: "small" });
+  });
+
   it("a forcing rule wins over the score", async () => {
     const out = await decideRoute(request({ tags: { "costwise.route": "frontier" } }), rulesPolicy, deps());
     expect(out).toMatchObject({ kind: "forced", route: { tier: "frontier", model: "gpt-4o" } });

@@ -124,5 +124,7 @@ export const anthropicModels: readonly ModelPrice[] = [
     batchDiscount: "0.5",
     contextWindow: 200_000,
     maxOutputTokens: 8_192,
+    // Launched text-only; the 2024-10-22 snapshot never took image input.
+    vision: false,
   },
 ];

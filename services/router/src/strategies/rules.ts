@@ -15,6 +15,8 @@ export function ruleMatches(rule: CompiledRule, input: RouteInput): boolean {
   if (rule.maxChars !== null && input.lastUser.length > rule.maxChars) return false;
   if (rule.minTurns !== null && input.userTurns < rule.minTurns) return false;
   if (rule.hasContext !== null && (input.contextChunks > 0) !== rule.hasContext) return false;
+  if (rule.hasTools !== null && (input.usesTools ?? false) !== rule.hasTools) return false;
+  if (rule.jsonOutput !== null && (input.jsonOutput ?? false) !== rule.jsonOutput) return false;
   if (rule.tags) for (const [k, v] of Object.entries(rule.tags)) if (input.tags[k] !== v) return false;
   if (rule.keywords && !rule.keywords.test(text)) return false;
   if (rule.matcher && !rule.matcher.test(text)) return false;
