@@ -61,6 +61,12 @@ export const providersConfigSchema = z.object({
    * the cost flagged `unpriced` (a metric and an alert say so); `reject` answers ERROR UNKNOWN_MODEL.
    */
   UNPRICED_MODELS: z.enum(["serve", "reject"]).default("serve"),
+  /**
+   * Anthropic prompt-cache breakpoints: `auto` marks stable prefixes (tools, system, earlier turns)
+   * once their reuse within the cache lifetime pays for the write premium, `always` marks every
+   * cacheable one, `off` none. OpenAI caches prefixes by itself.
+   */
+  PROMPT_CACHE: z.enum(["auto", "off", "always"]).default("auto"),
 });
 
 export type ProvidersConfig = z.infer<typeof providersConfigSchema>;

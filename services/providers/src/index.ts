@@ -33,3 +33,14 @@ export {
   UnknownModelError,
   parseRetryAfter,
 } from "./errors.ts";
+export {
+  breakEvenReads,
+  MAX_CACHE_BREAKPOINTS,
+  minCacheableTokens,
+  planPromptCache,
+  PrefixSightings,
+  PROMPT_CACHE_TTL_MS,
+  type PlannedBreakpoint,
+  type PromptCacheMode,
+  type PromptCachePlan,
+} from "./prompt-cache.ts";

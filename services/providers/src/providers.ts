@@ -7,6 +7,7 @@ import { buildAnthropicParams, parseAnthropicMessage } from "./anthropic-chat.ts
 import type { ProvidersConfig } from "./config.ts";
 import { InvalidRequestError, mapSdkError, ProviderError, ProvidersClosedError, type MapContext } from "./errors.ts";
 import { buildOpenAIChatParams, parseOpenAIChat, parseOpenAIEmbeddings, type ParsedChat } from "./openai-chat.ts";
+import { PrefixSightings, planPromptCache } from "./prompt-cache.ts";
 import { attemptWithRetries, type Attempted, type RetrySettings } from "./retry.ts";
 import type { ChatRequest, ChatResult, EmbedRequest, EmbedResult, Providers, ProvidersDeps } from "./types.ts";
 
@@ -109,6 +110,8 @@ export function createProviders(config: ProvidersConfig, deps: ProvidersDeps): P
   };
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
+  const sightings = new PrefixSightings();
+  const now = deps.now ?? Date.now;
 
   function track<T>(run: () => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new ProvidersClosedError());
@@ -162,7 +165,9 @@ export function createProviders(config: ProvidersConfig, deps: ProvidersDeps): P
         parseOpenAIChat(await openai.chat.completions.create(params, { signal }), model),
       );
     }
-    const params = buildAnthropicParams(req, price);
+    // Planned once per model: retries resend the same markers, and count as one sighting.
+    const mode = req.promptCache ?? config.PROMPT_CACHE;
+    const { params } = planPromptCache(buildAnthropicParams(req, price), price, { mode, sightings, now: now() });
     return attemptModel("anthropic", model, req.requestId, signal, async () =>
       parseAnthropicMessage(await anthropic.messages.create(params, { signal }), model),
     );

@@ -68,6 +68,8 @@ export interface ChatRequest {
   reasoningEffort?: string | null;
   /** The caller's end-user id (abuse monitoring). */
   user?: string | null;
+  /** Overrides PROMPT_CACHE for this request (a use case's policy); not sent to the provider. */
+  promptCache?: "auto" | "off" | "always";
   /** Correlates log lines; not sent to the provider. */
   requestId?: string;
   signal?: AbortSignal;
@@ -128,4 +130,6 @@ export interface ProvidersLogger {
 export interface ProvidersDeps {
   catalog: PriceCatalog;
   logger: ProvidersLogger;
+  /** Clock of the prompt-cache reuse window; Date.now by default. */
+  now?: () => number;
 }
