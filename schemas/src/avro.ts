@@ -31,7 +31,7 @@ export const avroSchemas: Record<RecordName, object> = {
 export const avroHistory: Partial<Record<RecordName, object[]>> = {
   LlmRequest: [load("history/llm-request.v1.avsc"), load("history/llm-request.v2.avsc"), load("history/llm-request.v3.avsc"), load("history/llm-request.v4.avsc")],
   LlmResponse: [load("history/llm-response.v1.avsc")],
-  CostRecord: [load("history/cost-record.v1.avsc")],
+  CostRecord: [load("history/cost-record.v1.avsc"), load("history/cost-record.v2.avsc")],
   BudgetAlert: [load("history/budget-alert.v1.avsc")],
   CacheVerification: [load("history/cache-verification.v1.avsc")],
 };

@@ -35,7 +35,7 @@ const costRecord = {
   compression_strategy: "extractive", cost_nanousd: 5, overhead_cost_nanousd: 1, baseline_cost_nanousd: 9, saving_cache_nanousd: 0, saving_routing_nanousd: 2,
   saving_compression_nanousd: 1, saving_batch_nanousd: 1, price_catalog_version: "v", latency_ms: 200, stage_latency_ms: { batch: 150 }, attempts: 2,
   batch_id: "b1", queue_delay_ms: 30, cache_source_request_id: "r0", substituted_from: "claude-sonnet-4-5",
-  reasoning_tokens: 2, cache_write_1h_input_tokens: 1, unpriced: false,
+  reasoning_tokens: 2, cache_write_1h_input_tokens: 1, unpriced: false, saving_prompt_cache_nanousd: 3,
 } satisfies CostRecord;
 const alert = {
   alert_id: "a1", tenant: "acme", use_case: "support", month: "2026-11", budget_nanousd: 100, spent_nanousd: 50, projected_nanousd: 120, threshold: 0.8,

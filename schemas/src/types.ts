@@ -206,6 +206,8 @@ export interface CostRecord {
   saving_routing_nanousd: number;
   saving_compression_nanousd: number;
   saving_batch_nanousd: number;
+  /** Absent in records written before provider prompt caching was attributed (decoded as 0). */
+  saving_prompt_cache_nanousd: number;
   price_catalog_version: string;
   latency_ms: number;
   stage_latency_ms: Record<string, number>;

@@ -52,7 +52,7 @@ describe("ClickHouse migrations on the real server", () => {
       "saving_batch_nanousd Int64", "cost_usd Float64", "baseline_cost_usd Float64", "price_catalog_version String",
       "latency_ms UInt32", "stage_names Array(String)", "stage_ms Array(UInt32)", "attempts UInt16", "batch_id String",
       "queue_delay_ms UInt32", "cache_source_request_id String", "substituted_from String", "reasoning_tokens UInt32",
-      "cache_write_1h_input_tokens UInt32", "unpriced UInt8", "version UInt64",
+      "cache_write_1h_input_tokens UInt32", "unpriced UInt8", "saving_prompt_cache_nanousd Int64", "version UInt64",
     ]);
     expect(await engine("llm_calls")).toBe("ReplacingMergeTree");
   });

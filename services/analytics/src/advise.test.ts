@@ -8,7 +8,7 @@ const DAY = 86_400;
 
 function useCase(useCase: string, calls: number, costUsd: bigint, extra: Partial<UseCaseRow> = {}): UseCaseRow {
   const cost = costUsd * USD;
-  return { tenant: "t", useCase, calls, errors: 0, cacheHits: 0, batchCalls: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, cost, overhead: 0n, overheadAfter: 0n, baseline: cost, savings: { cache: 0n, routing: 0n, compression: 0n, batch: 0n }, saved: 0n, latencyMsSum: 0, ...extra };
+  return { tenant: "t", useCase, calls, errors: 0, cacheHits: 0, batchCalls: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, cost, overhead: 0n, overheadAfter: 0n, baseline: cost, savings: { cache: 0n, routing: 0n, compression: 0n, batch: 0n, promptCache: 0n }, saved: 0n, latencyMsSum: 0, ...extra };
 }
 function usage(useCase: string, model: string, costUsd: bigint, tokens: { input: number; output: number }, batch = false): ModelUsageRow {
   return { tenant: "t", useCase, model, batch, calls: 1, inputTokens: tokens.input, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: tokens.output, cost: costUsd * USD, overhead: 0n };

@@ -39,7 +39,7 @@ describe("post-response overhead (llm_overhead) in every saved figure", () => {
     const q = (async (query: string) => (seen.push(query), query.includes("llm_overhead") ? post : records)) as QueryFn;
     return { q, seen };
   }
-  const sumSavings = (t: { savings: Savings }) => t.savings.cache + t.savings.routing + t.savings.compression + t.savings.batch;
+  const sumSavings = (t: { savings: Savings }) => t.savings.cache + t.savings.routing + t.savings.compression + t.savings.batch + t.savings.promptCache;
 
   it("adds to overhead, comes out of the routing saving, and saved still equals the sum of the savings", async () => {
     const { q, seen } = split([raw], [{ technique: "routing", overhead: "70" }]);
@@ -63,7 +63,7 @@ describe("post-response overhead (llm_overhead) in every saved figure", () => {
   it("trend: charged to the grain of the request", async () => {
     const t = Date.parse("2025-06-14T10:00:00Z") / 1000;
     const { q } = split([{ t, calls: "10", cost: "300", overhead: "20", baseline: "1000", s_cache: "0", s_routing: "500", s_compression: "180", s_batch: "0" }], [{ bucket: t, technique: "routing", overhead: "70" }]);
-    expect(await trend(q, scope)).toEqual([{ t: t * 1000, calls: 10, cost: 300n, overhead: 90n, baseline: 1000n, savings: { cache: 0n, routing: 430n, compression: 180n, batch: 0n } }]);
+    expect(await trend(q, scope)).toEqual([{ t: t * 1000, calls: 10, cost: 300n, overhead: 90n, baseline: 1000n, savings: { cache: 0n, routing: 430n, compression: 180n, batch: 0n, promptCache: 0n } }]);
   });
 
   it("budgets count it as spend", async () => {

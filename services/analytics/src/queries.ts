@@ -28,6 +28,12 @@ export interface Savings {
   readonly routing: Nano;
   readonly compression: Nano;
   readonly batch: Nano;
+  /**
+   * Provider prompt caching, cache-write premiums included. Derived as what is left of
+   * baseline − cost − overhead after the other four: on every cost record the five parts add up
+   * exactly, so the remainder is their sum (and the rollups need no column of their own).
+   */
+  readonly promptCache: Nano;
 }
 
 export interface Totals {
@@ -80,6 +86,14 @@ interface TotalsRaw {
   cost: Int; overhead: Int; baseline: Int; s_cache: Int; s_routing: Int; s_compression: Int; s_batch: Int; latency_ms: Int;
 }
 
+function savingsOf(r: Pick<TotalsRaw, "s_cache" | "s_routing" | "s_compression" | "s_batch">, saved: Nano): Savings {
+  const cache = toNano(r.s_cache);
+  const routing = toNano(r.s_routing);
+  const compression = toNano(r.s_compression);
+  const batch = toNano(r.s_batch);
+  return { cache, routing, compression, batch, promptCache: saved - cache - routing - compression - batch };
+}
+
 function totalsOf(r: TotalsRaw): Totals {
   const cost = toNano(r.cost);
   const overhead = toNano(r.overhead);
@@ -88,7 +102,7 @@ function totalsOf(r: TotalsRaw): Totals {
     calls: n(r.calls), errors: n(r.errors), cacheHits: n(r.cache_hits), batchCalls: n(r.batch_calls),
     inputTokens: n(r.input_tokens), cachedInputTokens: n(r.cached_input_tokens), outputTokens: n(r.output_tokens),
     cost, overhead, baseline, overheadAfter: 0n,
-    savings: { cache: toNano(r.s_cache), routing: toNano(r.s_routing), compression: toNano(r.s_compression), batch: toNano(r.s_batch) },
+    savings: savingsOf(r, baseline - cost - overhead),
     saved: baseline - cost - overhead,
     latencyMsSum: n(r.latency_ms),
   };
@@ -107,7 +121,7 @@ const techniqueOf = (t: string): Technique => ((TECHNIQUES as readonly string[])
 
 /** Post-response overhead per technique. */
 type PostOverhead = Readonly<Record<Technique, Nano>>;
-const NO_POST: PostOverhead = { cache: 0n, routing: 0n, compression: 0n, batch: 0n };
+const NO_POST: PostOverhead = { cache: 0n, routing: 0n, compression: 0n, batch: 0n, promptCache: 0n };
 
 function addPost(into: Map<string, Record<Technique, Nano>>, key: string, technique: string, nano: Nano): void {
   const cur = into.get(key) ?? { ...NO_POST };
@@ -127,7 +141,7 @@ async function postOverhead<K extends string>(q: QueryFn, s: Scope, keys: readon
   return out;
 }
 
-const postTotal = (p: PostOverhead): Nano => p.cache + p.routing + p.compression + p.batch;
+const postTotal = (p: PostOverhead): Nano => p.cache + p.routing + p.compression + p.batch + p.promptCache;
 
 /**
  * Charge post-response overhead to figures read from the cost records: it adds to overhead and
@@ -141,7 +155,7 @@ export function withPostOverhead<T extends Totals>(t: T, p: PostOverhead): T {
     ...t,
     overhead: t.overhead + total,
     overheadAfter: t.overheadAfter + total,
-    savings: { cache: t.savings.cache - p.cache, routing: t.savings.routing - p.routing, compression: t.savings.compression - p.compression, batch: t.savings.batch - p.batch },
+    savings: { cache: t.savings.cache - p.cache, routing: t.savings.routing - p.routing, compression: t.savings.compression - p.compression, batch: t.savings.batch - p.batch, promptCache: t.savings.promptCache - p.promptCache },
     saved: t.saved - total,
   };
 }
@@ -222,11 +236,11 @@ export async function trend(q: QueryFn, s: Scope): Promise<TrendPoint[]> {
   const byT = new Map(points.map((p) => [p.t, p]));
   for (const [k, p] of post) {
     const t = Number(k) * 1000;
-    const cur = byT.get(t) ?? { t, calls: 0, cost: 0n, overhead: 0n, baseline: 0n, savings: { cache: 0n, routing: 0n, compression: 0n, batch: 0n } };
+    const cur = byT.get(t) ?? { t, calls: 0, cost: 0n, overhead: 0n, baseline: 0n, savings: { cache: 0n, routing: 0n, compression: 0n, batch: 0n, promptCache: 0n } };
     byT.set(t, {
       ...cur,
       overhead: cur.overhead + postTotal(p),
-      savings: { cache: cur.savings.cache - p.cache, routing: cur.savings.routing - p.routing, compression: cur.savings.compression - p.compression, batch: cur.savings.batch - p.batch },
+      savings: { cache: cur.savings.cache - p.cache, routing: cur.savings.routing - p.routing, compression: cur.savings.compression - p.compression, batch: cur.savings.batch - p.batch, promptCache: cur.savings.promptCache - p.promptCache },
     });
   }
   return [...byT.values()].sort((a, b) => a.t - b.t);
@@ -241,7 +255,7 @@ async function trendOfRecords(q: QueryFn, s: Scope): Promise<TrendPoint[]> {
   );
   return rows.map((r) => ({
     t: n(r.t) * 1000, calls: n(r.calls), cost: toNano(r.cost), overhead: toNano(r.overhead), baseline: toNano(r.baseline),
-    savings: { cache: toNano(r.s_cache), routing: toNano(r.s_routing), compression: toNano(r.s_compression), batch: toNano(r.s_batch) },
+    savings: savingsOf(r, toNano(r.baseline) - toNano(r.cost) - toNano(r.overhead)),
   }));
 }
 

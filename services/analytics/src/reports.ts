@@ -123,6 +123,7 @@ export const TREND_COLUMNS: readonly Column<TrendRow>[] = [
   { key: "saving_routing", head: "routing", kind: "money", get: (r) => r.savings.routing },
   { key: "saving_compression", head: "compression", kind: "money", get: (r) => r.savings.compression },
   { key: "saving_batch", head: "batch", kind: "money", get: (r) => r.savings.batch },
+  { key: "saving_prompt_cache", head: "prompt cache", kind: "money", get: (r) => r.savings.promptCache },
 ];
 
 export const SAVINGS_COLUMNS: readonly Column<TotalsRow>[] = [
@@ -137,6 +138,7 @@ export const SAVINGS_COLUMNS: readonly Column<TotalsRow>[] = [
   { key: "saving_routing", head: "routing", kind: "money", get: (r) => r.savings.routing },
   { key: "saving_compression", head: "compression", kind: "money", get: (r) => r.savings.compression },
   { key: "saving_batch", head: "batch", kind: "money", get: (r) => r.savings.batch },
+  { key: "saving_prompt_cache", head: "prompt cache", kind: "money", get: (r) => r.savings.promptCache },
   { key: "saved", head: "saved", kind: "money", get: (r) => r.saved },
   { key: "saved_ratio", head: "saved %", kind: "ratio", get: savedPct },
 ];
@@ -231,7 +233,7 @@ export function renderSavings(r: SavingsReport, format: Format): string {
     `costwise savings: ${windowLine(r.window)}`,
     "",
     `Naive cost ${formatUsd(t.baseline)}, paid ${formatUsd(t.cost)} + ${formatUsd(t.overhead)} overhead (${formatUsd(t.overheadAfter)} of it after the response: shadow comparisons and judges): saved ${formatUsd(t.saved)}${t.baseline > 0n ? ` (${Math.round(Number((t.saved * 1000n) / t.baseline)) / 10}%)` : ""}`,
-    `  cache ${formatUsd(t.savings.cache)}${share(t.savings.cache)}, routing ${formatUsd(t.savings.routing)}${share(t.savings.routing)}, compression ${formatUsd(t.savings.compression)}${share(t.savings.compression)}, batch ${formatUsd(t.savings.batch)}${share(t.savings.batch)}`,
+    `  cache ${formatUsd(t.savings.cache)}${share(t.savings.cache)}, routing ${formatUsd(t.savings.routing)}${share(t.savings.routing)}, compression ${formatUsd(t.savings.compression)}${share(t.savings.compression)}, batch ${formatUsd(t.savings.batch)}${share(t.savings.batch)}, prompt cache ${formatUsd(t.savings.promptCache)}${share(t.savings.promptCache)}`,
     "",
     renderTable("Savings by technique per use case (each net of what the technique itself cost)", SAVINGS_COLUMNS, rows, totalRow(t)),
     "",

@@ -26,10 +26,16 @@ describe("the savings waterfall adds up with shadowing on", () => {
     }];
   }) as QueryFn;
 
-  it("per record: the four savings are baseline − cost − overhead", () => {
+  it("per record: the five savings are baseline − cost − overhead", () => {
     for (const r of records) {
-      expect(r.saving_cache_nanousd + r.saving_routing_nanousd + r.saving_compression_nanousd + r.saving_batch_nanousd, r.request_id).toBe(r.baseline_cost_nanousd - r.cost_nanousd - r.overhead_cost_nanousd);
+      expect(r.saving_cache_nanousd + r.saving_routing_nanousd + r.saving_compression_nanousd + r.saving_batch_nanousd + r.saving_prompt_cache_nanousd, r.request_id).toBe(r.baseline_cost_nanousd - r.cost_nanousd - r.overhead_cost_nanousd);
     }
+  });
+
+  it("the workload has provider prompt caching, and its saving is the records' own", async () => {
+    expect(records.some((r) => r.saving_prompt_cache_nanousd !== 0)).toBe(true);
+    const t = await overallTotals(q, scope);
+    expect(t.savings.promptCache).toBe(sum((r) => r.saving_prompt_cache_nanousd));
   });
 
   it("in total: the shadow calls and judges are overhead, come out of routing, and the parts still add up", async () => {
@@ -39,7 +45,7 @@ describe("the savings waterfall adds up with shadowing on", () => {
     expect(t.overhead).toBe(sum((r) => r.overhead_cost_nanousd) + post);
     expect(t.saved).toBe(sum((r) => r.baseline_cost_nanousd - r.cost_nanousd - r.overhead_cost_nanousd) - post);
     expect(t.saved).toBe(t.baseline - t.cost - t.overhead);
-    expect(t.savings.cache + t.savings.routing + t.savings.compression + t.savings.batch).toBe(t.saved);
+    expect(t.savings.cache + t.savings.routing + t.savings.compression + t.savings.batch + t.savings.promptCache).toBe(t.saved);
     expect(t.savings.routing).toBe(sum((r) => r.saving_routing_nanousd) - post);
     expect(t.savings.cache).toBe(sum((r) => r.saving_cache_nanousd));
   });

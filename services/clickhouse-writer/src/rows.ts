@@ -55,6 +55,7 @@ export function callRow(r: CostRecord, version: number) {
     reasoning_tokens: u32(r.reasoning_tokens),
     cache_write_1h_input_tokens: u32(r.cache_write_1h_input_tokens),
     unpriced: r.unpriced ? 1 : 0,
+    saving_prompt_cache_nanousd: r.saving_prompt_cache_nanousd,
     version,
   };
 }

@@ -15,7 +15,7 @@ function account(over: Partial<CallAccount> = {}): CallAccount {
   return { request, status: "OK", errorCode: null, servedBy: "REALTIME", model: gpt4o, usage, mode: "realtime", baselineModel: gpt4o, baselineUsage: baselineUsageOf(request, usage), completedAt: 1_250, ...over };
 }
 
-const sum = (s: { cache: number; routing: number; compression: number; batch: number }) => s.cache + s.routing + s.compression + s.batch;
+const sum = (s: { cache: number; routing: number; compression: number; batch: number; promptCache: number }) => s.cache + s.routing + s.compression + s.batch + s.promptCache;
 
 describe("cost records and savings attribution", () => {
   it("a plain call costs its catalog price, equals its baseline and saves nothing", () => {
@@ -23,7 +23,7 @@ describe("cost records and savings attribution", () => {
     expect(rec.cost_nanousd).toBe(costOf(gpt4o, usage).totalNanoUsd);
     expect(rec.cost_nanousd).toBe(4_500_000); // 1000 × $2.50/M + 200 × $10/M = $0.0045
     expect(rec.baseline_cost_nanousd).toBe(rec.cost_nanousd);
-    expect([rec.saving_cache_nanousd, rec.saving_routing_nanousd, rec.saving_compression_nanousd, rec.saving_batch_nanousd]).toEqual([0, 0, 0, 0]);
+    expect([rec.saving_cache_nanousd, rec.saving_routing_nanousd, rec.saving_compression_nanousd, rec.saving_batch_nanousd, rec.saving_prompt_cache_nanousd]).toEqual([0, 0, 0, 0, 0]);
     expect(rec).toMatchObject({ latency_ms: 250, ts: 1_000, model_used: "gpt-4o", provider: "openai", price_catalog_version: catalog.version });
   });
 
@@ -45,6 +45,38 @@ describe("cost records and savings attribution", () => {
     expect(savings.cache).toBe(-55);
     const rec = buildCostRecord(a);
     expect(rec).toMatchObject({ route_tier: "small", context_tokens_before: 3_000, context_tokens_after: 1_000, overhead_cost_nanousd: 2_066 });
+  });
+
+  it("prompt caching is its own step: reads at 0.1x less write premiums, and the parts still add up", () => {
+    const sonnet = requireModel(catalog, "claude-sonnet-4-5");
+    const p = emptyPipelineState();
+    p.compression = { strategy: "extractive", context_tokens_before: 2_000, context_tokens_after: 1_000, per_strategy_tokens: {} };
+    p.overhead = { compression: 300 };
+    const request = base({ model: "claude-sonnet-4-5", pipeline: p });
+    // 4,000 prompt tokens: 3,000 read from the cache, 500 written, 500 plain.
+    const cachedUsage = { inputTokens: 4_000, cachedInputTokens: 3_000, cacheWriteInputTokens: 500, outputTokens: 100 };
+    const plain = { ...cachedUsage, cachedInputTokens: 0, cacheWriteInputTokens: 0 };
+    for (const mode of ["realtime", "batch"] as const) {
+      const a = account({ request, model: sonnet, baselineModel: sonnet, usage: cachedUsage, mode, baselineUsage: baselineUsageOf(request, cachedUsage) });
+      const { baseline, cost, overheadTotal, savings } = attributeSavings(a, p.overhead, catalog.version);
+      expect(baseline).toBe(costOf(sonnet, { ...plain, inputTokens: 5_000 }).totalNanoUsd);
+      expect(cost).toBe(costOf(sonnet, cachedUsage, mode).totalNanoUsd);
+      expect(savings.promptCache).toBe(costOf(sonnet, plain, mode).totalNanoUsd - cost);
+      expect(savings.batch).toBe(costOf(sonnet, plain).totalNanoUsd - costOf(sonnet, plain, mode).totalNanoUsd);
+      expect(sum(savings)).toBe(baseline - cost - overheadTotal);
+    }
+    // Realtime by hand: 3,000 × ($3 − $0.30)/M − 500 × ($3.75 − $3)/M = 8,100,000 − 375,000 nano.
+    const rec = buildCostRecord(account({ request, model: sonnet, baselineModel: sonnet, usage: cachedUsage, baselineUsage: baselineUsageOf(request, cachedUsage) }));
+    expect(rec.saving_prompt_cache_nanousd).toBe(7_725_000);
+  });
+
+  it("a cache write that is never read is a negative prompt-cache saving", () => {
+    const sonnet = requireModel(catalog, "claude-sonnet-4-5");
+    const written = { inputTokens: 2_000, cachedInputTokens: 0, cacheWriteInputTokens: 2_000, outputTokens: 50 };
+    const request = base({ model: "claude-sonnet-4-5" });
+    const rec = buildCostRecord(account({ request, model: sonnet, baselineModel: sonnet, usage: written, baselineUsage: baselineUsageOf(request, written) }));
+    expect(rec.saving_prompt_cache_nanousd).toBe(-1_500_000); // 2,000 × $0.75/M premium
+    expect(rec.baseline_cost_nanousd - rec.cost_nanousd).toBe(rec.saving_prompt_cache_nanousd);
   });
 
   it("flags a call served by a retired model's successor, and only a call a model served", () => {

@@ -45,20 +45,28 @@ export interface Savings {
   readonly routing: number;
   readonly compression: number;
   readonly batch: number;
+  readonly promptCache: number;
+}
+
+/** The same call had the provider cached nothing: every prompt token billed as plain input. */
+function uncached(u: Usage): Usage {
+  return { ...u, cachedInputTokens: 0, cacheWriteInputTokens: 0, cacheWrite1hInputTokens: 0 };
 }
 
 /**
- * Split the saving of one request by technique, as a waterfall over the naive call:
+ * Split the saving of one request by technique, as a waterfall over the naive call (no provider
+ * prompt caching anywhere before the last step):
  *   B0 = caller's model, uncompressed prompt, real time        (baseline)
  *   B1 = caller's model, prompt as sent                          → compression saved B0 − B1
  *   B2 = model used, prompt as sent, real time                  → routing saved B1 − B2
- *   B3 = model used, as billed (batch price where batched)      → batch saved B2 − B3
- * A cache hit saves the whole baseline. Each technique's own overhead (lookup embeddings, router
+ *   B3 = model used, batch price where batched                   → batch saved B2 − B3
+ *   cost = model used, as billed (cached reads, cache writes)   → prompt_cache saved B3 − cost
+ * A write premium no read paid back makes prompt_cache negative. A cache hit saves the whole baseline. Each technique's own overhead (lookup embeddings, router
  * calls, summaries, batch lines billed but unusable) is subtracted from its saving, so the parts add up exactly to
  * baseline − cost − overhead.
  */
 export function attributeSavings(a: CallAccount, overhead: Readonly<Record<string, number>>, version: string): { baseline: number; cost: number; overheadTotal: number; savings: Savings } {
-  const charge = { cache: 0, routing: 0, compression: 0, batch: 0 };
+  const charge = { cache: 0, routing: 0, compression: 0, batch: 0, promptCache: 0 };
   let overheadTotal = 0;
   for (const [source, nano] of Object.entries(overhead)) {
     charge[OVERHEAD_TECHNIQUE[source] ?? "cache"] += nano;
@@ -67,19 +75,27 @@ export function attributeSavings(a: CallAccount, overhead: Readonly<Record<strin
   const cost = a.model ? costOf(a.model, a.usage, a.mode, version).totalNanoUsd : 0;
   if (!a.baselineModel || a.status === "ERROR") {
     // Nothing to compare with: whatever was spent is a loss to the techniques that spent it.
-    return { baseline: cost, cost, overheadTotal, savings: { cache: 0 - charge.cache, routing: 0 - charge.routing, compression: 0 - charge.compression, batch: 0 - charge.batch } };
+    return { baseline: cost, cost, overheadTotal, savings: { cache: 0 - charge.cache, routing: 0 - charge.routing, compression: 0 - charge.compression, batch: 0 - charge.batch, promptCache: 0 } };
   }
-  const b0 = costOf(a.baselineModel, a.baselineUsage, "realtime", version).totalNanoUsd;
+  const b0 = costOf(a.baselineModel, uncached(a.baselineUsage), "realtime", version).totalNanoUsd;
   if (!a.model) {
-    return { baseline: b0, cost, overheadTotal, savings: { cache: b0 - cost - charge.cache, routing: 0 - charge.routing, compression: 0 - charge.compression, batch: 0 - charge.batch } };
+    return { baseline: b0, cost, overheadTotal, savings: { cache: b0 - cost - charge.cache, routing: 0 - charge.routing, compression: 0 - charge.compression, batch: 0 - charge.batch, promptCache: 0 } };
   }
-  const b1 = costOf(a.baselineModel, a.usage, "realtime", version).totalNanoUsd;
-  const b2 = costOf(a.model, a.usage, "realtime", version).totalNanoUsd;
+  const sent = uncached(a.usage);
+  const b1 = costOf(a.baselineModel, sent, "realtime", version).totalNanoUsd;
+  const b2 = costOf(a.model, sent, "realtime", version).totalNanoUsd;
+  const b3 = costOf(a.model, sent, a.mode, version).totalNanoUsd;
   return {
     baseline: b0,
     cost,
     overheadTotal,
-    savings: { cache: 0 - charge.cache, compression: b0 - b1 - charge.compression, routing: b1 - b2 - charge.routing, batch: b2 - cost - charge.batch },
+    savings: {
+      cache: 0 - charge.cache,
+      compression: b0 - b1 - charge.compression,
+      routing: b1 - b2 - charge.routing,
+      batch: b2 - b3 - charge.batch,
+      promptCache: b3 - cost,
+    },
   };
 }
 
@@ -121,6 +137,7 @@ export function buildCostRecord(a: CallAccount, catalog: PriceCatalog = currentC
     saving_routing_nanousd: savings.routing,
     saving_compression_nanousd: savings.compression,
     saving_batch_nanousd: savings.batch,
+    saving_prompt_cache_nanousd: savings.promptCache,
     price_catalog_version: catalog.version,
     latency_ms: Math.max(0, a.completedAt - a.request.created_at),
     stage_latency_ms: stage,

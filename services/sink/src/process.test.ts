@@ -11,7 +11,7 @@ const record = (id: string, over: Partial<CostRecord> = {}): CostRecord => ({
   output_tokens: 5, context_tokens_before: 0, context_tokens_after: 0, compression_strategy: null, cost_nanousd: 4_500, overhead_cost_nanousd: 0,
   baseline_cost_nanousd: 4_500, saving_cache_nanousd: 0, saving_routing_nanousd: 0, saving_compression_nanousd: 0, saving_batch_nanousd: 0,
   price_catalog_version: "v", latency_ms: 1_000, stage_latency_ms: { executor: 900 }, attempts: 1, batch_id: null, queue_delay_ms: 0, cache_source_request_id: null, substituted_from: null,
-  reasoning_tokens: 0, cache_write_1h_input_tokens: 0, unpriced: false, ...over,
+  reasoning_tokens: 0, cache_write_1h_input_tokens: 0, unpriced: false, saving_prompt_cache_nanousd: 0, ...over,
 });
 const env = (value: CostRecord): Envelope<CostRecord> => ({ value, key: value.request_id, topic: topics.costRecords.name, partition: 0, offset: "0", headers: {}, receivedAt: 0 });
 const ctx = { logger: silentLogger, signal: new AbortController().signal };

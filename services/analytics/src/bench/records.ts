@@ -16,7 +16,7 @@ export function syntheticRecords(n: number, now: number): CostRecord[] {
       input_tokens: hit ? 0 : input, cached_input_tokens: 0, cache_write_input_tokens: 0, output_tokens: hit ? 0 : output, context_tokens_before: 0, context_tokens_after: 0, compression_strategy: null,
       cost_nanousd: cost, overhead_cost_nanousd: 25, baseline_cost_nanousd: baseline, saving_cache_nanousd: hit ? baseline - 20 : -20, saving_routing_nanousd: hit ? -5 : baseline - cost - 5, saving_compression_nanousd: 0, saving_batch_nanousd: 0,
       price_catalog_version: "bench", latency_ms: hit ? 12 : 900, stage_latency_ms: { cache: 3, router: 1, executor: hit ? 0 : 880 }, attempts: 1, batch_id: null, queue_delay_ms: 0, cache_source_request_id: hit ? `ingest-${now}-${i - 1}` : null, substituted_from: null,
-      reasoning_tokens: 0, cache_write_1h_input_tokens: 0, unpriced: false,
+      reasoning_tokens: 0, cache_write_1h_input_tokens: 0, unpriced: false, saving_prompt_cache_nanousd: 0,
     } satisfies CostRecord;
   });
 }
