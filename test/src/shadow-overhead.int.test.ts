@@ -115,7 +115,7 @@ describe("post-response overhead through the real router shadow path", () => {
     expect(t.cost).toBe(BigInt(record.cost_nanousd));
     expect(t.baseline).toBe(BigInt(record.baseline_cost_nanousd));
     expect(t.saved).toBe(t.baseline - t.cost - t.overhead);
-    expect(t.savings.cache + t.savings.routing + t.savings.compression + t.savings.batch).toBe(t.saved);
+    expect(t.savings.cache + t.savings.routing + t.savings.compression + t.savings.batch + t.savings.promptCache).toBe(t.saved);
     expect(t.savings.routing).toBe(BigInt(record.saving_routing_nanousd) - post);
     const [uc] = await useCaseTotals(q, scope);
     expect(uc).toMatchObject({ tenant, useCase: USE_CASE, overhead: t.overhead, overheadAfter: post, saved: t.saved });
