@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { baselineUsageOf, buildCostRecord, catalog, requireModel } from "@costwise/pricing";
-import { countChatTokens, countTextTokens } from "@costwise/providers";
-import { newRequest, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
+import { buildAnthropicParams, countChatTokens, countTextTokens } from "@costwise/providers";
+import { newRequest, renderMessages, topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { silentLogger, StreamMetrics, type Outcome, type ProcessContext } from "@costwise/stream-runtime";
 import { createCompressor, type Compressor } from "./compressor.ts";
 import { DEFAULT_POLICY_FILE } from "./config.ts";
@@ -76,6 +76,28 @@ describe("compression process", () => {
     expect(sent!.messages).toEqual(req.messages);
     expect(sent!.tools).toEqual(req.tools);
     expect(sent!.response_format).toEqual(req.response_format);
+  });
+
+  it("keeps the provider-cacheable prefix byte-identical: system prompt, tools and earlier turns come before the context", async () => {
+    const { process } = make();
+    const system = `You are the support assistant.\n\n${"Policy: answer from the context only.  ".repeat(80)}`;
+    const req = kb({
+      tools: [{ name: "lookup", description: "Look  up   a term", parameters: JSON.stringify({ type: "object", properties: { q: { type: "string" } } }), strict: null }],
+      messages: [{ role: "system", content: system }, { role: "user", content: "Earlier   question." }, { role: "assistant", content: "Earlier  answer." }, { role: "user", content: row.question }],
+    });
+    const [sent] = only<LlmRequest>(await process(req, ctx), topics.ready);
+    expect(sent!.pipeline!.compression!.context_tokens_after).toBeLessThan(sent!.pipeline!.compression!.context_tokens_before);
+    // The prompt as both providers receive it: everything before the last user turn is unchanged, byte for byte.
+    const model = requireModel(catalog, "claude-sonnet-4-5");
+    const anthropic = (r: LlmRequest) =>
+      buildAnthropicParams({ model: model.id, messages: renderMessages(r), tools: (r.tools ?? []).map((t) => ({ name: t.name, description: t.description, parameters: t.parameters, strict: t.strict ?? null })) }, model);
+    const before = anthropic(req);
+    const after = anthropic(sent!);
+    expect(after.system).toBe(before.system);
+    expect(JSON.stringify(after.tools)).toBe(JSON.stringify(before.tools));
+    expect(JSON.stringify(after.messages.slice(0, -1))).toBe(JSON.stringify(before.messages.slice(0, -1)));
+    expect(JSON.stringify(renderMessages(sent!).slice(0, -1))).toBe(JSON.stringify(renderMessages(req).slice(0, -1)));
+    expect(after.messages.at(-1)).not.toEqual(before.messages.at(-1));
   });
 
   it("gives the cost record the figures and strategy, and a compression saving against the uncompressed prompt", async () => {
