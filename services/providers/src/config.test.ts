@@ -35,7 +35,13 @@ describe("providersConfigSchema", () => {
       PROVIDER_RETRY_MAX_MS: 8_000,
       FALLBACK_MODELS: {},
       UNPRICED_MODELS: "serve",
+      PROMPT_CACHE: "auto",
     });
+  });
+
+  it("takes PROMPT_CACHE as auto, off or always only", () => {
+    expect(providersConfigSchema.parse({ PROMPT_CACHE: "off" }).PROMPT_CACHE).toBe("off");
+    expect(() => providersConfigSchema.parse({ PROMPT_CACHE: "sometimes" })).toThrow();
   });
 
   it("coerces env strings and parses FALLBACK_MODELS", () => {
