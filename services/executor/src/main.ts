@@ -20,7 +20,7 @@ runMain("executor", async () => {
     name: "executor",
     input: topics.ready,
     outputs: [topics.responses, topics.costRecords],
-    process: createProcess({ providers, catalog, countTokens: countChatTokens, defaultModel: config.COSTWISE_DEFAULT_MODEL, now: Date.now, cascade, onUnpriced: (model) => unpriced.inc({ model }) }),
+    process: createProcess({ providers, catalog, countTokens: countChatTokens, defaultModel: config.COSTWISE_DEFAULT_MODEL, now: Date.now, cascade, onUnpriced: (model) => unpriced.inc({ model }), promptCacheAlways: new Set(config.PROMPT_CACHE_ALWAYS_USE_CASES) }),
     config,
     logger,
     metrics,

@@ -38,6 +38,15 @@ describe("executor process", () => {
     expect(res).toMatchObject({ status: "OK", finish_reason: "tool_calls", tool_calls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }], refusal: null });
   });
 
+  it("asks for prompt-cache breakpoints from the first request only for the use cases configured so", async () => {
+    const p = chatting();
+    const run = createProcess({ providers: p, catalog, countTokens: () => 100, defaultModel: "gpt-4o", now: () => 2_000, promptCacheAlways: new Set(["agents"]) });
+    await run(req({ use_case: "agents" }), ctx);
+    await run(req({ use_case: "support" }), ctx);
+    expect(p.calls[0]).toMatchObject({ promptCache: "always" });
+    expect(p.calls[1]).not.toHaveProperty("promptCache");
+  });
+
   it("rejects a tool result that answers no call, with a dead letter and no provider call", async () => {
     const p = chatting();
     const out = await make(p)(req({ messages: [{ role: "user", content: "hi" }, { role: "tool", content: "42", tool_call_id: "nope" }] }), ctx);

@@ -31,6 +31,8 @@ export interface ExecutorDeps {
   readonly cascade?: CascadePort;
   /** Called for every answer from a model the catalog has no price for (served under UNPRICED_MODELS=serve). */
   readonly onUnpriced?: (model: string) => void;
+  /** Use cases whose provider prompt-cache breakpoints are placed from the first request. */
+  readonly promptCacheAlways?: ReadonlySet<string>;
 }
 
 export interface CascadePort {
@@ -56,8 +58,9 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     const started = deps.now();
     // Tools, output format, stop, seed and sampling options, named as the providers' ChatRequest names them.
     const options = requestOptions(req);
+    const promptCache = deps.promptCacheAlways?.has(req.use_case) ? { promptCache: "always" as const } : {};
     const call = (m: string) =>
-      deps.providers.chat({ model: m, messages, maxTokens: req.max_tokens, temperature: req.temperature, ...options, requestId: req.request_id, signal: ctx.signal });
+      deps.providers.chat({ model: m, messages, maxTokens: req.max_tokens, temperature: req.temperature, ...options, ...promptCache, requestId: req.request_id, signal: ctx.signal });
     let result;
     try {
       result = await call(checked.price.id);
