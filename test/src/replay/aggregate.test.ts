@@ -52,6 +52,13 @@ describe("replay summary", () => {
     expect(summarise(rows).batched).toBe(0);
   });
 
+  it("counts the provider prompt-cache saving in the sum that must add up", () => {
+    const cachedCall: Graded = { item: kbItems[0]!, response: ok, call: call({ baseline_cost_nanousd: "300", cost_nanousd: "120", saving_prompt_cache_nanousd: "180" }), grade: { grade: 1, recognised: true } };
+    const s = summarise([rows[0]!, cachedCall]);
+    expect(s.saving_usd.prompt_cache).toBeCloseTo(180e-9, 15);
+    expect(() => summarise([{ ...cachedCall, call: { ...cachedCall.call, saving_prompt_cache_nanousd: "0" } }])).toThrow(/do not add up/);
+  });
+
   it("splits by data kind", () => {
     const { total, byKind } = summariseAll(rows);
     expect(Object.keys(byKind)).toEqual(["cache_b", "compress_x"]);

@@ -17,6 +17,8 @@ export interface CallRow {
   saving_routing_nanousd: string | number;
   saving_compression_nanousd: string | number;
   saving_batch_nanousd: string | number;
+  /** Provider prompt caching (absent from rows written before the column existed). */
+  saving_prompt_cache_nanousd?: string | number;
   context_tokens_before: string | number;
   context_tokens_after: string | number;
 }
@@ -37,7 +39,7 @@ export interface GroupSummary {
   overhead_usd: number;
   /** (naive − cost − overhead) / naive. */
   cost_cut: number | null;
-  saving_usd: { cache: number; routing: number; compression: number; batch: number };
+  saving_usd: { cache: number; routing: number; compression: number; batch: number; prompt_cache: number };
   naive_quality: number;
   quality: number;
   quality_ratio: number | null;
@@ -68,7 +70,7 @@ export class AccountingError extends Error {
 /** Summary of a set of graded requests; throws when the per-technique savings do not add up exactly. */
 export function summarise(rows: readonly Graded[], opts: { seed?: number } = {}): GroupSummary {
   let baseline = 0n, cost = 0n, overhead = 0n;
-  const saving = { cache: 0n, routing: 0n, compression: 0n, batch: 0n };
+  const saving = { cache: 0n, routing: 0n, compression: 0n, batch: 0n, promptCache: 0n };
   let hits = 0, wrongHits = 0, batched = 0, modelCalls = 0, strongCalls = 0, before = 0, after = 0, withContext = 0, retained = 0, naiveRetained = 0, errors = 0;
   for (const r of rows) {
     const c = r.call;
@@ -79,6 +81,7 @@ export function summarise(rows: readonly Graded[], opts: { seed?: number } = {})
     saving.routing += nano(c.saving_routing_nanousd);
     saving.compression += nano(c.saving_compression_nanousd);
     saving.batch += nano(c.saving_batch_nanousd);
+    saving.promptCache += nano(c.saving_prompt_cache_nanousd ?? 0);
     if (r.response.status !== "OK") errors++;
     if (c.served_by === "BATCH") batched++;
     if (c.served_by.startsWith("CACHE")) {
@@ -96,7 +99,7 @@ export function summarise(rows: readonly Graded[], opts: { seed?: number } = {})
       naiveRetained += r.item.naiveGrade;
     }
   }
-  const savedTotal = saving.cache + saving.routing + saving.compression + saving.batch;
+  const savedTotal = saving.cache + saving.routing + saving.compression + saving.batch + saving.promptCache;
   if (savedTotal !== baseline - cost - overhead) {
     throw new AccountingError(`savings by technique (${savedTotal} nano-USD) do not add up to naive − cost − overhead (${baseline - cost - overhead} nano-USD)`);
   }
@@ -112,7 +115,7 @@ export function summarise(rows: readonly Graded[], opts: { seed?: number } = {})
     cost_usd: usd(cost),
     overhead_usd: usd(overhead),
     cost_cut: baseline > 0n ? Number(baseline - cost - overhead) / Number(baseline) : null,
-    saving_usd: { cache: usd(saving.cache), routing: usd(saving.routing), compression: usd(saving.compression), batch: usd(saving.batch) },
+    saving_usd: { cache: usd(saving.cache), routing: usd(saving.routing), compression: usd(saving.compression), batch: usd(saving.batch), prompt_cache: usd(saving.promptCache) },
     naive_quality: nq,
     quality: q,
     quality_ratio: nq > 0 ? q / nq : null,

@@ -8,14 +8,14 @@ const ci = (x: [number, number] | null) => (x === null ? "-" : `[${x[0].toFixed(
 
 const COLUMNS = [
   "data", "use case", "requests", "errors", "naive cost", "costwise cost", "overhead", "cost cut",
-  "saved: cache", "routing", "compression", "batch", "naive quality", "quality", "ratio", "ratio 95% CI",
+  "saved: cache", "routing", "compression", "batch", "prompt cache", "naive quality", "quality", "ratio", "ratio 95% CI",
   "cache hits", "cache wrong", "batched", "strong calls", "ctx tokens removed", "answers retained",
 ] as const;
 
 function cells(name: string, s: GroupSummary): string[] {
   return [
     name, s.use_case, String(s.requests), String(s.errors), money(s.naive_cost_usd), money(s.cost_usd), money(s.overhead_usd), pct(s.cost_cut),
-    money(s.saving_usd.cache), money(s.saving_usd.routing), money(s.saving_usd.compression), money(s.saving_usd.batch), num(s.naive_quality), num(s.quality), num(s.quality_ratio), ci(s.quality_ratio_ci95),
+    money(s.saving_usd.cache), money(s.saving_usd.routing), money(s.saving_usd.compression), money(s.saving_usd.batch), money(s.saving_usd.prompt_cache), num(s.naive_quality), num(s.quality), num(s.quality_ratio), ci(s.quality_ratio_ci95),
     `${s.cache_hits} (${pct(s.cache_hit_rate)})`, s.cache_hits > 0 ? `${s.cache_wrong_answers} (${pct(s.cache_wrong_answer_rate)})` : "-",
     s.batched > 0 ? `${s.batched} (${pct(s.batched / s.requests)})` : "-", pct(s.strong_call_share),
     s.context_tokens_before > 0 ? `${s.context_tokens_removed} (${pct(s.context_tokens_removed / s.context_tokens_before)})` : "-",

@@ -23,7 +23,7 @@ describe("npm run replay on the shipped samples (real pipeline)", () => {
     const kinds = Object.values(result.byKind);
     expect(kinds.reduce((n, k) => n + k.requests, 0)).toBe(result.total.requests);
     for (const s of [result.total, ...kinds]) {
-      const saved = s.saving_usd.cache + s.saving_usd.routing + s.saving_usd.compression + s.saving_usd.batch;
+      const saved = s.saving_usd.cache + s.saving_usd.routing + s.saving_usd.compression + s.saving_usd.batch + s.saving_usd.prompt_cache;
       expect(saved).toBeCloseTo(s.naive_cost_usd - s.cost_usd - s.overhead_usd, 9);
       expect(s.naive_cost_usd).toBeGreaterThan(0);
     }

@@ -198,7 +198,7 @@ async function replay(opts: ReplayOptions, runId: string): Promise<ReplayResult>
     while (calls.size < ids.length) {
       const rs = await ch.query({
         query: sql`SELECT request_id, status, served_by, model_used, cost_nanousd, overhead_cost_nanousd, baseline_cost_nanousd,
-            saving_cache_nanousd, saving_routing_nanousd, saving_compression_nanousd, saving_batch_nanousd, context_tokens_before, context_tokens_after
+            saving_cache_nanousd, saving_routing_nanousd, saving_compression_nanousd, saving_batch_nanousd, saving_prompt_cache_nanousd, context_tokens_before, context_tokens_after
           FROM ${sqlIdentifier(DB)}.llm_calls FINAL WHERE request_id LIKE ${`${runId}-%`}`,
         format: "JSONEachRow",
       });
