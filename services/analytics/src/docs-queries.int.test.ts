@@ -86,11 +86,12 @@ describe("the ten example queries of docs/analytics.md, on a known workload", ()
     expect(big(r!.routing_saved!)).toBe(sum(unique, (x) => x.saving_routing_nanousd) - post(unique));
     expect(big(r!.compression_saved!)).toBe(sum(unique, (x) => x.saving_compression_nanousd));
     expect(big(r!.batch_saved!)).toBe(sum(unique, (x) => x.saving_batch_nanousd));
+    expect(big(r!.prompt_cache_saved!)).toBe(sum(unique, (x) => x.saving_prompt_cache_nanousd));
     expect(big(r!.total_saved!)).toBe(big(r!.baseline_minus_spend!));
     expect(big(r!.baseline_minus_spend!)).toBe(sum(unique, (x) => x.baseline_cost_nanousd - x.cost_nanousd - x.overhead_cost_nanousd) - post(unique));
     expect(post(unique)).toBe(7_300n);
     // Every technique contributed in this workload.
-    for (const k of ["cache_saved", "routing_saved", "compression_saved", "batch_saved"]) expect(big(r![k]!)).toBeGreaterThan(0n);
+    for (const k of ["cache_saved", "routing_saved", "compression_saved", "batch_saved", "prompt_cache_saved"]) expect(big(r![k]!)).toBeGreaterThan(0n);
   });
 
   it("3. tokens and cost per model and path", async () => {
