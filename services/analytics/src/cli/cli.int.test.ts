@@ -119,7 +119,8 @@ describe("costwise savings", () => {
       expect(nano(u.saving_routing_usd)).toBe(sum(rs, (r) => r.saving_routing_nanousd));
       expect(nano(u.saving_compression_usd)).toBe(sum(rs, (r) => r.saving_compression_nanousd));
       expect(nano(u.saving_batch_usd)).toBe(sum(rs, (r) => r.saving_batch_nanousd));
-      expect(nano(u.saving_cache_usd) + nano(u.saving_routing_usd) + nano(u.saving_compression_usd) + nano(u.saving_batch_usd)).toBe(nano(u.saved_usd));
+      expect(nano(u.saving_prompt_cache_usd)).toBe(sum(rs, (r) => r.saving_prompt_cache_nanousd));
+      expect(nano(u.saving_cache_usd) + nano(u.saving_routing_usd) + nano(u.saving_compression_usd) + nano(u.saving_batch_usd) + nano(u.saving_prompt_cache_usd)).toBe(nano(u.saved_usd));
     }
     expect(nano(j.totals.saved_usd)).toBe(sum(unique, (r) => r.baseline_cost_nanousd - r.cost_nanousd - r.overhead_cost_nanousd));
     // Most saved first.

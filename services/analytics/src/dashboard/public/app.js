@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const refreshMs = Number(document.body.dataset.refreshMs) || 10000;
-const COLORS = { cost: "#2563eb", baseline: "#9ca3af", cache: "#059669", routing: "#7c3aed", compression: "#d97706", batch: "#0891b2", bad: "#dc2626" };
+const COLORS = { cost: "#2563eb", baseline: "#9ca3af", cache: "#059669", routing: "#7c3aed", compression: "#d97706", batch: "#0891b2", promptCache: "#db2777", bad: "#dc2626" };
 
 const num = (s) => (s === null || s === undefined ? 0 : Number(s));
 function usd(s) {
@@ -121,7 +121,7 @@ function render(d) {
   const s = d.savings;
   chart("chart-savings", {
     type: "bar",
-    data: { labels: ["cache", "routing", "compression", "batch"], datasets: [{ label: "saved", data: [s.saving_cache_usd, s.saving_routing_usd, s.saving_compression_usd, s.saving_batch_usd].map(num), backgroundColor: [COLORS.cache, COLORS.routing, COLORS.compression, COLORS.batch] }] },
+    data: { labels: ["cache", "routing", "compression", "batch", "prompt cache"], datasets: [{ label: "saved", data: [s.saving_cache_usd, s.saving_routing_usd, s.saving_compression_usd, s.saving_batch_usd, s.saving_prompt_cache_usd].map(num), backgroundColor: [COLORS.cache, COLORS.routing, COLORS.compression, COLORS.batch, COLORS.promptCache] }] },
     options: { plugins: { legend: { display: false } }, scales: { y: { ticks: { callback: (v) => usd(v) } } } },
   });
   const ucs = d.use_cases.slice(0, 12);
