@@ -8,7 +8,7 @@ const sonnet = requireModel(catalog, "claude-sonnet-4-5");
 const haiku = requireModel(catalog, "claude-haiku-4-5");
 // ~1500 tokens: above Sonnet's minimum, below Haiku 4.5's.
 const LONG_SYSTEM = Array.from({ length: 300 }, (_, i) => `Rule ${i}: answer politely.`).join(" ");
-const TOOL = { name: "lookup", description: "Look an order up", parameters: JSON.stringify({ type: "object", properties: { id: { type: "string" } } }) };
+const TOOL = { name: "lookup", description: "Look an order up", parameters: JSON.stringify({ type: "object", properties: { id: { type: "string" } } }), strict: null };
 
 function req(over: Partial<ChatRequest> = {}): ChatRequest {
   return { model: "claude-sonnet-4-5", messages: [{ role: "system", content: LONG_SYSTEM }, { role: "user", content: "Where is my order?" }], ...over };
