@@ -48,7 +48,7 @@ function workload(n: number, run: string, cache: "off" | "on" = "off") {
   return out;
 }
 
-interface Timing { producedAt: number; respondedAt?: number; providerMs?: number }
+interface Timing { producedAt: number; respondedAt?: number; providerMs?: number; servedBy?: string }
 
 async function main() {
   await ensureStack({ log: (l: string) => console.log(`  ${l}`) });
@@ -68,7 +68,10 @@ async function main() {
   const timings = new Map<string, Timing>();
   await client.subscribe<LlmResponse>(topics.responses, (r, meta) => {
     const t = timings.get(r.request_id);
-    if (t && t.respondedAt === undefined) t.respondedAt = meta.receivedAt;
+    if (t && t.respondedAt === undefined) {
+      t.respondedAt = meta.receivedAt;
+      t.servedBy = r.served_by;
+    }
   });
   await client.subscribe<CostRecord>(topics.costRecords, (r) => {
     const t = timings.get(r.request_id);
@@ -138,30 +141,29 @@ async function main() {
   }
 
   // 3. With the cache in the path: semantic lookups on every request (throughput), then exact hits.
-  let semantic: { rps: number; n: number } | null = null;
+  let semantic: { rps: number; n: number; hits: number } | null = null;
   let exactHit: { p50: number; p99: number; n: number; hits: number } | null = null;
   if (!EXECUTOR_ONLY) {
-    console.log(`semantic lookups: ${SEMANTIC_N} requests with the cache on (each is embedded, looked up and stored)`);
+    console.log(`semantic lookups: ${SEMANTIC_N} requests with the cache on (each is embedded and looked up; the sample's repeated questions are hits)`);
     const sem = workload(SEMANTIC_N, runId("bench-sem"), "on");
     const s0 = Date.now();
     for (const r of sem) timings.set(r.request_id, { producedAt: s0 });
     await client.produce(sem, 1_000, INPUT);
     await waitAll(sem.map((r) => r.request_id), timings, 600_000);
-    semantic = { n: SEMANTIC_N, rps: SEMANTIC_N / ((Date.now() - s0) / 1000) };
+    const semHits = sem.filter((r) => (timings.get(r.request_id)!.servedBy ?? "").startsWith("CACHE")).length;
+    semantic = { n: SEMANTIC_N, rps: SEMANTIC_N / ((Date.now() - s0) / 1000), hits: semHits };
 
     console.log(`exact hits: ${EXACT_HIT_N} repeats of answered requests, one at a time`);
     const firsts = sem.slice(0, EXACT_HIT_N);
     const hits: number[] = [];
     let served = 0;
-    const servedBy = new Map<string, string>();
-    await client.subscribe<LlmResponse>(topics.responses, (r) => void servedBy.set(r.request_id, r.served_by));
     for (const [i, first] of firsts.entries()) {
       const again = { ...first, request_id: `${first.request_id}-again-${i}`, created_at: Date.now() };
       timings.set(again.request_id, { producedAt: again.created_at });
       await client.produce([again], 1, INPUT);
       await waitAll([again.request_id], timings, 30_000);
       const t = timings.get(again.request_id)!;
-      if ((servedBy.get(again.request_id) ?? "").startsWith("CACHE")) {
+      if ((t.servedBy ?? "").startsWith("CACHE")) {
         served++;
         hits.push(t.respondedAt! - t.producedAt);
       }
@@ -219,7 +221,7 @@ async function main() {
     ...(EXECUTOR_ONLY
       ? []
       : [
-          `Semantic lookups: ${semantic!.n} new requests with the cache on (embedded, looked up, stored, then routed and executed): ${semantic!.rps.toFixed(0)} responses/s sustained (target ≥ 600: ${semantic!.rps >= 600 ? "met" : "**missed**"}).`,
+          `Semantic lookups: ${semantic!.n} requests with the cache on, each embedded and looked up (${semantic!.hits} answered from the cache, the sample's repeated questions; the misses stored, routed and executed): ${semantic!.rps.toFixed(0)} responses/s sustained (target ≥ 600: ${semantic!.rps >= 600 ? "met" : "**missed**"}).`,
           "",
           `Exact hits: ${exactHit!.n} repeats of answered requests, one at a time; ${exactHit!.hits} served from the cache, produce-to-response p50 ${exactHit!.p50} ms, p99 ${exactHit!.p99} ms (target p50 ≤ 3 ms: ${exactHit!.p50 <= 3 ? "met" : "**missed**"}).`,
           "",
