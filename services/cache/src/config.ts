@@ -1,11 +1,9 @@
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { localModelDir } from "@costwise/embeddings";
 import { providersConfigSchema } from "@costwise/providers";
 import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
 import { DEFAULT_POLICY_FILE } from "./policy.ts";
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 /** The local embedding model the cache ships with (chosen by `npm run eval:cache`, see docs/evaluation.md). */
 export const DEFAULT_EMBEDDING_MODEL = "bge-small-en-v1.5-q";
@@ -46,8 +44,7 @@ export type CacheConfig = z.infer<typeof cacheConfigSchema>;
 /** The local model's directory: CACHE_EMBEDDING_MODEL_DIR, else where `ensureEmbeddingModel` puts the model. */
 export function embeddingModelDirOf(config: CacheConfig, env: NodeJS.ProcessEnv = process.env): string {
   if (config.CACHE_EMBEDDING_MODEL_DIR) return config.CACHE_EMBEDDING_MODEL_DIR;
-  const home = env.COSTWISE_HOME?.trim() || path.join(repoRoot, ".costwise");
-  return path.join(home, "models", config.CACHE_EMBEDDING_MODEL);
+  return localModelDir(config.CACHE_EMBEDDING_MODEL, env);
 }
 /**
  * The baseline follows the executor's default model unless CACHE_BASELINE_MODEL says otherwise;

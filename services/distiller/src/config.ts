@@ -1,11 +1,13 @@
-import path from "node:path";
 import { z } from "zod";
-import { repoRoot } from "@costwise/infra";
+import { localModelDir } from "@costwise/embeddings";
 import { providersConfigSchema } from "@costwise/providers";
 import { DEFAULT_DISTILL_SWITCH_KEY } from "@costwise/route-state";
 import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
 import { DEFAULT_DISTILL_JOBS_KEY } from "./jobs.ts";
 import { DEFAULT_DISTILL_POLICY_FILE } from "./policy.ts";
+
+/** The local sentence model of "embedding" and "semantic" scoring (fetched by npm run stack:up). */
+const DISTILL_EMBEDDING_MODEL = "all-MiniLM-L6-v2";
 
 const clickhouse = {
   CLICKHOUSE_URL: z.string().url().default("http://127.0.0.1:18123"),
@@ -34,10 +36,11 @@ export const distillerConfigSchema = baseConfigSchema.merge(providersConfigSchem
   DISTILL_JOIN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
   DISTILL_SHADOW_CONCURRENCY: z.coerce.number().int().positive().default(8),
   /** The local sentence-embedding model, for use cases scored "embedding" or "semantic" (fetched by npm run stack:up). */
-  DISTILL_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
+  DISTILL_EMBEDDING_MODEL_DIR: z.string().min(1).default(localModelDir(DISTILL_EMBEDDING_MODEL, {})),
 });
 export type DistillerConfig = z.infer<typeof distillerConfigSchema>;
-export const loadDistillerConfig = (env: NodeJS.ProcessEnv = process.env): DistillerConfig => parseConfig(distillerConfigSchema, env);
+export const loadDistillerConfig = (env: NodeJS.ProcessEnv = process.env): DistillerConfig =>
+  parseConfig(distillerConfigSchema, { DISTILL_EMBEDDING_MODEL_DIR: localModelDir(DISTILL_EMBEDDING_MODEL, env), ...env });
 
 /** What `costwise distill …` needs: ClickHouse, Redis, the policy, and the providers (train, evaluate). */
 export const distillCliConfigSchema = providersConfigSchema.extend({
@@ -50,9 +53,10 @@ export const distillCliConfigSchema = providersConfigSchema.extend({
   /** Polling backoff of a running job: first wait, doubling up to the max. */
   DISTILL_POLL_INITIAL_MS: z.coerce.number().int().positive().default(2_000),
   DISTILL_POLL_MAX_MS: z.coerce.number().int().positive().default(60_000),
-  DISTILL_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", "all-MiniLM-L6-v2")),
+  DISTILL_EMBEDDING_MODEL_DIR: z.string().min(1).default(localModelDir(DISTILL_EMBEDDING_MODEL, {})),
   /** Concurrent candidate calls of `distill evaluate`. */
   DISTILL_EVAL_CONCURRENCY: z.coerce.number().int().positive().default(4),
 });
 export type DistillCliConfig = z.infer<typeof distillCliConfigSchema>;
-export const loadDistillCliConfig = (env: NodeJS.ProcessEnv = process.env): DistillCliConfig => parseConfig(distillCliConfigSchema, env);
+export const loadDistillCliConfig = (env: NodeJS.ProcessEnv = process.env): DistillCliConfig =>
+  parseConfig(distillCliConfigSchema, { DISTILL_EMBEDDING_MODEL_DIR: localModelDir(DISTILL_EMBEDDING_MODEL, env), ...env });

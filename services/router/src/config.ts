@@ -1,6 +1,6 @@
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { localModelDir } from "@costwise/embeddings";
 import { providersConfigSchema } from "@costwise/providers";
 import { baseConfigSchema, parseConfig } from "@costwise/stream-runtime";
 import { DEFAULT_DISTILL_SWITCH_KEY } from "./distilled.ts";
@@ -8,13 +8,13 @@ import { DEFAULT_DISTILL_SWITCH_KEY } from "./distilled.ts";
 /** The shipped policy, found relative to this package whatever the working directory. */
 export const DEFAULT_POLICY_FILE = fileURLToPath(new URL("../config/policy.yaml", import.meta.url));
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-
 /**
  * The local sentence model semantic routes embed with: the one the cache ships by default, so a
  * request the cache embedded carries the vector the router needs and is never embedded twice.
  */
 export const ROUTER_EMBEDDING_MODEL = "bge-small-en-v1.5-q";
+/** The shadow's embedding judge model: its agreement threshold was calibrated on this one. */
+const ROUTER_SHADOW_EMBEDDING_MODEL = "all-MiniLM-L6-v2";
 
 const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
@@ -37,8 +37,8 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
   ROUTER_SHADOW_CONCURRENCY: z.coerce.number().int().positive().default(8),
   /** How long the shadow consumer remembers a cheap route's answer for its outcome on llm.outcomes (0: outcomes are not counted). */
   ROUTER_OUTCOME_MEMORY_S: z.coerce.number().int().min(0).default(7 * 24 * 3600),
-  /** The sentence model of the shadow's "embedding" judge: the cache's local all-MiniLM-L6-v2. */
-  ROUTER_SHADOW_EMBEDDING_MODEL_DIR: z.string().min(1).default(fileURLToPath(new URL("../../../.costwise/models/all-MiniLM-L6-v2", import.meta.url))),
+  /** The sentence model of the shadow's "embedding" judge (default: `$COSTWISE_HOME/models/all-MiniLM-L6-v2`). */
+  ROUTER_SHADOW_EMBEDDING_MODEL_DIR: z.string().min(1).default(localModelDir(ROUTER_SHADOW_EMBEDDING_MODEL, {})),
   /** Redis hash of distilled-model switches written by `costwise distill switch` (services/distiller). */
   ROUTER_DISTILL_SWITCH_KEY: z.string().min(1).default(DEFAULT_DISTILL_SWITCH_KEY),
   /** How often the routing path re-reads the distilled-model switches. */
@@ -47,7 +47,7 @@ export const routerConfigSchema = baseConfigSchema.merge(providersConfigSchema).
    * The local sentence model for semantic use cases, loaded only when a request arrives without
    * the cache's embedding of the same model (its name is checked against each model file).
    */
-  ROUTER_EMBEDDING_MODEL_DIR: z.string().min(1).default(path.join(repoRoot, ".costwise", "models", ROUTER_EMBEDDING_MODEL)),
+  ROUTER_EMBEDDING_MODEL_DIR: z.string().min(1).default(localModelDir(ROUTER_EMBEDDING_MODEL, {})),
   ROUTER_EMBEDDING_THREADS: z.coerce.number().int().positive().default(1),
   /** How often semantic routes re-derive their threshold from shadow results (0: never, the model file's). */
   ROUTER_CALIBRATION_REFRESH_MS: z.coerce.number().int().nonnegative().default(60_000),
@@ -62,6 +62,7 @@ export const ROUTER_EMBEDDING_NAME = `local:${ROUTER_EMBEDDING_MODEL}`;
 
 export const loadRouterConfig = (env: NodeJS.ProcessEnv = process.env): RouterConfig =>
   parseConfig(routerConfigSchema, {
-    ROUTER_EMBEDDING_MODEL_DIR: env.COSTWISE_HOME?.trim() ? path.join(env.COSTWISE_HOME.trim(), "models", ROUTER_EMBEDDING_MODEL) : undefined,
+    ROUTER_EMBEDDING_MODEL_DIR: localModelDir(ROUTER_EMBEDDING_MODEL, env),
+    ROUTER_SHADOW_EMBEDDING_MODEL_DIR: localModelDir(ROUTER_SHADOW_EMBEDDING_MODEL, env),
     ...env,
   });
