@@ -22,6 +22,8 @@ export interface EmbeddingModelSpec {
   /** Text the model expects before a query in symmetric (query to query) similarity. */
   readonly queryPrefix: string;
   readonly layers: number;
+  /** int8 weights with activations quantised per run (the `_quantized` exports). */
+  readonly quantized: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export const EMBEDDING_MODELS = {
     onnxEntry: "all-minilm-l6-v2.onnx",
     tokenizerEntry: "all-minilm-l6-v2-tokenizer.json",
     onnxSha256: "759c3cd2b7fe7e93933ad23c4c9181b7396442a2ed746ec7c1d46192c469c46e",
-    dimensions: 384, pooling: "mean", queryPrefix: "", layers: 6,
+    dimensions: 384, pooling: "mean", queryPrefix: "", layers: 6, quantized: false,
   },
   "bge-small-en-v1.5-q": {
     name: "bge-small-en-v1.5-q",
@@ -50,7 +52,7 @@ export const EMBEDDING_MODELS = {
     onnxEntry: "bge-small-en-v1.5-q.onnx",
     tokenizerEntry: "bge-small-en-v1.5-q-tokenizer.json",
     onnxSha256: "6c9c6101a956d62dfb5e7190c538226c0c5bb9cb27b651234b6df063ee7dbfe4",
-    dimensions: 384, pooling: "cls", queryPrefix: "", layers: 12,
+    dimensions: 384, pooling: "cls", queryPrefix: "", layers: 12, quantized: true,
   },
   "e5-small-v2-q": {
     name: "e5-small-v2-q",
@@ -59,7 +61,7 @@ export const EMBEDDING_MODELS = {
     onnxEntry: "e5-small-v2-q.onnx",
     tokenizerEntry: "e5-small-v2-q-tokenizer.json",
     onnxSha256: "7d9092cb25f2bd1c023b7e8d2aa459044a02030ac880e5a59fdaf27af69f1ded",
-    dimensions: 384, pooling: "mean", queryPrefix: "query: ", layers: 12,
+    dimensions: 384, pooling: "mean", queryPrefix: "query: ", layers: 12, quantized: true,
   },
 } as const satisfies Record<string, EmbeddingModelSpec>;
 
@@ -158,7 +160,7 @@ export async function ensureEmbeddingModel(home = defaultHome(), opts: { mvn?: s
   }
   await writeFile(path.join(tmp, "config.json"), JSON.stringify(config(EMBEDDING_MODEL), null, 2));
   await writeFile(path.join(tmp, "tokenizer_config.json"), JSON.stringify(TOKENIZER_CONFIG, null, 2));
-  await writeFile(path.join(tmp, MARKER), JSON.stringify({ name: EMBEDDING_MODEL.name, artifact: EMBEDDING_MODEL.artifact, onnxSha256: sha, pooling: EMBEDDING_MODEL.pooling, queryPrefix: EMBEDDING_MODEL.queryPrefix, dimensions: EMBEDDING_MODEL.dimensions }, null, 2));
+  await writeFile(path.join(tmp, MARKER), JSON.stringify({ name: EMBEDDING_MODEL.name, artifact: EMBEDDING_MODEL.artifact, onnxSha256: sha, pooling: EMBEDDING_MODEL.pooling, queryPrefix: EMBEDDING_MODEL.queryPrefix, dimensions: EMBEDDING_MODEL.dimensions, quantized: EMBEDDING_MODEL.quantized }, null, 2));
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
   return dir;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
-import { batchingEmbedder, localEmbedder, openaiEmbedder, readModelCard, type EmbedPort } from "./embedder.ts";
+import { batchingEmbedder, openaiEmbedder, readModelCard, type EmbedPort } from "./embedder.ts";
+import { lengthRuns, localEmbedder } from "./local.ts";
 import { bagOfWordsEmbedder } from "./testing/bag-of-words.ts";
 
 const usage = (inputTokens: number) => ({ inputTokens, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 0 });
@@ -60,6 +61,28 @@ describe("local model directory", () => {
     const { mkdtempSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const path = await import("node:path");
-    expect(readModelCard(mkdtempSync(path.join(tmpdir(), "cw-emb-")))).toEqual({ name: "all-MiniLM-L6-v2", pooling: "mean", queryPrefix: "", dimensions: 384, onnxSha256: null });
+    expect(readModelCard(mkdtempSync(path.join(tmpdir(), "cw-emb-")))).toEqual({ name: "all-MiniLM-L6-v2", pooling: "mean", queryPrefix: "", dimensions: 384, onnxSha256: null, quantized: false });
+  });
+  it("takes a card without the quantized field as quantised exactly when its model is a `-q` export", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const dir = mkdtempSync(path.join(tmpdir(), "cw-emb-"));
+    writeFileSync(path.join(dir, "costwise-model.json"), JSON.stringify({ name: "bge-small-en-v1.5-q", pooling: "cls" }));
+    expect(readModelCard(dir).quantized).toBe(true);
+    writeFileSync(path.join(dir, "costwise-model.json"), JSON.stringify({ name: "bge-small-en-v1.5-q", quantized: false }));
+    expect(readModelCard(dir).quantized).toBe(false);
+  });
+});
+
+describe("length runs of the local embedder", () => {
+  it("groups texts of similar token counts, shortest first, each index once", () => {
+    const lengths = [300, 5, 7, 6, 290, 40, 9, 310];
+    const runs = lengthRuns(lengths, 16);
+    expect(runs.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i));
+    expect(runs).toEqual([[1, 3, 2, 6], [5], [4, 0, 7]]);
+  });
+  it("caps a run at maxRun texts", () => {
+    expect(lengthRuns(Array.from({ length: 10 }, () => 12), 4).map((r) => r.length)).toEqual([4, 4, 2]);
   });
 });

@@ -1,5 +1,4 @@
 import { costOf, requireModel, type PriceCatalog } from "@costwise/pricing";
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import DataLoader from "dataloader";
@@ -44,6 +43,11 @@ export interface ModelCard {
   readonly dimensions: number;
   /** The ONNX file's sha256 as checked when the directory was filled; checked again on load. */
   readonly onnxSha256: string | null;
+  /**
+   * Dynamically quantised (int8) weights: activations are quantised with one scale per run, so a
+   * text's vector would depend on what else shares its run. Such a model embeds one text per run.
+   */
+  readonly quantized: boolean;
 }
 
 /** A directory without these fields is the original all-MiniLM-L6-v2 export (mean pooling, no prefix). */
@@ -54,65 +58,11 @@ export function readModelCard(modelDir: string): ModelCard {
   } catch {
     // no card: the defaults below
   }
-  return { name: raw.name ?? "all-MiniLM-L6-v2", pooling: raw.pooling ?? "mean", queryPrefix: raw.queryPrefix ?? "", dimensions: raw.dimensions ?? 384, onnxSha256: raw.onnxSha256 ?? null };
+  const name = raw.name ?? "all-MiniLM-L6-v2";
+  // Cards written before the field existed: the quantised exports are the ones named `-q`.
+  return { name, pooling: raw.pooling ?? "mean", queryPrefix: raw.queryPrefix ?? "", dimensions: raw.dimensions ?? 384, onnxSha256: raw.onnxSha256 ?? null, quantized: raw.quantized ?? name.endsWith("-q") };
 }
 
-/**
- * A local sentence model (all-MiniLM-L6-v2, bge-small-en-v1.5, e5-small-v2: the pooling and query
- * prefix each was trained with come from its directory's card; L2-normalised) through
- * transformers.js + onnxruntime-node, from a local directory only (see `ensureEmbeddingModel` in
- * @costwise/infra): nothing is downloaded at run time. Its name is `local:<model>`, so vectors of
- * two models are never compared.
- */
-export async function localEmbedder(opts: { modelDir: string; threads?: number; name?: string; /** Deadline of loading the model (default 60 s). */ loadTimeoutMs?: number }): Promise<Embedder> {
-  const card = readModelCard(opts.modelDir);
-  if (card.onnxSha256) {
-    // A file changed after it was checked (a partial copy, another model dropped in) would embed on a different scale.
-    const file = path.join(opts.modelDir, "onnx", "model.onnx");
-    let sha: string;
-    try {
-      sha = createHash("sha256").update(readFileSync(file)).digest("hex");
-    } catch (err) {
-      throw new EmbeddingError(`cannot read the embedding model ${file}: ${(err as Error).message}`, { cause: err });
-    }
-    if (sha !== card.onnxSha256) throw new EmbeddingError(`embedding model ${file} fails its checksum: sha256 ${sha}, expected ${card.onnxSha256} (delete the directory; npm run stack:up fetches it again)`);
-  }
-  const { env, pipeline } = await import("@huggingface/transformers");
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  let extractor: Awaited<ReturnType<typeof pipeline<"feature-extraction">>>;
-  try {
-    const loadMs = opts.loadTimeoutMs ?? 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    const loading = pipeline("feature-extraction", opts.modelDir, {
-      dtype: "fp32",
-      ...(opts.threads ? { session_options: { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } } : {}),
-    });
-    try {
-      extractor = await Promise.race([
-        loading,
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`loading did not finish within ${loadMs} ms`)), loadMs))),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  } catch (err) {
-    throw new EmbeddingError(`cannot load the embedding model from ${opts.modelDir} (run npm run stack:up, which fetches it): ${(err as Error).message}`, { cause: err });
-  }
-  const dimensions = card.dimensions;
-  return {
-    name: opts.name ?? `local:${card.name}`,
-    dimensions,
-    async embed(texts) {
-      if (texts.length === 0) return [];
-      const out = await extractor(texts.map((t) => card.queryPrefix + t), { pooling: card.pooling, normalize: true });
-      const data = out.data as Float32Array;
-      if (data.length !== texts.length * dimensions) throw new EmbeddingError(`embedding model returned ${data.length} values for ${texts.length} texts`);
-      return texts.map((_, i) => ({ vector: data.slice(i * dimensions, (i + 1) * dimensions), costNanoUsd: 0 }));
-    },
-    close: () => extractor.dispose(),
-  };
-}
 
 /** The provider call OpenAI embeddings need (`Providers.embed` from @costwise/providers). */
 export interface EmbedPort {
@@ -142,10 +92,9 @@ export function openaiEmbedder(opts: { providers: EmbedPort; model: string; cata
 }
 
 /**
- * Coalesce concurrent single-text calls into one model run (the stream runtime processes many
+ * Coalesce concurrent single-text calls into one model call (the stream runtime processes many
  * requests of a sub-batch at once): texts asked for in the same turn of the event loop share a
- * batch. Small batches: on one CPU thread, padding every text to the longest of a large batch
- * costs more than the batch saves (measured: 167 texts/s in batches of 4, 114/s in batches of 32).
+ * call, which the local embedder runs in length-sorted groups.
  */
 export function batchingEmbedder(inner: Embedder, maxBatch = 4): Embedder & { embedOne(text: string): Promise<Embedding> } {
   const loader = new DataLoader<string, Embedding>(async (texts) => inner.embed(texts), {

@@ -1,3 +1,4 @@
-export { localEmbedder, openaiEmbedder, batchingEmbedder, readModelCard, EmbeddingError, type Embedder, type Embedding, type EmbedPort, type ModelCard } from "./embedder.ts";
+export { localEmbedder } from "./local.ts";
+export { openaiEmbedder, batchingEmbedder, readModelCard, EmbeddingError, type Embedder, type Embedding, type EmbedPort, type ModelCard } from "./embedder.ts";
 export { cosine, encodeVector, decodeVector } from "./vector.ts";
 export { localModelDir } from "./model-dir.ts";
