@@ -45,6 +45,12 @@ export interface PipelineServiceSpec {
   /** The variables that set its HTTP port and interface (default METRICS_PORT and OPS_HOST of the stream runtime). */
   readonly portEnv?: string;
   readonly hostEnv?: string;
+  /**
+   * Variables of further ports the process listens on (the router's shadow loop). An instance
+   * given another port than the default (a replica, a benchmark) gets any free port for these,
+   * so two instances on one machine do not collide on them.
+   */
+  readonly extraPortEnvs?: readonly string[];
 }
 
 /**
@@ -54,7 +60,7 @@ export interface PipelineServiceSpec {
  */
 export const pipelineServices = [
   { name: "cache", entry: "services/cache/src/main.ts", metricsPort: 9403, scalable: true, group: "costwise-cache", lagTopics: ["llm.requests", "llm.responses", "llm.cache.verifications", "llm.outcomes"] },
-  { name: "router", entry: "services/router/src/main.ts", metricsPort: 9404, scalable: true, group: "costwise-router", lagTopics: ["llm.requests.uncached"] },
+  { name: "router", entry: "services/router/src/main.ts", metricsPort: 9404, scalable: true, group: "costwise-router", lagTopics: ["llm.requests.uncached"], extraPortEnvs: ["ROUTER_SHADOW_METRICS_PORT"] },
   { name: "compression", entry: "services/compression/src/main.ts", metricsPort: 9405, scalable: true, group: "costwise-compression", lagTopics: ["llm.requests.routed"] },
   { name: "executor", entry: "services/executor/src/main.ts", metricsPort: 9401, scalable: true, group: "costwise-executor", lagTopics: ["llm.requests.ready"] },
   { name: "batch-accumulator", entry: "services/batch-accumulator/src/main.ts", metricsPort: 9406, scalable: true, group: "costwise-batch-accumulator", lagTopics: ["llm.requests.batch"] },
@@ -87,6 +93,12 @@ export interface SpawnedService {
   signal(sig: NodeJS.Signals): void;
 }
 
+/** "0" (any free port) for each extra port of an instance not on the default port, unless `env` sets it. */
+export function extraPorts(spec: Pick<PipelineServiceSpec, "metricsPort" | "extraPortEnvs">, port: number, env: Record<string, string>): Record<string, string> {
+  if (port === spec.metricsPort) return {};
+  return Object.fromEntries((spec.extraPortEnvs ?? []).filter((k) => env[k] === undefined).map((k) => [k, "0"]));
+}
+
 /**
  * Start one service as its own Node process (how it runs in production), with `env` on top of
  * this process's environment. Output goes to `logFile` when given, else is inherited.
@@ -117,7 +129,7 @@ export function spawnService(
   }
   const child = spawn(process.execPath, [...flags, ...serviceArgs(spec, runtime, repoRoot)], {
     cwd: repoRoot,
-    env: { ...process.env, ...env, [spec.portEnv ?? "METRICS_PORT"]: String(port) },
+    env: { ...process.env, ...extraPorts(spec, port, env), ...env, [spec.portEnv ?? "METRICS_PORT"]: String(port) },
     stdio: opts.logFile ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
     detached: opts.detached ?? false,
   });
