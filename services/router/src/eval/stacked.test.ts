@@ -21,7 +21,7 @@ function synthetic(): ReturnType<typeof withFeatures> {
     const norm = Math.hypot(...v);
     vectors.push(v.map((x) => x / norm));
     const text = "word ".repeat(1 + Math.floor(rand() * 60));
-    rows.push({ id: `r${i}`, groupId: `g${Math.floor(i / 2)}`, category: null, input: routeInputFromTurns([text]), strong: 1, weak: hard ? 0 : 1, weakResponse: null, contaminated: false });
+    rows.push({ id: `r${i}`, groupId: `g${Math.floor(i / 2)}`, category: null, input: routeInputFromTurns([text]), strong: 1, weak: hard ? 0 : 1, weakResponse: null, responseChars: { strong: null, weak: null }, contaminated: false });
   }
   const set: EvalSet = { name: "synthetic", benchmark: "test", file: "synthetic.jsonl", scoreType: "binary_correct", strongModel: "s", weakModel: "w", pairNamed: true, rows, dropped: { contaminated: 0, unscored: 0 } };
   return withFeatures(set, vectors);
