@@ -109,6 +109,25 @@ describe("semantic policy", () => {
   });
 });
 
+describe("stacked semantic model", () => {
+  it("scores by the blend of its bases' ranks, and refuses a kNN index that does not match its rows", async () => {
+    const { encodeVectors } = await import("./stack.ts");
+    const { loadSemanticModel } = await import("./model.ts");
+    const { denseFeatures } = await import("../features.ts");
+    const { routeInputFromTurns } = await import("../input.ts");
+    // Length only: the score is the request's rank among the training rows' log lengths.
+    const stack = { weights: { semantic: 0, knn: 0, length: 1 }, cdf: { semantic: [0.5], knn: [0.5], length: [1, 2, 3, 4] }, knn: { k: 1, labels: [1 as const], vectors: encodeVectors([unit(4, 0)], 4) } };
+    const m = loadSemanticModel(writeSemanticModel(undefined, { stack }));
+    const short = routeInputFromTurns(["hi"]), long = routeInputFromTurns(["x".repeat(40)]);
+    expect(semanticScoreOf(m, unit(4, 1), denseFeatures(short))).toBeCloseTo(0.25, 9); // log1p(2) ≈ 1.1: above one of four
+    expect(semanticScoreOf(m, unit(4, 1), denseFeatures(long))).toBeCloseTo(0.75, 9); // log1p(40) ≈ 3.7
+    // kNN only: the one labelled neighbour needed the strong model.
+    const knnOnly = loadSemanticModel(writeSemanticModel(undefined, { stack: { ...stack, weights: { semantic: 0, knn: 1, length: 0 }, cdf: { ...stack.cdf, knn: [0.2, 0.4, 0.6, 0.8] } } }));
+    expect(semanticScoreOf(knnOnly, unit(4, 0), denseFeatures(short))).toBe(1);
+    expect(() => loadSemanticModel(writeSemanticModel(undefined, { stack: { ...stack, knn: { ...stack.knn, labels: [1, 0] } } }))).toThrow(/kNN index holds 4 floats for 2 rows of 4/);
+  });
+});
+
 describe("shadow samples of a semantic route", () => {
   it("samples both sides of the threshold: a frontier-routed request is compared with the cheap model, except in fallback", async () => {
     const doc = semanticPolicy(modelFile(), { quality: 0.95 });
