@@ -25,6 +25,12 @@ export interface ShadowEntry {
   /** The model the request was sent to: the cheap one, or the frontier one while the route is in fallback. */
   readonly servedModel: string;
   readonly fallback: boolean;
+  /**
+   * Served by the frontier because its score was at or above the threshold, and compared with the
+   * cheap model's answer only so that calibration sees both sides of the threshold: the comparison
+   * is recorded but not counted in the route's agreement window (absent in older entries: false).
+   */
+  readonly calibration?: boolean;
   readonly messages: Message[];
   readonly maxTokens: number | null;
   readonly temperature: number | null;

@@ -8,7 +8,7 @@ import { findModel, isoDate, lifecycleStatus } from "@costwise/pricing";
 import { keywordRegex, type CascadeChecks } from "@costwise/route-state";
 import { loadClassifierModel, type ClassifierModel } from "./classifier.ts";
 import { PolicyError } from "./errors.ts";
-import { chooseThreshold, type QualityTarget } from "./semantic/calibration.ts";
+import { chooseThreshold, type CalibrationStart, type QualityTarget } from "./semantic/calibration.ts";
 import { loadSemanticModel, type CalibrationPoint, type SemanticModel } from "./semantic/model.ts";
 
 /*
@@ -116,7 +116,14 @@ const llmSchema = z
   .strict();
 
 const classifierSchema = z.object({ model: z.string().min(1) }).strict();
-const semanticSchema = z.object({ model: z.string().min(1) }).strict();
+const semanticSchema = z.object({
+  model: z.string().min(1),
+  /**
+   * Before live shadow samples confirm the target: "frontier" (default) sends everything to the
+   * frontier tier until they do; "model" routes on the model file's calibrated threshold meanwhile.
+   */
+  start: z.enum(["frontier", "model"]).optional(),
+}).strict();
 
 /** What a use case must keep; the router derives its threshold from the model's calibration. */
 const targetSchema = z
@@ -255,6 +262,8 @@ export interface SemanticRoute {
   readonly threshold: number;
   /** The calibration point the threshold came from: expected strong share and quality, with its lower bound. */
   readonly expected: CalibrationPoint;
+  /** What live re-calibration routes on before shadow samples confirm the target (see recalibrate). */
+  readonly start: CalibrationStart;
 }
 
 export interface RouterPolicy {
@@ -485,7 +494,7 @@ function compileSemantic(cx: CompileContext, at: string, spec: UseCaseSpec): Sem
     cx.issues.add(`${at}.target`, `use case ${uc(at)} cannot meet its target: ${choice.reason}`);
     return null;
   }
-  return { model: m, file: loaded.file, target: spec.target, threshold: choice.threshold, expected: choice.point };
+  return { model: m, file: loaded.file, target: spec.target, threshold: choice.threshold, expected: choice.point, start: spec.semantic.start ?? "frontier" };
 }
 
 function compileUseCase(cx: CompileContext, uc: string, spec: UseCaseSpec, d: Defaults): UseCasePolicy | null {

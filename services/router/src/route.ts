@@ -12,6 +12,8 @@ import { callSignal, difficultyScore, llmRouterMessages, parseDifficulty } from 
 import { scoreRules } from "./strategies/rules.ts";
 import { embeddingTextOf } from "./semantic/embedding-text.ts";
 import { semanticScoreDetail } from "./semantic/model.ts";
+import { FRONTIER_ONLY } from "./semantic/calibration.ts";
+import { shadowsRoute } from "./semantic/live.ts";
 
 export type { RouteDeps, RouteEmbedder, RouteKind, RouteOutcome } from "./route-types.ts";
 export type { FallbackInfo, ShadowEntry } from "@costwise/route-state";
@@ -132,7 +134,7 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
       const target = sem.target.quality !== undefined ? `quality ${sem.target.quality}` : `strong share ≤ ${sem.target.strong_share_max}`;
       return {
         score: p, index: p < threshold ? 0 : last, forced: false, overhead: v.cost, error: false,
-        why: `semantic ${sem.model.version} p(strong needed)=${fmt(p)}${far}, threshold ${threshold.toFixed(3)}${threshold === sem.threshold ? "" : " (re-calibrated from shadow results)"} for ${target}`,
+        why: `semantic ${sem.model.version} p(strong needed)=${fmt(p)}${far}, ${threshold === FRONTIER_ONLY ? "frontier until shadow samples confirm a threshold" : `threshold ${threshold.toFixed(3)}${threshold === sem.threshold ? "" : " (re-calibrated from shadow results)"}`} for ${target}`,
         ...(v.computed ? { embedding: v.computed } : {}),
       };
     }
@@ -157,6 +159,19 @@ async function score(uc: UseCasePolicy, input: RouteInput, req: LlmRequest, deps
     case "cascade":
       return { score: null, index: 0, forced: false, why: "cascade: cheapest tier answers first, escalation on a failed check", overhead: 0, error: false };
   }
+}
+
+/**
+ * A sampled request the semantic router sent to the frontier, compared with the cheap tier's
+ * answer so that re-calibration sees both sides of the threshold (`shadowsRoute`). Not while the
+ * cheap route is in fallback: its samples then are not calibration samples (the frontier serves
+ * every request), and a draw of only the frontier-routed side would not be uniform.
+ */
+function calibrationProbe(uc: UseCasePolicy, provider: Provider, frontierModel: ModelPrice, deps: RouteDeps, entry: (cheapTier: string, cheapModel: ModelPrice, servedModel: ModelPrice, flags: { fallback: boolean; calibration: true }) => ShadowEntry): ShadowEntry | null {
+  if (!shadowsRoute(uc, "frontier")) return null;
+  const cheap = resolve(uc, 0, provider, frontierModel);
+  if (cheap.index !== 0 || deps.fallback(uc.useCase, uc.tiers[0]!.name)) return null;
+  return entry(uc.tiers[0]!.name, cheap.model, frontierModel, { fallback: false, calibration: true });
 }
 
 /**
@@ -211,21 +226,19 @@ async function decideFor(req: LlmRequest, policy: RouterPolicy, deps: RouteDeps,
   const r = resolve(uc, s.index, provider, frontierModel);
   const intended = uc.tiers[r.index]!;
   const skippedNote = r.skipped ? `; ${r.skipped}` : "";
+  const sampled = percentBucket(req.request_id, "shadow") < uc.shadow.sampleRate * 100;
+  const entry = (cheapTier: string, cheapModel: ModelPrice, servedModel: ModelPrice, flags: { fallback: boolean; calibration?: true }): ShadowEntry => ({
+    request_id: req.request_id, tenant: req.tenant, use_case: req.use_case, created_at: req.created_at, strategy: uc.strategy, score: s.score,
+    cheapTier, frontierTier: uc.tiers[last]!.name, cheapModel: cheapModel.id, frontierModel: frontierModel.id, servedModel: servedModel.id,
+    ...flags, messages: deps.renderMessages(req), maxTokens: req.max_tokens, temperature: req.temperature,
+  });
   if (r.index === last) {
     const kind: RouteKind = s.forced ? "forced" : r.skipped && s.index < last ? "not-cheaper" : "routed";
-    return decide(last, frontierModel, `${s.why} → ${intended.name}${skippedNote}`, kind, null);
+    return decide(last, frontierModel, `${s.why} → ${intended.name}${skippedNote}`, kind, kind === "routed" && sampled ? calibrationProbe(uc, provider, frontierModel, deps, entry) : null);
   }
 
   const fb = deps.fallback(uc.useCase, intended.name);
-  const sampled = percentBucket(req.request_id, "shadow") < uc.shadow.sampleRate * 100;
-  const shadowEntry = (servedModel: ModelPrice): ShadowEntry | null =>
-    sampled
-      ? {
-          request_id: req.request_id, tenant: req.tenant, use_case: req.use_case, created_at: req.created_at, strategy: uc.strategy, score: s.score,
-          cheapTier: intended.name, frontierTier: uc.tiers[last]!.name, cheapModel: r.model.id, frontierModel: frontierModel.id, servedModel: servedModel.id,
-          fallback: fb !== null, messages: deps.renderMessages(req), maxTokens: req.max_tokens, temperature: req.temperature,
-        }
-      : null;
+  const shadowEntry = (servedModel: ModelPrice): ShadowEntry | null => (sampled ? entry(intended.name, r.model, servedModel, { fallback: fb !== null }) : null);
   if (fb) {
     const why = `fallback: route ${intended.name} agreement ${fmt(fb.agreement)} < floor ${fmt(fb.floor)} over ${fb.samples} comparisons; ${s.why}`;
     return decide(last, frontierModel, why, "fallback", shadowEntry(frontierModel));

@@ -18,8 +18,14 @@ import { routeInputOf } from "./input.ts";
 import { startRouter, type RouterService } from "./service.ts";
 import { llmRouterMessages } from "./strategies/llm.ts";
 import { policyOf, twoTiers } from "./testing/fixtures.ts";
+import { writeSemanticModel } from "./testing/semantic-model.ts";
+import { clickhouseShadowResults } from "./semantic/clickhouse-results.ts";
+import { encodeVector } from "@costwise/embeddings";
+import { emptyPipelineState } from "@costwise/schemas";
 
 const run = `rtr-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+// Its own use case per run: re-calibration reads a route's most recent shadow rows, whatever run wrote them.
+const SEMANTIC = `it-semantic-${run}`;
 
 describe("router service on the real stack", () => {
   const env = stackEnv();
@@ -35,6 +41,8 @@ describe("router service on the real stack", () => {
       "it-classifier": { strategy: "classifier", tiers: twoTiers(0.5), classifier: { model: "../models/router-classifier-v1.json" } },
       "it-cascade": { strategy: "cascade", tiers: twoTiers() },
       "it-llm": { strategy: "llm", tiers: [{ name: "nano", models: { openai: "gpt-6-luna" }, maxScore: 0.6 }, { name: "frontier", models: "caller" }], llm: { model: "gpt-6-luna", unparseableScore: 0 } },
+      // A semantic route on the test model (score = sigmoid(6·v0 − 2)): no shadow results yet, so it starts on the frontier.
+      [SEMANTIC]: { strategy: "semantic", semantic: { model: writeSemanticModel() }, target: { quality: 0.95 }, tiers: [{ name: "small", models: { openai: "gpt-4o-mini" } }, { name: "frontier", models: "caller" }], shadow: { sampleRate: 1, judge: "exact" }, quality: { floor: 0.5, window: 10, minSamples: 3, recoverMargin: 0.1 } },
       "it-shadow": { strategy: "rules", tiers: twoTiers(), baseScore: 0, shadow: { sampleRate: 1, judge: "exact" }, quality: { floor: 0.5, window: 10, minSamples: 3, recoverMargin: 0.1 } },
     },
   });
@@ -163,6 +171,33 @@ describe("router service on the real stack", () => {
     await expect.poll(() => svc.fallbacks.get("it-shadow", "small"), { timeout: 5_000, interval: 100 }).toBeNull();
     await send([req("reset", "it-shadow", "Is my card on its way?")]);
     expect((await arrival(`${run}-reset`)).pipeline!.route).toMatchObject({ tier: "small", model: "gpt-4o-mini" });
+  });
+
+  it("a semantic route starts on the frontier and its calibration samples compare the cheap model, landing in ClickHouse without moving the window", async () => {
+    const id = `${run}-sem1`;
+    const vector = Float32Array.from([0, 0, 1, 0]); // scores 0.12: cheap once a threshold is confirmed
+    await send([req("sem1", SEMANTIC, `How many apples are left after giving away three, ticket ${id}?`, { pipeline: { ...emptyPipelineState(), embedding: { model: "test:emb", vector: encodeVector(vector) } } })]);
+    const r = await arrival(id);
+    expect(r.pipeline!.route).toMatchObject({ tier: "frontier", model: "gpt-4o", strategy: "semantic", shadow: true, score: expect.closeTo(1 / (1 + Math.exp(2)), 6) });
+    expect(r.pipeline!.route!.reason).toContain("frontier until shadow samples confirm a threshold");
+    // Play the executor: the frontier answers; the shadow consumer asks the cheap model.
+    const a = await providers.chat({ model: "gpt-4o", messages: renderMessages(r), maxTokens: 60, temperature: 0 });
+    await answer({
+      request_id: id, tenant: "int", use_case: SEMANTIC, status: "OK", content: a.content, error: null, error_code: null, model: "gpt-4o", provider: "openai",
+      served_by: "REALTIME", input_tokens: a.usage.inputTokens, cached_input_tokens: 0, output_tokens: a.usage.outputTokens, cost_usd: 0, latency_ms: 5, cache_source_request_id: null, created_at: r.created_at,
+    });
+    const table = sqlIdentifier(`${db}.route_shadow`);
+    const rows = async () => (await (await ch.query({ query: sql`SELECT served_model, shadow_model, fallback_active, decided, shadow_cost_nanousd, shadow_input_tokens, shadow_output_tokens FROM ${table} FINAL WHERE request_id = ${id}`, format: "JSONEachRow" })).json<Record<string, string | number>>());
+    await expect.poll(async () => (await rows()).length, { timeout: 40_000, interval: 250 }).toBe(1);
+    const [row] = await rows();
+    expect(row).toMatchObject({ served_model: "gpt-4o", shadow_model: "gpt-4o-mini", fallback_active: 0, decided: 1 });
+    const usage = { inputTokens: Number(row!.shadow_input_tokens), cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: Number(row!.shadow_output_tokens) };
+    expect(Number(row!.shadow_cost_nanousd)).toBe(costOf(requireModel(catalog, "gpt-4o-mini"), usage).totalNanoUsd);
+    // Re-calibration reads it as a sample of the cheap route, with the request's score.
+    const samples = await clickhouseShadowResults(ch, db).recent({ useCase: SEMANTIC, tier: "small" }, 10);
+    expect(samples).toEqual([{ score: expect.closeTo(1 / (1 + Math.exp(2)), 5), agreed: false }]);
+    // A comparison of a frontier-routed request does not count in the cheap route's agreement window.
+    expect(await svc.store.window({ useCase: SEMANTIC, tier: "small" })).toEqual([]);
   });
 
   it("refuses to start on a bad policy or bad settings, saying what is wrong", async () => {

@@ -13,12 +13,15 @@
  *   group-bootstrap seeds of the evaluated file.
  * - Calibration check: the threshold that a quality target (--target, share of strong quality)
  *   derives, and the quality it achieves on data it was not calibrated on, in how many seeds.
+ * - Streaming calibration (--stream-calibration, with --model/--shipped): the file is replayed in a
+ *   seeded order through the router's own live re-calibration (LiveThresholds), shadow samples
+ *   graded from the file's labels and every shadow call charged; next to the static threshold.
  * The last stdout line is one JSON object: {"strategies": {"random", "length", "knn", "oracle", "shipped", …}}.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { catalog } from "@costwise/pricing";
+import { catalog, costOf, type ModelPrice } from "@costwise/pricing";
 import { EMBEDDING_MODEL_NAMES, repoRoot } from "@costwise/infra";
 import { DEFAULT_POLICY_FILE, ROUTER_EMBEDDING_MODEL } from "../src/config.ts";
 import { strongWins, type EvalSet } from "../src/eval/dataset.ts";
@@ -28,7 +31,9 @@ import { writeGeneratedBlock } from "../src/eval/report.ts";
 import { stackedScorer, STACK_BASES, type Stack } from "../src/eval/stacked.ts";
 import { tunedKnnScorer, type TunedKnnChoice } from "../src/eval/knn-tuned.ts";
 import { cascadePoint, classifierCvScores, lengthScores, rulesScores, type Scores } from "../src/eval/strategies.ts";
-import { loadPolicy, type UseCasePolicy } from "../src/policy.ts";
+import { loadPolicy, type RouterPolicy, type UseCasePolicy } from "../src/policy.ts";
+import { labelAgreement, streamCalibration, type StreamRow, type StreamRun } from "../src/eval/stream-calibration.ts";
+import { shadowsRoute } from "../src/semantic/live.ts";
 import { chooseThreshold, groupHalf, rng } from "../src/semantic/calibration.ts";
 import { loadSemanticModel, semanticScoreOf, type SemanticModel } from "../src/semantic/model.ts";
 import { defaultL2, sha256Of, trainSemanticModel, unitScore } from "../src/semantic/train.ts";
@@ -69,6 +74,9 @@ const program = new Command("eval:router")
   .option("--strong <model>", "strong model for files that name no pair")
   .option("--weak <model>", "weak model for files that name no pair")
   .option("--drop-contaminated", "leave out rows RouteLLM flags as contaminated", false)
+  .option("--stream-calibration", "with --model/--shipped: replay the file in seeded orders through the router's live re-calibration, next to the static threshold", false)
+  .option("--sample-rate <f>", "--stream-calibration: shadow sample rate (default: the use case's shadow.sampleRate)", frac)
+  .option("--refresh-every <n>", "--stream-calibration: requests between re-calibrations (production: every ROUTER_CALIBRATION_REFRESH_MS)", int, 25)
   .option("--out-md <files...>", "write the tables into these Markdown files (between generated markers)")
   .option("--md-block <name>", "write into the named block (<!-- eval:router:<name> generated:start -->) instead of the default one")
   .showHelpAfterError();
@@ -76,6 +84,7 @@ const program = new Command("eval:router")
 interface Opts {
   data: string[]; strategy: Extra; embedding: string; ood: boolean; model?: string; shipped: boolean; seeds: number; folds: number; knnK: number; target: number; policy: string;
   pairs?: string[]; strong?: string; weak?: string; dropContaminated: boolean; outMd?: string[]; mdBlock?: string;
+  streamCalibration: boolean; sampleRate?: number; refreshEvery: number;
 }
 
 interface Metric { apgr: number | null; cpt50: number | null; cpt80: number | null; strong_share_at_95: number | null }
@@ -84,7 +93,10 @@ interface Summary extends Metric {
   interval: { [K in keyof Metric]: [number, number] | null };
   note?: string;
   calibration?: CalibrationCheck;
+  stream_calibration?: StreamCheck;
 }
+interface StreamSide { met: number; met_share: number; achieved_mean: number; achieved_interval: [number, number]; strong_share_mean: number; strong_share_interval: [number, number]; net_cost_mean: number; net_cost_interval: [number, number]; shadow_cost_mean: number; samples_mean: number; final_threshold_interval: [number, number]; threshold_changes_mean: number }
+interface StreamCheck { target: number; seeds: number; requests: number; use_case: string; sample_rate: number; refresh_every: number; grading: string; pricing: string; live: StreamSide; static: StreamSide }
 interface CalibrationCheck { target: number; seeds: number; met: number; met_share: number; achieved_mean: number; achieved_interval: [number, number]; strong_share_mean: number; threshold: string; note?: string }
 
 const KEYS = ["apgr", "cpt50", "cpt80", "strong_share_at_95"] as const;
@@ -139,6 +151,59 @@ function calibrationSummary(target: number, runs: { quality: number; strongShare
   const met = runs.filter((r) => r.quality >= target).length;
   const q = runs.map((r) => r.quality);
   return { target, seeds: runs.length, met, met_share: met / runs.length, achieved_mean: mean(q), achieved_interval: [Math.min(...q), Math.max(...q)], strong_share_mean: mean(runs.map((r) => r.strongShare)), threshold, ...(note ? { note } : {}) };
+}
+
+function streamSide(runs: readonly StreamRun[], target: number): StreamSide {
+  const span = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+  const q = runs.map((r) => r.quality), met = q.filter((x) => x >= target).length;
+  return {
+    met, met_share: met / runs.length, achieved_mean: mean(q), achieved_interval: span(q),
+    strong_share_mean: mean(runs.map((r) => r.strongShare)), strong_share_interval: span(runs.map((r) => r.strongShare)),
+    net_cost_mean: mean(runs.map((r) => r.cost)), net_cost_interval: span(runs.map((r) => r.cost)), shadow_cost_mean: mean(runs.map((r) => r.shadowCost)),
+    samples_mean: mean(runs.map((r) => r.samples)), final_threshold_interval: span(runs.map((r) => r.finalThreshold)), threshold_changes_mean: mean(runs.map((r) => r.thresholdChanges)),
+  };
+}
+
+/** Output tokens assumed for a model whose answer length the file does not record (MMLU). */
+const UNKNOWN_OUTPUT_TOKENS = 300;
+const tokensOf = (chars: number) => Math.max(1, Math.ceil(chars / 4));
+const priceOf = (m: ModelPrice, inputChars: number, outputChars: number | null) =>
+  costOf(m, { inputTokens: tokensOf(inputChars), cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: outputChars === null ? UNKNOWN_OUTPUT_TOKENS : tokensOf(outputChars) }).totalNanoUsd;
+
+/**
+ * Replay the set through the use case's live re-calibration with this model, over seeds, next to
+ * the static threshold. The use case is the one whose policy names the model file (else the one
+ * for the file's kind of traffic); its tiers price the calls (cheap tier on the frontier's provider).
+ */
+async function streamCheck(e: EmbeddedSet, scores: Scores, model: SemanticModel, modelFile: string, o: Opts): Promise<StreamCheck> {
+  const policy = loadPolicy(o.policy, { catalog });
+  const byFile = [...policy.useCases.values()].find((u) => u.semantic && path.resolve(u.semantic.file) === path.resolve(modelFile));
+  const uc = byFile ?? policy.useCases.get(useCaseForBenchmark(e.set.benchmark));
+  if (!uc?.semantic || !uc.defaultModel) throw new InvalidArgumentError(`--stream-calibration needs a semantic use case with a defaultModel in ${o.policy}`);
+  const target = { quality: o.target };
+  const choice = chooseThreshold(model.calibration, target);
+  if (!("threshold" in choice)) throw new InvalidArgumentError(`--stream-calibration: ${choice.reason}`);
+  const one: RouterPolicy = { ...policy, useCases: new Map([[uc.useCase, { ...uc, semantic: { ...uc.semantic, model, target, threshold: choice.threshold, expected: choice.point } }]]) };
+  const frontier = uc.defaultModel;
+  const cheap = uc.tiers[0]!.models?.[frontier.provider];
+  if (!cheap) throw new InvalidArgumentError(`--stream-calibration: use case ${uc.useCase} has no cheap model on ${frontier.provider}`);
+  const rows: StreamRow[] = e.set.rows.map((r, i) => {
+    const inChars = r.input.userText.length + r.input.systemChars + r.input.contextChars;
+    return {
+      score: scores[i]!, strong: unitScore(e.set.scoreType, r.strong), weak: unitScore(e.set.scoreType, r.weak), agreed: labelAgreement(e.set.scoreType, r.strong, r.weak),
+      frontierCost: priceOf(frontier, inChars, r.responseChars.strong), cheapCost: priceOf(cheap, inChars, r.responseChars.weak),
+    };
+  });
+  const sampleRate = o.sampleRate ?? uc.shadow.sampleRate;
+  const seeds = Array.from({ length: o.seeds }, (_, s) => s + 1);
+  const run = (live: boolean) => Promise.all(seeds.map((seed) => streamCalibration(rows, { policy: one, useCase: uc.useCase, seed, sampleRate, refreshEvery: o.refreshEvery, live, shadows: (side) => shadowsRoute(one.useCases.get(uc.useCase)!, side) })));
+  const liveRuns = await run(true), staticRuns = await run(false);
+  return {
+    target: o.target, seeds: seeds.length, requests: rows.length, use_case: uc.useCase, sample_rate: sampleRate, refresh_every: o.refreshEvery,
+    grading: `shadow comparisons graded from the file's labels (${e.set.scoreType === "binary_correct" ? "agree when both answers are right or both wrong" : "agree when the cheap answer scores at least as well"}); no judge call is charged (the shipped judges are exact match and the local sentence model)`,
+    pricing: `${cheap.id} vs ${frontier.id} list prices; tokens = chars / 4 of the prompt and of each model's answer in the file (${UNKNOWN_OUTPUT_TOKENS} output tokens where it has none); a shadow call is the other tier's price for that request`,
+    live: streamSide(liveRuns, o.target), static: streamSide(staticRuns, o.target),
+  };
 }
 
 /** Use case of the demo/replay for a kind of traffic (fixed names, see the project brief). */
@@ -203,6 +268,7 @@ async function evaluateSet(e: EmbeddedSet, o: Opts, pools: Map<string, EmbeddedS
     if ("threshold" in choice) {
       out.shipped.calibration = calibrationSummary(o.target, boots.map((idx) => achieved(pick(set, idx), pickScores(scores, idx), choice.threshold)), choice.threshold.toFixed(4), `threshold from the model's calibration table (lower bound ${choice.point.qualityLower.toFixed(3)} at strong share ${choice.point.strongShare.toFixed(3)})`);
     }
+    if (o.streamCalibration) out.shipped.stream_calibration = await streamCheck(e, scores, shipped.model, shipped.file, o);
     return out;
   }
   const seeds = Array.from({ length: o.seeds }, (_, s) => s);
@@ -232,6 +298,7 @@ async function evaluateSet(e: EmbeddedSet, o: Opts, pools: Map<string, EmbeddedS
 async function main(): Promise<void> {
   const o = program.parse().opts<Opts>();
   if (o.model && o.shipped) throw new InvalidArgumentError("--model and --shipped are exclusive");
+  if (o.streamCalibration && !o.model && !o.shipped) throw new InvalidArgumentError("--stream-calibration scores a model on a file it was not trained on: give --model or --shipped");
   const sets = loadSets(o);
   const models = new Map<string, { model: SemanticModel; file: string; label: string }>();
   for (const s of sets) {
@@ -293,6 +360,13 @@ async function main(): Promise<void> {
       lines.push(`| ${name} | ${f3(s.apgr)}${iv(s, "apgr", f3)} | ${pc(s.cpt50)}${iv(s, "cpt50", pc)} | ${pc(s.cpt80)}${iv(s, "cpt80", pc)} | ${pc(s.strong_share_at_95)}${iv(s, "strong_share_at_95", pc)} | ${s.note ?? ""} |`);
     }
     const c = res.shipped.calibration;
+    const sc = res.shipped.stream_calibration;
+    if (sc) {
+      const side = (name: string, x: StreamSide) => `| ${name} | ${x.met}/${sc.seeds} (${pc(x.met_share)}) | ${x.achieved_mean.toFixed(3)} [${x.achieved_interval[0].toFixed(3)}–${x.achieved_interval[1].toFixed(3)}] | ${pc(x.strong_share_mean)} [${pc(x.strong_share_interval[0])}–${pc(x.strong_share_interval[1])}] | ${pc(x.net_cost_mean)} [${pc(x.net_cost_interval[0])}–${pc(x.net_cost_interval[1])}] | ${pc(x.shadow_cost_mean)} | ${x.samples_mean.toFixed(1)} | ${x.final_threshold_interval[0].toFixed(3)}–${x.final_threshold_interval[1].toFixed(3)} |`;
+      lines.push("", `Streaming calibration (use case ${sc.use_case}, target ${sc.target} of strong quality, ${sc.requests} requests in ${sc.seeds} seeded orders, shadow sample rate ${sc.sample_rate}, re-calibrated every ${sc.refresh_every} requests). ${sc.grading}. Cost: ${sc.pricing}; net cost is served + shadow cost as a share of always-frontier.`, "",
+        "| threshold | seeds meeting the target | achieved quality [min–max] | strong share | net cost vs always-frontier | of which shadow | shadow samples | final threshold |", "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        side("live re-calibration", sc.live), side("static (model file)", sc.static));
+    }
     if (c) lines.push("", `Calibration check (target: ${c.target} of strong quality): met in ${c.met}/${c.seeds} seeds (${pc(c.met_share)}); achieved ${c.achieved_mean.toFixed(3)} [${c.achieved_interval[0].toFixed(3)}–${c.achieved_interval[1].toFixed(3)}] at ${pc(c.strong_share_mean)} strong calls; threshold ${c.threshold}. ${c.note ?? ""}`);
     lines.push("");
   }

@@ -5,7 +5,10 @@
  * features) on router files and writes a versioned model file that records the embedding model,
  * the files and row ids it was trained on, and an out-of-fold calibration table (quality kept at
  * each threshold, with a lower bound) from which policies derive thresholds for quality targets.
- * `--kind classifier` trains the older hashed-words classifier instead.
+ * `--kind stacked` trains the same file with stacked scoring: the regression, the kNN vote of the
+ * training rows (kept in the file) and prompt length, blended by rank with weights fitted by inner
+ * grouped cross-validation (one training file). `--kind classifier` trains the older hashed-words
+ * classifier instead.
  */
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -28,7 +31,8 @@ const num = (v: string) => {
 const program = new Command("train:router")
   .description("Train a router model on router files (../shared/data/router_*/dev.jsonl)")
   .requiredOption("--data <files...>", "router jsonl files")
-  .option("--kind <kind>", "semantic | classifier", "semantic")
+  .option("--kind <kind>", "semantic | stacked | classifier", "semantic")
+  .option("--knn-k <k>", "--kind stacked: neighbours that vote in the kNN base", num, 20)
   .option("--embedding <model>", `local sentence model (${EMBEDDING_MODEL_NAMES.join(", ")}); default the router's, which is the cache's`, ROUTER_EMBEDDING_MODEL)
   .option("--out <file>", "model file to write (default services/router/models/<version>.json)")
   .option("--model-version <name>", "version recorded in the model file", "router-semantic-v1")
@@ -47,7 +51,7 @@ const program = new Command("train:router")
   .option("--calibration-seeds <n>", "fold seeds pooled into the calibration table", num, 3)
   .showHelpAfterError();
 
-interface Opts { data: string[]; kind: string; embedding: string; out?: string; modelVersion: string; strong?: string; weak?: string; dropContaminated: boolean; l2?: number; tieWeight: number; folds: number; calibrationSeeds: number; ood: { full: number; none: number } | false }
+interface Opts { data: string[]; kind: string; knnK: number; embedding: string; out?: string; modelVersion: string; strong?: string; weak?: string; dropContaminated: boolean; l2?: number; tieWeight: number; folds: number; calibrationSeeds: number; ood: { full: number; none: number } | false }
 
 async function main(): Promise<void> {
   const o = program.parse().opts<Opts>();
@@ -60,14 +64,14 @@ async function main(): Promise<void> {
       training: { files: sets.map((s) => ({ file: path.relative(repoRoot, s.file), sha256: createHash("sha256").update(readFileSync(s.file)).digest("hex"), rows: s.rows.length, pair: `${s.strongModel} > ${s.weakModel}` })) },
     });
     writeFileSync(out, `${JSON.stringify(model)}\n`);
-  } else if (o.kind === "semantic") {
+  } else if (o.kind === "semantic" || o.kind === "stacked") {
     const { embedding, sets: embedded } = await embedSets(sets, { model: o.embedding });
     const started = Date.now();
-    const model = trainSemanticModel(embedded, { version: o.modelVersion, embedding, tieWeight: o.tieWeight, folds: o.folds, calibrationSeeds: o.calibrationSeeds, ood: o.ood, repoRoot, ...(o.l2 !== undefined ? { l2: o.l2 } : {}) });
+    const model = trainSemanticModel(embedded, { version: o.modelVersion, embedding, tieWeight: o.tieWeight, folds: o.folds, calibrationSeeds: o.calibrationSeeds, ood: o.ood, repoRoot, ...(o.l2 !== undefined ? { l2: o.l2 } : {}), ...(o.kind === "stacked" ? { stacked: { knnK: o.knnK } } : {}) });
     writeFileSync(out, `${JSON.stringify(model)}\n`);
     process.stderr.write(`  trained and calibrated in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   } else {
-    throw new InvalidArgumentError(`--kind: expected semantic or classifier, got ${o.kind}`);
+    throw new InvalidArgumentError(`--kind: expected semantic, stacked or classifier, got ${o.kind}`);
   }
   process.stdout.write(`wrote ${path.relative(process.cwd(), out)}\n`);
 }

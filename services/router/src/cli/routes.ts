@@ -21,6 +21,7 @@ import { clickhouseShadowWriter } from "../shadow/clickhouse.ts";
 import { chDateTime } from "../shadow/rows.ts";
 import { redisRouteStore, routeId } from "../store.ts";
 import { chooseThreshold, recalibrate } from "../semantic/calibration.ts";
+import { liveStart } from "../semantic/live.ts";
 import type { ShadowResults } from "../semantic/shadow-port.ts";
 import { clickhouseShadowResults } from "../semantic/clickhouse-results.ts";
 
@@ -64,10 +65,10 @@ program.command("calibration").description("target, achieved quality, interval, 
       } catch (err) {
         process.stderr.write(`shadow results for ${uc}/${tier} unavailable (${(err as Error).message}): showing the offline calibration\n`);
       }
-      const live = recalibrate(p.semantic.model.calibration, offline, samples, p.semantic.target, p.quality.minSamples);
+      const live = recalibrate(offline, samples, p.semantic.target, p.quality.minSamples, liveStart(p));
       const target = p.semantic.target.quality !== undefined ? `quality ≥ ${p.semantic.target.quality}` : `strong share ≤ ${p.semantic.target.strong_share_max}`;
       const n = live.source === "offline" ? `${p.semantic.model.calibration.groups} labelled groups (${samples.length} shadow)` : String(live.samples);
-      table.push([uc, tier, target, live.achieved.toFixed(3), `[${live.lower.toFixed(3)}, ${live.achieved.toFixed(3)}]`, n, live.source, live.threshold.toFixed(4), offline.threshold.toFixed(4)]);
+      table.push([uc, tier, target, live.achieved.toFixed(3), `[${live.lower.toFixed(3)}, ${live.achieved.toFixed(3)}]`, n, live.source, live.source === "unconfirmed" ? "frontier only" : live.threshold.toFixed(4), offline.threshold.toFixed(4)]);
     }
     process.stdout.write(`${table.toString()}\n`);
   } finally {

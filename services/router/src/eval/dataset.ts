@@ -31,6 +31,8 @@ export interface EvalRow {
   readonly weak: number;
   /** The weak model's answer, where the dataset keeps it (GSM8K), for cascade checks. */
   readonly weakResponse: string | null;
+  /** Length of each model's answer where the dataset records it (GSM8K, MT-bench, ZeroEval), for pricing a call. */
+  readonly responseChars: { readonly strong: number | null; readonly weak: number | null };
   readonly contaminated: boolean;
 }
 
@@ -101,10 +103,17 @@ export function loadEvalSet(file: string, opts: LoadOptions = {}): EvalSet {
     rows.push({
       id: r.id, groupId: r.group_id, category: r.category ?? null, input: routeInputFromTurns(turnsOf(r)),
       strong: s, weak: w, weakResponse: r.models[weakModel]?.response ?? null, contaminated: isContaminated,
+      responseChars: { strong: charsOf(r.models[strongModel]), weak: charsOf(r.models[weakModel]) },
     });
   }
   if (rows.length === 0) throw new DatasetError(`${file}: no row has scores for both ${strongModel} and ${weakModel}`);
   return { name: path.basename(path.dirname(file)) || path.basename(file), benchmark: first.benchmark, file, scoreType: first.score_type, strongModel, weakModel, pairNamed: Boolean(first.strong_model && first.weak_model), rows, dropped: { contaminated, unscored } };
+}
+
+function charsOf(m: { response?: string | null | undefined; response_chars?: unknown } | undefined): number | null {
+  if (!m) return null;
+  if (typeof m.response_chars === "number" && Number.isFinite(m.response_chars)) return m.response_chars;
+  return typeof m.response === "string" ? m.response.length : null;
 }
 
 /** The label a router learns: 1 when the strong model scored higher than the weak one. */

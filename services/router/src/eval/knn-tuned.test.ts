@@ -23,7 +23,7 @@ function clustered(): ReturnType<typeof withFeatures> {
       const n = Math.hypot(...v);
       vectors.push(v.map((x) => x / n));
       const i = rows.length;
-      rows.push({ id: `r${i}`, groupId: `g${i}`, category: null, input: routeInputFromTurns(["word ".repeat(1 + Math.floor(rand() * 40))]), strong: 1, weak: hard ? 0 : 1, weakResponse: null, contaminated: false });
+      rows.push({ id: `r${i}`, groupId: `g${i}`, category: null, input: routeInputFromTurns(["word ".repeat(1 + Math.floor(rand() * 40))]), strong: 1, weak: hard ? 0 : 1, weakResponse: null, responseChars: { strong: null, weak: null }, contaminated: false });
     }
   }
   const set: EvalSet = { name: "clustered", benchmark: "test", file: "clustered.jsonl", scoreType: "binary_correct", strongModel: "s", weakModel: "w", pairNamed: true, rows, dropped: { contaminated: 0, unscored: 0 } };

@@ -1,4 +1,9 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { semanticScoreOf } from "../semantic/model.ts";
+import { trainSemanticModel } from "../semantic/train.ts";
 import { routeInputFromTurns } from "../input.ts";
 import { rng } from "../semantic/calibration.ts";
 import type { EvalSet } from "./dataset.ts";
@@ -21,7 +26,7 @@ function synthetic(): ReturnType<typeof withFeatures> {
     const norm = Math.hypot(...v);
     vectors.push(v.map((x) => x / norm));
     const text = "word ".repeat(1 + Math.floor(rand() * 60));
-    rows.push({ id: `r${i}`, groupId: `g${Math.floor(i / 2)}`, category: null, input: routeInputFromTurns([text]), strong: 1, weak: hard ? 0 : 1, weakResponse: null, contaminated: false });
+    rows.push({ id: `r${i}`, groupId: `g${Math.floor(i / 2)}`, category: null, input: routeInputFromTurns([text]), strong: 1, weak: hard ? 0 : 1, weakResponse: null, responseChars: { strong: null, weak: null }, contaminated: false });
   }
   const set: EvalSet = { name: "synthetic", benchmark: "test", file: "synthetic.jsonl", scoreType: "binary_correct", strongModel: "s", weakModel: "w", pairNamed: true, rows, dropped: { contaminated: 0, unscored: 0 } };
   return withFeatures(set, vectors);
@@ -56,5 +61,19 @@ describe("stacked router", () => {
     const length = strategyResult(e.set, "length", lengthScores(e.set)).metrics.apgr!;
     expect(stacked).toBeGreaterThan(0.8);
     expect(stacked).toBeGreaterThan(length + 0.2);
+  });
+
+  it("a model file trained with stacked scoring scores a request as the evaluation's stacked scorer fitted on the same rows", () => {
+    const e0 = synthetic();
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "stacked-")), "dev.jsonl");
+    writeFileSync(file, "synthetic rows\n");
+    const e = { ...e0, set: { ...e0.set, file } };
+    const opts = { learn: { l2: 0.01 }, knnK: 10 };
+    const model = trainSemanticModel([e], { version: "stacked-test", embedding: { model: "test:emb", dimensions: 8 }, l2: 0.01, calibrationSeeds: 1, ood: false, stacked: { knnK: 10 } });
+    expect(model.stack?.knn.labels).toHaveLength(300);
+    const all = e.set.rows.map((_, i) => i);
+    const expected = stackedScorer(e, opts)(all, all.slice(0, 20));
+    all.slice(0, 20).forEach((i, j) => expect(semanticScoreOf(model, e.vectors[i]!, e.dense[i]!)).toBeCloseTo(expected[j]!, 5));
+    expect(() => trainSemanticModel([e, e], { version: "x", embedding: { model: "test:emb", dimensions: 8 }, stacked: { knnK: 10 } })).toThrow(/one router file/);
   });
 });

@@ -1,4 +1,5 @@
 import { knnScore } from "../semantic/knn.ts";
+import { blend, cdfOf, STACK_BASES, type Stack as BlendStack, type StackBase } from "../semantic/stack.ts";
 import { scoreWithWeights } from "../semantic/model.ts";
 import { strongWins, type EvalSet } from "./dataset.ts";
 import { strategyResult } from "./evaluate.ts";
@@ -14,8 +15,7 @@ import { lengthScores, type Scores } from "./strategies.ts";
  * Nothing about the rows being scored is used: the weights and CDFs come from the training rows'
  * own inner cross-validation.
  */
-export const STACK_BASES = ["semantic", "knn", "length"] as const;
-export type StackBase = (typeof STACK_BASES)[number];
+export { STACK_BASES, blend, cdfOf, type StackBase } from "../semantic/stack.ts";
 
 export interface StackOptions {
   readonly learn: LearnOptions;
@@ -25,28 +25,9 @@ export interface StackOptions {
   readonly step?: number;
 }
 
-export interface Stack {
-  readonly weights: Readonly<Record<StackBase, number>>;
-  /** Sorted out-of-fold scores per base: a new score's CDF is its rank among them. */
-  readonly cdf: Readonly<Record<StackBase, readonly number[]>>;
+export interface Stack extends BlendStack {
   /** APGR of the chosen blend on the training rows' out-of-fold scores. */
   readonly innerApgr: number;
-}
-
-/** Share of the sorted reference scores strictly below x, plus half the ties: a rank in [0, 1]. */
-export function cdfOf(sorted: readonly number[], x: number): number {
-  if (sorted.length === 0) return 0.5;
-  let lo = 0, hi = sorted.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (sorted[mid]! < x) lo = mid + 1; else hi = mid; }
-  let up = lo;
-  while (up < sorted.length && sorted[up] === x) up++;
-  return (lo + (up - lo) / 2) / sorted.length;
-}
-
-export function blend(stack: Stack, base: Readonly<Record<StackBase, number>>): number {
-  let s = 0;
-  for (const b of STACK_BASES) if (stack.weights[b] > 0) s += stack.weights[b] * cdfOf(stack.cdf[b], base[b]);
-  return s;
 }
 
 /** Every weight vector on the simplex with the given step. */

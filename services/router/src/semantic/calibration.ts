@@ -117,36 +117,65 @@ export function wilsonLower(successes: number, n: number, z = 1.645): number {
   return Math.max(0, (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n));
 }
 
+/** What a semantic route routes on before live shadow samples confirm its target. */
+export type CalibrationStart = "frontier" | "model";
+
+/** The threshold that sends every request to the frontier (every score is ≥ it). */
+export const FRONTIER_ONLY = -1;
+
 export interface LiveCalibration {
   readonly threshold: number;
   /** Estimated share of frontier quality at the threshold, and its lower bound. */
   readonly achieved: number;
   readonly lower: number;
   readonly samples: number;
-  readonly source: "shadow" | "offline";
+  /**
+   * "shadow": derived from shadow samples; "offline": the model file's threshold (too few samples,
+   * start "model"); "unconfirmed": everything to the frontier, because too few samples exist or no
+   * threshold's lower bound meets the target yet (start "frontier").
+   */
+  readonly source: "shadow" | "offline" | "unconfirmed";
 }
 
 /**
- * Re-derive the threshold from live shadow results. A shadowed cheap answer that agrees with the
- * frontier's counts as frontier quality, one that disagrees as none (a conservative reading), so
- * at a threshold t the kept quality is strongShare(t) + (1 − strongShare(t)) · agreement among the
- * samples scoring below t (strongShare from the model's score distribution). Only thresholds at or
- * below the current one can be checked (samples exist only for requests that went cheap); with
- * fewer than minSamples the offline choice stands.
+ * Re-derive the threshold from live shadow results. The router samples a semantic route's
+ * requests on both sides of its threshold (a cheap-routed one is compared with the frontier's
+ * answer, a frontier-routed one with the cheap model's: `shadowsRoute`), so the samples are a
+ * uniform draw of the route's traffic with the score each request had. At a threshold t the kept
+ * quality is the share of requests that either go to the frontier (score ≥ t) or whose cheap
+ * answer agrees with the frontier's (a disagreeing one counts as no quality: the conservative
+ * reading). Nothing here comes from the training data, so the estimate holds on traffic unlike the
+ * model's, and the threshold can move either way. The chosen threshold is the highest (fewest
+ * frontier calls) whose Wilson lower bound meets the target.
+ *
+ * Until minSamples exist, or while no threshold's bound meets the target, start "frontier" keeps
+ * the route on the frontier (it keeps sampling, at the cheap model's price); start "model" keeps
+ * the model file's threshold until minSamples exist. A target without a quality share (only
+ * strong_share_max) is not re-calibrated.
  */
-export function recalibrate(cal: Calibration, offline: ThresholdChoice, samples: readonly ShadowOutcome[], target: QualityTarget, minSamples: number): LiveCalibration {
-  const asOffline: LiveCalibration = { threshold: offline.threshold, achieved: offline.point.quality, lower: offline.point.qualityLower, samples: samples.length, source: "offline" };
-  if (samples.length < minSamples || target.quality === undefined) return asOffline;
-  const candidates = cal.points.filter((p) => p.threshold <= offline.threshold).sort((a, b) => b.threshold - a.threshold);
-  let best: LiveCalibration | null = null;
-  for (const p of candidates) {
-    const below = samples.filter((s) => s.score < p.threshold);
-    const n = below.length, k = below.filter((s) => s.agreed).length;
-    const keep = 1 - p.strongShare;
-    const est: LiveCalibration = { threshold: p.threshold, achieved: p.strongShare + keep * (n ? k / n : 1), lower: p.strongShare + keep * wilsonLower(k, n), samples: n, source: "shadow" };
-    if (n < minSamples && p.strongShare < 1) continue;
-    best ??= est; // the current threshold's estimate, shown even when it misses
+export function recalibrate(offline: ThresholdChoice, samples: readonly ShadowOutcome[], target: QualityTarget, minSamples: number, start: CalibrationStart = "frontier"): LiveCalibration {
+  const n = samples.length;
+  const asOffline: LiveCalibration = { threshold: offline.threshold, achieved: offline.point.quality, lower: offline.point.qualityLower, samples: n, source: "offline" };
+  const unconfirmed: LiveCalibration = { threshold: FRONTIER_ONLY, achieved: 1, lower: 1, samples: n, source: "unconfirmed" };
+  if (target.quality === undefined) return asOffline;
+  if (n < minSamples) return start === "model" ? asOffline : unconfirmed;
+  // Walk thresholds from "everything cheap" down: requests scoring ≥ t move to the frontier, and
+  // the disagreements among them stop counting against the route.
+  const sorted = [...samples].sort((a, b) => b.score - a.score);
+  let disagreeBelow = sorted.filter((x) => !x.agreed).length;
+  const at = (t: number): LiveCalibration => {
+    const ok = n - disagreeBelow;
+    return { threshold: t, achieved: ok / n, lower: wilsonLower(ok, n), samples: n, source: "shadow" };
+  };
+  const none = at(2);
+  if (none.lower >= target.quality) return none;
+  for (let i = 0; i < sorted.length; ) {
+    const score = sorted[i]!.score;
+    for (; i < sorted.length && sorted[i]!.score === score; i++) if (!sorted[i]!.agreed) disagreeBelow--;
+    // At the lowest sampled score no sampled request would go cheap: that is "everything to the frontier".
+    if (i === sorted.length) break;
+    const est = at(score);
     if (est.lower >= target.quality) return est;
   }
-  return best ?? asOffline;
+  return unconfirmed;
 }

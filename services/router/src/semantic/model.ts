@@ -4,6 +4,7 @@ import { ClassifierModelError } from "../errors.ts";
 import { DENSE_FEATURES, denseFeatures, FEATURE_VERSION } from "../features.ts";
 import type { RouteInput } from "../input.ts";
 import { guardScore, oodSchema } from "./ood.ts";
+import { stackedScore, stackIndex, stackSchema } from "./stack.ts";
 
 /**
  * The semantic router: logistic regression over the request's sentence embedding (the vector
@@ -62,6 +63,8 @@ export const semanticModelSchema = z.object({
   calibration: calibrationSchema,
   /** Out-of-distribution guard (absent in files trained before it existed: scores are then the regression's alone). */
   ood: oodSchema.optional(),
+  /** Stacked scoring (regression, kNN vote and length blended by rank; absent: the regression's p alone). */
+  stack: stackSchema.optional(),
 });
 export type SemanticModel = z.infer<typeof semanticModelSchema>;
 
@@ -76,6 +79,13 @@ export function validateSemanticModel(raw: unknown, source: string): SemanticMod
   if (m.embeddingWeights.length !== m.embedding.dimensions) throw new ClassifierModelError(`semantic router model ${source}: ${m.embeddingWeights.length} embedding weights for ${m.embedding.dimensions} dimensions`);
   if (m.dense.names.join(",") !== DENSE_FEATURES.join(",")) throw new ClassifierModelError(`semantic router model ${source}: dense features do not match this router's`);
   if (m.ood && m.ood.centroids.some((c) => c.length !== m.embedding.dimensions)) throw new ClassifierModelError(`semantic router model ${source}: out-of-distribution centroids do not have ${m.embedding.dimensions} dimensions`);
+  if (m.stack) {
+    try {
+      stackIndex(m.stack, m.embedding.dimensions);
+    } catch (err) {
+      throw new ClassifierModelError(`semantic router model ${source}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   return m;
 }
 
@@ -89,6 +99,9 @@ export function loadSemanticModel(path: string): SemanticModel {
   return validateSemanticModel(raw, path);
 }
 
+/** The length base of a stack is the shape feature log1p(user text characters). */
+const LOG_USER_CHARS = DENSE_FEATURES.indexOf("log_chars_user");
+
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /**
@@ -101,7 +114,8 @@ export function semanticScoreOf(m: SemanticModel, vector: ArrayLike<number>, den
 
 /** The score with what the guard did: the regression's own p, the nearest-centroid similarity and the pull (0: none, 1: all strong). */
 export function semanticScoreDetail(m: SemanticModel, vector: ArrayLike<number>, dense: ArrayLike<number>): { score: number; p: number; similarity: number | null; pull: number } {
-  const p = regressionScore(m, vector, dense);
+  const r = regressionScore(m, vector, dense);
+  const p = m.stack ? stackedScore(m.stack, m.embedding.dimensions, r, vector, dense[LOG_USER_CHARS]!) : r;
   if (!m.ood) return { score: p, p, similarity: null, pull: 0 };
   const g = guardScore(m.ood, vector, p);
   return { score: g.score, p, similarity: g.similarity, pull: g.pull };

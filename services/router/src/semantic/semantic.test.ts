@@ -1,44 +1,19 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { catalog } from "@costwise/pricing";
 import { encodeVector } from "@costwise/embeddings";
 import { emptyPipelineState, renderMessages } from "@costwise/schemas";
-import { DENSE_FEATURES, FEATURE_VERSION } from "../features.ts";
 import { PolicyError } from "../errors.ts";
 import { compilePolicy } from "../policy.ts";
 import { decideRoute } from "../route.ts";
 import { request } from "../testing/fixtures.ts";
-import { buildCalibration, chooseThreshold, type LabelledScore } from "./calibration.ts";
+import { ladder, writeSemanticModel } from "../testing/semantic-model.ts";
+import { buildCalibration, chooseThreshold } from "./calibration.ts";
 import { knnScore } from "./knn.ts";
 import { semanticScoreOf, SEMANTIC_FORMAT, trainSemantic, validateSemanticModel, type SemanticModel } from "./model.ts";
 
-/** Rows where a higher score means the strong model is needed more: strong always right, weak right below 0.6. */
-function ladder(n: number): LabelledScore[] {
-  return Array.from({ length: n }, (_, i) => {
-    const score = i / n;
-    return { score, strong: 1, weak: score < 0.6 ? 1 : 0, group: `g${i}` };
-  });
-}
-
 const unit = (dims: number, i: number) => Float32Array.from({ length: dims }, (_, d) => (d === i ? 1 : 0));
 
-function modelFile(over: Partial<SemanticModel> = {}, calibration = buildCalibration(ladder(200))): string {
-  const dims = 4;
-  const model: SemanticModel = {
-    format: SEMANTIC_FORMAT, version: "test-v1", embedding: { model: "test:emb", dimensions: dims }, featureVersion: FEATURE_VERSION,
-    // Only dimension 0 matters: a request embedded along it needs the frontier.
-    bias: -2, embeddingWeights: [6, 0, 0, 0],
-    dense: { names: [...DENSE_FEATURES], mean: DENSE_FEATURES.map(() => 0), std: DENSE_FEATURES.map(() => 1), weights: DENSE_FEATURES.map(() => 0) },
-    hyper: {}, training: { files: [], rowIdsSha256: "x", rowIds: [], rows: 200, groups: 200, positives: 80, trainedAt: "2026-12-01T00:00:00Z" },
-    calibration, ...over,
-  };
-  const dir = mkdtempSync(path.join(tmpdir(), "semantic-"));
-  const file = path.join(dir, "m.json");
-  writeFileSync(file, JSON.stringify(model));
-  return file;
-}
+const modelFile = (over: Partial<SemanticModel> = {}, calibration = buildCalibration(ladder(200))) => writeSemanticModel(calibration, over);
 
 const semanticPolicy = (file: string, target: Record<string, number>) => ({
   version: 1,
@@ -134,6 +109,42 @@ describe("semantic policy", () => {
   });
 });
 
+describe("stacked semantic model", () => {
+  it("scores by the blend of its bases' ranks, and refuses a kNN index that does not match its rows", async () => {
+    const { encodeVectors } = await import("./stack.ts");
+    const { loadSemanticModel } = await import("./model.ts");
+    const { denseFeatures } = await import("../features.ts");
+    const { routeInputFromTurns } = await import("../input.ts");
+    // Length only: the score is the request's rank among the training rows' log lengths.
+    const stack = { weights: { semantic: 0, knn: 0, length: 1 }, cdf: { semantic: [0.5], knn: [0.5], length: [1, 2, 3, 4] }, knn: { k: 1, labels: [1 as const], vectors: encodeVectors([unit(4, 0)], 4) } };
+    const m = loadSemanticModel(writeSemanticModel(undefined, { stack }));
+    const short = routeInputFromTurns(["hi"]), long = routeInputFromTurns(["x".repeat(40)]);
+    expect(semanticScoreOf(m, unit(4, 1), denseFeatures(short))).toBeCloseTo(0.25, 9); // log1p(2) ≈ 1.1: above one of four
+    expect(semanticScoreOf(m, unit(4, 1), denseFeatures(long))).toBeCloseTo(0.75, 9); // log1p(40) ≈ 3.7
+    // kNN only: the one labelled neighbour needed the strong model.
+    const knnOnly = loadSemanticModel(writeSemanticModel(undefined, { stack: { ...stack, weights: { semantic: 0, knn: 1, length: 0 }, cdf: { ...stack.cdf, knn: [0.2, 0.4, 0.6, 0.8] } } }));
+    expect(semanticScoreOf(knnOnly, unit(4, 0), denseFeatures(short))).toBe(1);
+    expect(() => loadSemanticModel(writeSemanticModel(undefined, { stack: { ...stack, knn: { ...stack.knn, labels: [1, 0] } } }))).toThrow(/kNN index holds 4 floats for 2 rows of 4/);
+  });
+});
+
+describe("shadow samples of a semantic route", () => {
+  it("samples both sides of the threshold: a frontier-routed request is compared with the cheap model, except in fallback", async () => {
+    const doc = semanticPolicy(modelFile(), { quality: 0.95 });
+    const p = compilePolicy({ ...doc, useCases: { chat: { ...doc.useCases.chat, shadow: { sampleRate: 1 } } } }, "p.yaml", "/", { catalog, embeddingModel: "test:emb" });
+    const deps = { catalog, llm: null, fallback: () => null, renderMessages };
+    const at = (v: Float32Array, id: string) => request({ request_id: id, pipeline: { ...emptyPipelineState(), embedding: { model: "test:emb", vector: encodeVector(v) } } });
+    const hard = await decideRoute(at(unit(4, 0), "r-hard"), p, deps);
+    expect(hard.route).toMatchObject({ tier: "frontier", shadow: true });
+    expect(hard.shadow).toMatchObject({ calibration: true, fallback: false, cheapTier: "small", cheapModel: "gpt-4o-mini", servedModel: "gpt-4o", score: hard.route!.score });
+    const easy = await decideRoute(at(unit(4, 2), "r-easy"), p, deps);
+    expect(easy.shadow).toMatchObject({ fallback: false, servedModel: "gpt-4o-mini" });
+    expect(easy.shadow?.calibration).toBeUndefined();
+    const inFallback = await decideRoute(at(unit(4, 0), "r-hard"), p, { ...deps, fallback: () => ({ since: 0, agreement: 0.1, floor: 0.8, samples: 50 }) });
+    expect(inFallback.shadow).toBeNull();
+  });
+});
+
 describe("out-of-distribution guard in routing", () => {
   it("sends a request far from every training centroid to the frontier and says why", async () => {
     // Training traffic lies along dimensions 1 and 2; dimension 3 is a kind of request the model never saw.
@@ -151,28 +162,74 @@ describe("out-of-distribution guard in routing", () => {
 });
 
 describe("re-calibration from shadow results", () => {
-  it("keeps the threshold while shadow agreement supports it, and lowers it when the cheap answers disagree", async () => {
-    const { recalibrate } = await import("./calibration.ts");
-    const cal = buildCalibration(ladder(400));
-    const offline = chooseThreshold(cal, { quality: 0.95 });
+  const offlineOf = () => {
+    const offline = chooseThreshold(buildCalibration(ladder(400)), { quality: 0.95 });
     if (!("threshold" in offline)) throw new Error(offline.reason);
-    const agreeing = Array.from({ length: 300 }, (_, i) => ({ score: (i / 300) * offline.threshold, agreed: true }));
-    const kept = recalibrate(cal, offline, agreeing, { quality: 0.95 }, 50);
-    expect(kept).toMatchObject({ source: "shadow", threshold: offline.threshold });
-    // The upper half of the cheap-routed scores disagree: the threshold moves down, below those scores.
-    const mixed = agreeing.map((s) => ({ ...s, agreed: s.score < offline.threshold / 2 }));
-    const lowered = recalibrate(cal, offline, mixed, { quality: 0.95 }, 50);
-    expect(lowered.threshold).toBeLessThan(offline.threshold);
-    expect(lowered.lower).toBeGreaterThanOrEqual(0.95);
-    // Too few samples: the offline calibration stands.
-    expect(recalibrate(cal, offline, mixed.slice(0, 10), { quality: 0.95 }, 50).source).toBe("offline");
+    return offline;
+  };
+  // A uniform draw of the route's traffic: the cheap answer disagrees with the frontier's above `hardFrom`.
+  const traffic = (n: number, hardFrom: number) => Array.from({ length: n }, (_, i) => ({ score: i / n, agreed: i / n < hardFrom }));
+
+  it("picks the fewest frontier calls whose lower bound meets the target, on either side of the model file's threshold", async () => {
+    const { recalibrate, FRONTIER_ONLY } = await import("./calibration.ts");
+    const offline = offlineOf();
+    // Harder traffic than the model was calibrated on: the threshold moves down, below the disagreements' scores.
+    const harder = recalibrate(offline, traffic(1000, 0.3), { quality: 0.95 }, 50);
+    expect(harder.source).toBe("shadow");
+    // Up to the target's slack of disagreeing answers may stay cheap (a few %), no more.
+    expect(harder.threshold).toBeGreaterThan(0.3);
+    expect(harder.threshold).toBeLessThan(0.35);
+    expect(harder.threshold).toBeLessThan(offline.threshold);
+    expect(harder.lower).toBeGreaterThanOrEqual(0.95);
+    // Easier traffic: more of it goes cheap than the model file would send.
+    const easier = recalibrate(offline, traffic(1000, 0.97), { quality: 0.95 }, 50);
+    expect(easier.threshold).toBeGreaterThan(offline.threshold);
+    expect(easier.lower).toBeGreaterThanOrEqual(0.95);
+    // Every cheap answer agrees: nothing needs the frontier.
+    expect(recalibrate(offline, traffic(200, 2), { quality: 0.95 }, 50).threshold).toBe(2);
+    // Nothing below "everything to the frontier" keeps the bound: the route stays on the frontier.
+    expect(recalibrate(offline, traffic(60, 0), { quality: 0.95 }, 50)).toMatchObject({ threshold: FRONTIER_ONLY, source: "unconfirmed" });
+  });
+
+  it("starts on the frontier until enough samples confirm a threshold, or on the model file's threshold when asked", async () => {
+    const { recalibrate, FRONTIER_ONLY } = await import("./calibration.ts");
+    const offline = offlineOf();
+    const few = traffic(40, 0.9);
+    expect(recalibrate(offline, few, { quality: 0.95 }, 50)).toMatchObject({ threshold: FRONTIER_ONLY, source: "unconfirmed", samples: 40 });
+    expect(recalibrate(offline, few, { quality: 0.95 }, 50, "model")).toMatchObject({ threshold: offline.threshold, source: "offline" });
+    // Enough samples, but too few to bound 95% above the target anywhere: still the frontier.
+    expect(recalibrate(offline, traffic(50, 0.99), { quality: 0.99 }, 50).source).toBe("unconfirmed");
+    // A strong-share cap is not re-calibrated.
+    expect(recalibrate(offline, few, { strong_share_max: 0.3 }, 10).source).toBe("offline");
   });
 });
 
 describe("live thresholds", () => {
+  it("keeps a route on the frontier until shadow samples confirm a threshold; start: model, or no sampling, keeps the model file's", async () => {
+    const { LiveThresholds } = await import("./live.ts");
+    const { FRONTIER_ONLY } = await import("./calibration.ts");
+    const file = modelFile();
+    const withStart = (start: string | undefined, sampleRate = 0.05) => {
+      const doc = semanticPolicy(file, { quality: 0.95 });
+      const chat = { ...doc.useCases.chat, semantic: { model: file, ...(start ? { start } : {}) }, shadow: { sampleRate } };
+      return compilePolicy({ ...doc, useCases: { chat } }, "p.yaml", "/", { catalog, embeddingModel: "test:emb" });
+    };
+    const failing = { recent: async () => { throw new Error("clickhouse down"); } };
+    const conservative = new LiveThresholds(withStart(undefined), failing, { refreshMs: 60_000 });
+    expect(conservative.get("chat")).toBe(FRONTIER_ONLY);
+    await conservative.refresh();
+    expect(conservative.get("chat")).toBe(FRONTIER_ONLY);
+    const fromModel = new LiveThresholds(withStart("model"), failing, { refreshMs: 60_000 });
+    expect(fromModel.get("chat")).toBeNull();
+    const unsampled = new LiveThresholds(withStart(undefined, 0), { recent: async () => [] }, { refreshMs: 60_000 });
+    await unsampled.refresh();
+    expect(unsampled.get("chat")).toBe(withStart(undefined, 0).useCases.get("chat")!.semantic!.threshold);
+  });
+
   it("routing follows the threshold re-derived from shadow results, and the policy's until there are enough", async () => {
     const { LiveThresholds } = await import("./live.ts");
-    const p = compilePolicy(semanticPolicy(modelFile(), { quality: 0.95 }), "p.yaml", "/", { catalog, embeddingModel: "test:emb" });
+    const doc = semanticPolicy(modelFile(), { quality: 0.95 });
+    const p = compilePolicy({ ...doc, useCases: { chat: { ...doc.useCases.chat, semantic: { ...doc.useCases.chat.semantic, start: "model" } } } }, "p.yaml", "/", { catalog, embeddingModel: "test:emb" });
     const offline = p.useCases.get("chat")!.semantic!.threshold;
     let samples: { score: number; agreed: boolean }[] = [];
     const live = new LiveThresholds(p, { recent: async () => samples }, { refreshMs: 60_000 });

@@ -8,6 +8,8 @@ import { groupFolds } from "../eval/folds.ts";
 import { buildCalibration, type LabelledScore } from "./calibration.ts";
 import { fitOodGuard } from "./ood.ts";
 import { scoreWithWeights, SEMANTIC_FORMAT, type SemanticModel } from "./model.ts";
+import { encodeVectors, type StackSpec } from "./stack.ts";
+import { fitStack, stackedScorer } from "../eval/stacked.ts";
 
 /**
  * The L2 penalty by training size: a few hundred rows of 384-dimensional embeddings overfit at
@@ -37,6 +39,8 @@ export interface TrainSemanticOptions extends LearnOptions {
   readonly now?: () => Date;
   /** Held-out similarity quantiles of the out-of-distribution guard (default 0.01 and 0.1), or false for none. */
   readonly ood?: { readonly full?: number; readonly none?: number } | false;
+  /** Stacked scoring (regression, kNN vote of k neighbours, length), blend fitted by inner grouped CV; one training file. */
+  readonly stacked?: { readonly knnK: number };
 }
 
 /**
@@ -51,7 +55,22 @@ export function trainSemanticModel(sets: readonly EmbeddedSet[], opts: TrainSema
 
   const folds = opts.folds ?? 5, seeds = opts.calibrationSeeds ?? 3;
   const labelled: LabelledScore[] = [];
-  for (let seed = 0; seed < seeds; seed++) {
+  let stack: StackSpec | undefined;
+  if (opts.stacked) {
+    // The blend ranks scores within one file's scale; pooling files of different score types would mix scales.
+    if (sets.length !== 1) throw new RangeError(`stacked training takes one router file, got ${sets.length}`);
+    const e = sets[0]!;
+    const so = { learn: learnOpts, knnK: opts.stacked.knnK };
+    const all = e.set.rows.map((_, i) => i);
+    const fitted = fitStack(e, all, so, 0);
+    stack = { weights: { ...fitted.weights }, cdf: { semantic: [...fitted.cdf.semantic], knn: [...fitted.cdf.knn], length: [...fitted.cdf.length] }, knn: { k: opts.stacked.knnK, labels: e.set.rows.map(strongWins), vectors: encodeVectors(e.vectors, opts.embedding.dimensions) } };
+    // Calibration from the stacked scorer's own out-of-fold scores (each fold's blend fitted without it).
+    for (let seed = 0; seed < seeds; seed++) {
+      const oof = cvScores(e, folds, seed, stackedScorer(e, so, seed));
+      e.set.rows.forEach((r, i) => labelled.push({ score: oof[i]!, strong: unit(e, r.strong), weak: unit(e, r.weak), group: r.groupId }));
+    }
+  }
+  for (let seed = 0; seed < seeds && !stack; seed++) {
     for (const e of sets) {
       // Each file's folds are scored by a model trained on that file's other folds plus every other file.
       const oof = cvScores(e, folds, seed, (train, test) => {
@@ -72,7 +91,7 @@ export function trainSemanticModel(sets: readonly EmbeddedSet[], opts: TrainSema
     embedding: { ...opts.embedding },
     featureVersion: FEATURE_VERSION,
     ...weights,
-    hyper: { ...weights.hyper, tieWeight: opts.tieWeight ?? 0.1, label: "1 when the strong model scored higher; weight |strong − weak| on the set's scale, tieWeight for ties" },
+    hyper: { ...weights.hyper, tieWeight: opts.tieWeight ?? 0.1, ...(stack ? { scorer: "stacked", knnK: stack.knn.k, stackWeights: stack.weights } : { scorer: "semantic" }), label: "1 when the strong model scored higher; weight |strong − weak| on the set's scale, tieWeight for ties" },
     training: {
       files: sets.map((e) => ({ name: `${path.basename(path.dirname(e.set.file))}/${path.basename(e.set.file)}`, path: path.resolve(root, e.set.file), sha256: sha256Of(readFileSync(e.set.file)), rows: e.set.rows.length, strong: e.set.strongModel, weak: e.set.weakModel })),
       rowIdsSha256: sha256Of(ids.join("\n")),
@@ -86,5 +105,6 @@ export function trainSemanticModel(sets: readonly EmbeddedSet[], opts: TrainSema
     },
     calibration,
     ...(ood ? { ood } : {}),
+    ...(stack ? { stack } : {}),
   };
 }

@@ -106,6 +106,19 @@ describe("shadow consumer", () => {
     expect(await h.store.window({ useCase: "chat", tier: "small" })).toEqual([1]);
   });
 
+  it("a calibration sample of a frontier-routed request calls the cheap model, lands its row, and leaves the agreement window alone", async () => {
+    const h = harness({ "gpt-4o-mini": "something else" });
+    await h.store.rememberShadow({ ...entry("c1"), score: 0.9, servedModel: "gpt-4o", calibration: true }, 60);
+    const out = await h.run([response("c1", "Your card arrives Tuesday.", "gpt-4o")]);
+    expect(out[0]!.skipped).toBe("shadow disagree");
+    expect(h.calls.map((c) => c.model)).toEqual(["gpt-4o-mini"]);
+    expect(h.rows[0]).toMatchObject({ request_id: "c1", route_score: 0.9, served_model: "gpt-4o", shadow_model: "gpt-4o-mini", fallback_active: 0, decided: 1, agreed: 0 });
+    expect(h.rows[0]!.shadow_cost_nanousd).toBe(costOf(requireModel(catalog, "gpt-4o-mini"), usage).totalNanoUsd);
+    // Hard requests the route keeps off the cheap model do not push the route into fallback.
+    expect(await h.store.window({ useCase: "chat", tier: "small" })).toEqual([]);
+    expect(await h.store.pendingShadows(["c1"])).toEqual([null]);
+  });
+
   it("an error answer consumes the sample without a comparison", async () => {
     const h = harness({ "gpt-4o": "a" });
     await h.store.rememberShadow(entry("e1"), 60);

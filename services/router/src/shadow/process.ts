@@ -62,13 +62,14 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
     const uc = deps.policy.useCases.get(entry.use_case);
     if (!uc) return { entry, uc, row: null, agreed: null, note: "use case no longer has a policy" };
     if (res.status !== "OK" || res.content === null) return { entry, uc, row: null, agreed: null, note: "served answer is an error" };
-    const servedFrontier = entry.fallback;
+    // In fallback, and for a calibration sample above the threshold, the frontier served and the cheap model is the shadow.
+    const servedFrontier = entry.fallback || entry.calibration === true;
     const otherModel = servedFrontier ? entry.cheapModel : entry.frontierModel;
     const base = {
       request_id: entry.request_id, tenant: entry.tenant, use_case: entry.use_case, ts: chDateTime(entry.created_at), judged_at: chDateTime(deps.now()),
       cheap_tier: entry.cheapTier, frontier_tier: entry.frontierTier, route_strategy: entry.strategy, route_score: entry.score ?? 0,
       served_model: res.model ?? entry.servedModel, shadow_model: otherModel, cheap_model: entry.cheapModel, frontier_model: entry.frontierModel,
-      fallback_active: servedFrontier ? 1 : 0, judge: uc.shadow.judge, price_catalog_version: deps.catalog.version, version: deps.now(),
+      fallback_active: entry.fallback ? 1 : 0, judge: uc.shadow.judge, price_catalog_version: deps.catalog.version, version: deps.now(),
     };
     // A retry of this comparison (the judge failed after the shadow call was paid) reuses the answer.
     let other = await deps.store.shadowAnswer(entry.request_id);
@@ -196,7 +197,9 @@ export function createShadowProcess(deps: ShadowDeps): BatchProcessFn<LlmRespons
       const route = { useCase: c.entry.use_case, tier: c.entry.cheapTier };
       const labels = { use_case: route.useCase, tier: route.tier };
       const size = c.uc?.quality.window ?? 1;
-      const { window, counted } = await deps.store.completeShadow(c.entry.request_id, route, c.agreed, size);
+      // A calibration sample of a frontier-routed request says how the cheap model does on requests
+      // the route keeps off it: it feeds re-calibration (its row) but not the route's agreement window.
+      const { window, counted } = await deps.store.completeShadow(c.entry.request_id, route, c.entry.calibration ? null : c.agreed, size);
       if (c.row) {
         m?.shadowResults.inc({ ...labels, result: c.note });
         m?.shadowCostNanoUsd.inc({ use_case: route.useCase }, c.row.shadow_cost_nanousd + c.row.judge_cost_nanousd);
