@@ -7,7 +7,7 @@
  * The last line is one JSON object: path_rps, overhead_p50_ms, overhead_p99_ms (whole path at
  * 200 req/s), bare_hop_p50_ms, hops, exact_hit_p50_ms, semantic_rps, peer_overhead_p50_ms, rss_mb;
  * from the transport suite, transport_hop_p50_ms, transport_hop_p99_ms, transport_rps and
- * transport_produce_rps, each {kafkajs, platformatic, confluent}.
+ * transport_produce_rps, each {kafkajs, platformatic, confluent, runtime_platformatic}.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";

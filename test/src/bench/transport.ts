@@ -4,6 +4,9 @@
  * in a group: kafkajs (what the runtime uses), @platformatic/kafka (pure JavaScript) and
  * @confluentinc/kafka-javascript (librdkafka, a native addon built from source at install).
  *
+ * A fourth row, runtime_platformatic, is what KAFKA_CLIENT=platformatic runs: the runtime's producer
+ * port on @platformatic/kafka and a kafkajs consumer.
+ *
  * Per client, on fresh topics of the benchmark's namespace:
  * - hop: one record produced and awaited, consumed, then the next (1 in flight), p50/p99;
  * - throughput: N records produced in sends of BATCH records with up to WINDOW sends outstanding
@@ -14,7 +17,7 @@
  * @confluentinc/kafka-javascript is loaded from BENCH_CONFLUENT_MODULE (a directory, e.g. a scratch
  * install) or else from the workspace; when neither loads, its row says why.
  * Writes docs/benchmarks/transport.md and the summary keys transport_hop_p50_ms, transport_hop_p99_ms,
- * transport_rps (each {kafkajs, platformatic, confluent}).
+ * transport_rps, transport_produce_rps (each {kafkajs, platformatic, confluent, runtime_platformatic}).
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -27,6 +30,7 @@ import { ensureStack, loadStackEnv, repoRoot } from "@costwise/infra";
 import { topicNamespace } from "@costwise/schemas";
 import { Admin as PlatformaticAdmin, Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
+import { platformaticProducer, type ProducerPort } from "@costwise/stream-runtime";
 import { runId } from "../harness.ts";
 import { percentile } from "./stats.ts";
 import { writeSummaryPart } from "./summary.ts";
@@ -42,7 +46,8 @@ const WARMUP = 20;
 const ROUNDS = Number(process.env.BENCH_TRANSPORT_ROUNDS ?? 3);
 /** No single step of a measurement may hang the suite. */
 const STEP_TIMEOUT_MS = 30_000;
-const ALL_CLIENTS = ["kafkajs", "platformatic", "confluent"] as const;
+/** `runtime_platformatic`: what KAFKA_CLIENT=platformatic runs, the runtime's producer port on @platformatic/kafka with a kafkajs consumer. */
+const ALL_CLIENTS = ["kafkajs", "platformatic", "confluent", "runtime_platformatic"] as const;
 type ClientName = (typeof ALL_CLIENTS)[number];
 /** BENCH_TRANSPORT_CLIENTS=a,b measures only those. */
 const CLIENTS = ALL_CLIENTS.filter((c) => (process.env.BENCH_TRANSPORT_CLIENTS ?? ALL_CLIENTS.join(",")).split(",").includes(c));
@@ -115,6 +120,24 @@ function platformaticClient(brokers: string[]): Client {
     },
     async close() {
       await Promise.all([producer.close(), consumer.close(true)]);
+    },
+  };
+}
+
+/** The runtime's @platformatic/kafka producer port (queued sends, send deadline) with the kafkajs consumer. */
+function runtimeClient(brokers: string[]): Client {
+  const consuming = kafkajsClient(brokers);
+  let port: Promise<ProducerPort> | undefined;
+  const producer = () => (port ??= platformaticProducer({ brokers, clientId: "costwise-bench-transport" }, { sendTimeoutMs: STEP_TIMEOUT_MS }));
+  return {
+    async consume(topic, onRecord) {
+      await Promise.all([consuming.consume(topic, onRecord), producer()]);
+    },
+    async send(topic, records) {
+      await (await producer()).send(records.map((r) => ({ topic, key: r.key, value: r.value })));
+    },
+    async close() {
+      await Promise.all([consuming.close(), port?.then((p) => p.close())]);
     },
   };
 }
@@ -253,9 +276,10 @@ async function main() {
     kafkajs: packageVersion(createRequire(import.meta.url).resolve("kafkajs")),
     platformatic: packageVersion(fileURLToPath(import.meta.resolve("@platformatic/kafka"))),
     confluent: confluent?.version,
+    runtime_platformatic: undefined,
   };
   const make = (name: ClientName): Client =>
-    name === "kafkajs" ? kafkajsClient(brokers) : name === "platformatic" ? platformaticClient(brokers) : confluentClient(confluent!.mod, brokers);
+    name === "kafkajs" ? kafkajsClient(brokers) : name === "platformatic" ? platformaticClient(brokers) : name === "confluent" ? confluentClient(confluent!.mod, brokers) : runtimeClient(brokers);
   const samples = new Map<ClientName, Samples>(CLIENTS.filter((n) => !results.has(n)).map((n) => [n, { ms: [], acks: [], rps: [], produceRps: [] }]));
   try {
     for (let round = 1; round <= ROUNDS; round++) {
@@ -300,7 +324,7 @@ async function main() {
     await admin.disconnect();
   }
 
-  const label: Record<ClientName, string> = { kafkajs: "kafkajs", platformatic: "@platformatic/kafka", confluent: "@confluentinc/kafka-javascript" };
+  const label: Record<ClientName, string> = { kafkajs: "kafkajs", platformatic: "@platformatic/kafka", confluent: "@confluentinc/kafka-javascript", runtime_platformatic: "runtime, KAFKA_CLIENT=platformatic (its producer port, kafkajs consumer)" };
   const table = new Table({ style: { head: [], border: [] }, head: ["client", "version", "hop p50 (ms)", "hop p99 (ms)", "ack p50 (ms)", "ack p99 (ms)", "records/s", "produced/s", "note"] });
   for (const name of CLIENTS) {
     const r = results.get(name)!;
@@ -314,7 +338,7 @@ async function main() {
     "",
     `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine} (load average ${loadavg().map((l) => l.toFixed(1)).join(" / ")} at the end), one local broker shared with the rest of the stack. Command: \`npm run bench -- transport\` (env: BENCH_TRANSPORT_HOP_N, BENCH_TRANSPORT_TPUT_N, BENCH_TRANSPORT_BATCH, BENCH_TRANSPORT_WINDOW, BENCH_TRANSPORT_ROUNDS, BENCH_TRANSPORT_CLIENTS, BENCH_CONFLUENT_MODULE).`,
     "",
-    `Every producer is idempotent with acks from all in-sync replicas; every consumer is a member of a fresh group. Hop: one ${VALUE_BYTES}-byte record produced, acknowledged and consumed before the next (1 in flight, one-partition topic), ${HOP_N} after ${WARMUP} warm-up records per round, percentiles over all rounds; ack = produce → acknowledged, the producer's share of the hop. Throughput: ${TPUT_N} records of ${VALUE_BYTES} bytes on a ${PARTITIONS}-partition topic, sent ${BATCH} per send with up to ${WINDOW} sends outstanding (each library keeps what its idempotence allows in flight under that: kafkajs and @platformatic/kafka one request, librdkafka up to five), records/s from the first send to the last record consumed (hop) and to the last send acknowledged (produced), median of the rounds. The clients take turns, ${ROUNDS} round(s).`,
+    `Every producer is idempotent with acks from all in-sync replicas (one, on this single-broker stack); every consumer is a member of a fresh group. Hop: one ${VALUE_BYTES}-byte record produced, acknowledged and consumed before the next (1 in flight, one-partition topic), ${HOP_N} after ${WARMUP} warm-up records per round, percentiles over all rounds; ack = produce → acknowledged, the producer's share of the hop. Throughput: ${TPUT_N} records of ${VALUE_BYTES} bytes on a ${PARTITIONS}-partition topic, sent ${BATCH} per send with up to ${WINDOW} sends outstanding (each library keeps what its idempotence allows in flight under that: kafkajs one request, librdkafka up to five; @platformatic/kafka's sends are queued one at a time, as its idempotent producer needs), records/s from the first send to the last record consumed (hop) and to the last send acknowledged (produced), median of the rounds. The clients take turns, ${ROUNDS} round(s).`,
     "",
     "| client | version | hop p50 (ms) | hop p99 (ms) | ack p50 (ms) | ack p99 (ms) | records/s (hop) | records/s (produced) | note |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -322,6 +346,8 @@ async function main() {
       const r = results.get(name)!;
       return `| ${label[name]} | ${r.version ?? "—"} | ${cell(r.hop?.p50)} | ${cell(r.hop?.p99)} | ${cell(r.hop?.ackP50)} | ${cell(r.hop?.ackP99)} | ${cell(r.rps)} | ${cell(r.produceRps)} | ${r.error ?? ""} |`;
     }),
+    "",
+    "@confluentinc/kafka-javascript is not in the lock file: its install compiles librdkafka, and the default (static) build downloads the sources of zlib, OpenSSL, zstd and curl, which fails offline; `CKJS_LINKING=dynamic` builds against the system's OpenSSL and zlib headers instead (about a minute on this machine), so it is measured from a separate install named by BENCH_CONFLUENT_MODULE. The runtime's producer can be @platformatic/kafka (`KAFKA_CLIENT=platformatic`); its consumer is kafkajs, whose share of the hop is the gap between hop and ack.",
     "",
   ].join("\n"));
   const per = (f: (r: Result) => number | undefined) => Object.fromEntries(ALL_CLIENTS.map((n) => [n, (results.has(n) ? f(results.get(n)!) : undefined) ?? null]));
