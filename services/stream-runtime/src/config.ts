@@ -21,6 +21,11 @@ export const baseConfigSchema = z.object({
   KAFKA_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   KAFKA_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   KAFKA_SEND_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /**
+   * The producer's client library; both are idempotent with acks from all in-sync replicas. The
+   * consumer is kafkajs either way. `npm run bench -- transport` compares them.
+   */
+  KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),
   GROUP_ID: z.string().optional(),
   SUB_BATCH_SIZE: z.coerce.number().int().positive().default(200),
   CONCURRENCY: z.coerce.number().int().positive().default(64),

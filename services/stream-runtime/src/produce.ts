@@ -1,6 +1,7 @@
 import type { TopicSpec } from "@costwise/schemas";
 import type { BaseConfig } from "./config.ts";
-import { createKafka, kafkaProducer } from "./kafka-transport.ts";
+import { createKafka } from "./kafka-transport.ts";
+import { connectProducer, type ProducerSettings } from "./producers.ts";
 import type { Logger } from "./logger.ts";
 import type { StreamMetrics } from "./metrics.ts";
 import type { Output } from "./outcome.ts";
@@ -28,8 +29,7 @@ export interface OutputProducer {
 export interface OutputProducerOptions {
   /** Names the Kafka client (`costwise-<name>`). */
   readonly name: string;
-  readonly config: Pick<BaseConfig, "KAFKA_BROKERS" | "SCHEMA_REGISTRY_URL"> &
-    Partial<Pick<BaseConfig, "REGISTRY_TIMEOUT_MS" | "REGISTRY_ATTEMPTS" | "KAFKA_CONNECT_TIMEOUT_MS" | "KAFKA_REQUEST_TIMEOUT_MS" | "KAFKA_SEND_TIMEOUT_MS">>;
+  readonly config: Pick<BaseConfig, "SCHEMA_REGISTRY_URL"> & Partial<Pick<BaseConfig, "REGISTRY_TIMEOUT_MS" | "REGISTRY_ATTEMPTS">> & ProducerSettings;
   /** Every topic this producer writes; their schemas are registered up front. */
   readonly topics: readonly TopicSpec[];
   readonly logger: Logger;
@@ -55,11 +55,11 @@ export async function startOutputProducer(opts: OutputProducerOptions): Promise<
   const c = opts.config;
   const serde = new AvroSerde(confluentRegistry(c.SCHEMA_REGISTRY_URL, { ...(c.REGISTRY_TIMEOUT_MS ? { timeoutMs: c.REGISTRY_TIMEOUT_MS } : {}), ...(c.REGISTRY_ATTEMPTS ? { attempts: c.REGISTRY_ATTEMPTS } : {}) }));
   await serde.init(opts.topics);
-  const kafka = createKafka({
-    brokers: c.KAFKA_BROKERS, clientId: `costwise-${opts.name}`, logger: opts.logger,
+  const clientId = `costwise-${opts.name}`;
+  const producer = await connectProducer(c, clientId, () => createKafka({
+    brokers: c.KAFKA_BROKERS, clientId, logger: opts.logger,
     ...(c.KAFKA_CONNECT_TIMEOUT_MS ? { connectTimeoutMs: c.KAFKA_CONNECT_TIMEOUT_MS } : {}),
     ...(c.KAFKA_REQUEST_TIMEOUT_MS ? { requestTimeoutMs: c.KAFKA_REQUEST_TIMEOUT_MS } : {}),
-  });
-  const producer = await kafkaProducer(kafka, c.KAFKA_SEND_TIMEOUT_MS ? { sendTimeoutMs: c.KAFKA_SEND_TIMEOUT_MS } : {});
+  }));
   return outputProducer(producer, serde, opts.metrics);
 }

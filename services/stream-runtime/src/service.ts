@@ -5,7 +5,8 @@ import { StartupTimeoutError, withDeadline, DeadlineExceededError } from "./dead
 import { ConfigError, errorMessage } from "./errors.ts";
 import { ServiceHealth } from "./health.ts";
 import { startOpsServer, type OpsServer } from "./http.ts";
-import { createKafka, kafkaConsumer, kafkaProducer } from "./kafka-transport.ts";
+import { createKafka, kafkaConsumer } from "./kafka-transport.ts";
+import { connectProducer } from "./producers.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { StreamMetrics } from "./metrics.ts";
 import { createBatchHandler } from "./run-stream.ts";
@@ -102,7 +103,7 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
       await health.step(`schema registry: register ${used.length} subject(s)`, () => avro.init(used));
       serde = avro;
       const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `costwise-${spec.name}`, logger, connectTimeoutMs: config.KAFKA_CONNECT_TIMEOUT_MS, requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS });
-      producer = await health.step("kafka: connect the producer", () => kafkaProducer(kafka, { sendTimeoutMs: config.KAFKA_SEND_TIMEOUT_MS }));
+      producer = await health.step("kafka: connect the producer", () => connectProducer(config, `costwise-${spec.name}`, () => kafka));
       opened.push({ name: "producer", close: () => producer.close() });
       consumer = await health.step("kafka: connect and subscribe the consumer", () =>
         kafkaConsumer(kafka, {

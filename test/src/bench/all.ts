@@ -2,9 +2,12 @@
  * `npm run bench`: every benchmark in turn — the pipeline (throughput, overhead, memory), then each
  * service's own — each printing its tables and writing docs/benchmarks/<name>.md; then
  * docs/benchmarks.md is assembled from those files. `npm run bench -- router cache` runs a subset;
- * `--quick` runs the whole path and the gateway comparison with smaller samples (under 10 minutes).
+ * `--quick` runs the whole path, the Kafka client comparison and the gateway comparison with smaller
+ * samples (under 10 minutes).
  * The last line is one JSON object: path_rps, overhead_p50_ms, overhead_p99_ms (whole path at
- * 200 req/s), bare_hop_p50_ms, hops, exact_hit_p50_ms, semantic_rps, peer_overhead_p50_ms, rss_mb.
+ * 200 req/s), bare_hop_p50_ms, hops, exact_hit_p50_ms, semantic_rps, peer_overhead_p50_ms, rss_mb;
+ * from the transport suite, transport_hop_p50_ms, transport_hop_p99_ms, transport_rps and
+ * transport_produce_rps, each {kafkajs, platformatic, confluent, runtime_platformatic}.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -16,16 +19,18 @@ import { clearSummaryParts, readSummary } from "./summary.ts";
 
 /** A suite that hangs is stopped (SIGTERM) and counted as failed. */
 const SUITE_TIMEOUT_MS = Number(process.env.BENCH_SUITE_TIMEOUT_MS ?? 45 * 60_000);
-const QUICK_SUITES = ["pipeline", "gateway"];
+const QUICK_SUITES = ["pipeline", "transport", "gateway"];
 /** Smaller samples for --quick; an explicitly set variable still wins. */
 const QUICK_ENV: Record<string, string> = {
   BENCH_THROUGHPUT_N: "4000", BENCH_RATES: "50,200", BENCH_RATE_SECONDS: "8", BENCH_SEMANTIC_N: "1000",
   BENCH_EXACT_HIT_N: "100", BENCH_BARE_HOP_N: "300", BENCH_GATEWAY_N: "100", BENCH_GATEWAY_CONCURRENCY: "1",
+  BENCH_TRANSPORT_HOP_N: "200", BENCH_TRANSPORT_TPUT_N: "5000", BENCH_TRANSPORT_ROUNDS: "1",
 };
 
 const suites: { name: string; entry: string; env?: Record<string, string>; nodeFlags?: string[] }[] = [
   { name: "pipeline-executor", entry: "test/src/bench/main.ts", env: { BENCH_PATH: "executor" } },
   { name: "pipeline", entry: "test/src/bench/main.ts" },
+  { name: "transport", entry: "test/src/bench/transport.ts" },
   { name: "replicas", entry: "test/src/bench/replicas.ts" },
   { name: "runtime", entry: "test/src/bench/runtime.ts" },
   ...[
@@ -75,7 +80,7 @@ writeFileSync(
   `# Benchmarks\n\nAssembled by \`npm run bench\` from docs/benchmarks/*.md; each section says when and how it was measured.\nTargets are stated next to the figures; missed targets are marked as such.\n\n${body}\n`,
 );
 console.log(`\ndocs/benchmarks.md assembled from ${files.length} files${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
-const keys = ["path_rps", "overhead_p50_ms", "overhead_p99_ms", "bare_hop_p50_ms", "hops", "exact_hit_p50_ms", "semantic_rps", "peer_overhead_p50_ms", "rss_mb"];
+const keys = ["path_rps", "overhead_p50_ms", "overhead_p99_ms", "bare_hop_p50_ms", "hops", "exact_hit_p50_ms", "semantic_rps", "peer_overhead_p50_ms", "rss_mb", "transport_hop_p50_ms", "transport_hop_p99_ms", "transport_rps", "transport_produce_rps"];
 const figures = readSummary();
 // Every key is present (null when its suite did not run), so readers can rely on the shape.
 console.log(JSON.stringify({ ...Object.fromEntries(keys.map((k) => [k, figures[k] ?? null])), ...figures, quick, failed }));

@@ -11,7 +11,7 @@ import Table from "cli-table3";
 import { ensureStack, loadStackEnv, pipelineServices, repoRoot, spawnService, stopPipelineService, waitHealthy, type SpawnedService } from "@costwise/infra";
 import { topics, type CostRecord, type LlmResponse } from "@costwise/schemas";
 import { PipelineClient } from "../client.ts";
-import { clickhouse, emulator, runId } from "../harness.ts";
+import { DB, clickhouse, emulator, runId } from "../harness.ts";
 import { sampleWorkload } from "../workload.ts";
 import { Kafka, logLevel } from "kafkajs";
 import { peakRssMb, percentile } from "./stats.ts";
@@ -304,8 +304,9 @@ async function waitAll(ids: string[], timings: Map<string, Timing>, timeoutMs: n
 }
 
 async function countRows(ch: ReturnType<typeof clickhouse>, prefix: string): Promise<number> {
-  const { sql } = await import("@costwise/infra");
-  const rs = await ch.query({ query: sql`SELECT count() AS n FROM costwise.llm_calls FINAL WHERE request_id LIKE ${prefix + "%"}`, format: "JSONEachRow" });
+  const { sql, sqlIdentifier } = await import("@costwise/infra");
+  // The sink writes to CLICKHOUSE_DATABASE (each engineer's own on a shared ClickHouse).
+  const rs = await ch.query({ query: sql`SELECT count() AS n FROM ${sqlIdentifier(DB)}.llm_calls FINAL WHERE request_id LIKE ${prefix + "%"}`, format: "JSONEachRow" });
   const [row] = await rs.json<{ n: string }>();
   return Number(row?.n ?? 0);
 }
