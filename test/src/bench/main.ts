@@ -11,7 +11,7 @@ import Table from "cli-table3";
 import { ensureStack, loadStackEnv, pipelineServices, repoRoot, spawnService, stopPipelineService, waitHealthy, type SpawnedService } from "@costwise/infra";
 import { topics, type CostRecord, type LlmResponse } from "@costwise/schemas";
 import { PipelineClient } from "../client.ts";
-import { clickhouse, emulator, runId } from "../harness.ts";
+import { clickhouse, DB, emulator, runId } from "../harness.ts";
 import { sampleWorkload } from "../workload.ts";
 import { Kafka, logLevel } from "kafkajs";
 import { peakRssMb, percentile } from "./stats.ts";
@@ -115,6 +115,7 @@ async function main() {
     rowsRps: THROUGHPUT_N / ((tRows - t0) / 1000),
     rows: rowsCount,
   };
+  console.log(`  ${JSON.stringify(tput)}`);
 
   // 2. Overhead at fixed request rates.
   const rateRows: { rate: number; achieved: number; n: number; p50: number; p99: number; e2e50: number; e2e99: number }[] = [];
@@ -138,6 +139,8 @@ async function main() {
     const e2e = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt);
     const overhead = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt - (t.providerMs ?? 0));
     rateRows.push({ rate, achieved, n, p50: percentile(overhead, 50), p99: percentile(overhead, 99), e2e50: percentile(e2e, 50), e2e99: percentile(e2e, 99) });
+    // Printed as measured, so a later phase that fails does not take these figures with it.
+    console.log(`  ${JSON.stringify(rateRows.at(-1))}`);
   }
 
   // 3. With the cache in the path: semantic lookups on every request (throughput), then exact hits.
@@ -304,8 +307,8 @@ async function waitAll(ids: string[], timings: Map<string, Timing>, timeoutMs: n
 }
 
 async function countRows(ch: ReturnType<typeof clickhouse>, prefix: string): Promise<number> {
-  const { sql } = await import("@costwise/infra");
-  const rs = await ch.query({ query: sql`SELECT count() AS n FROM costwise.llm_calls FINAL WHERE request_id LIKE ${prefix + "%"}`, format: "JSONEachRow" });
+  const { sql, sqlIdentifier } = await import("@costwise/infra");
+  const rs = await ch.query({ query: sql`SELECT count() AS n FROM ${sqlIdentifier(DB)}.llm_calls FINAL WHERE request_id LIKE ${prefix + "%"}`, format: "JSONEachRow" });
   const [row] = await rs.json<{ n: string }>();
   return Number(row?.n ?? 0);
 }
