@@ -375,6 +375,54 @@ describe("the pipelined loop", () => {
     expect(commits).toEqual(["2", "5"]);
   });
 
+  it("processBatch: the next sub-batch is processed while the previous one's outputs are sent; offsets follow the acknowledged sub-batches", async () => {
+    const p = recordingProducer();
+    const gate = deferred();
+    p.holds.set("r0", gate.promise);
+    const messages = batchOf(idsOf(7));
+    const h = handleFor(messages);
+    const calls: string[][] = [];
+    const done = createBatchHandler<LlmRequest>({
+      service: "test", serde, producer: p.producer, logger: silentLogger,
+      metrics: new StreamMetrics("test", { defaultMetrics: false }),
+      retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1, jitter: 0 },
+      subBatchSize: 3, concurrency: 8, signal: new AbortController().signal,
+      processBatch: async (batch) => {
+        calls.push(batch.map((e) => e.value.request_id));
+        return batch.map((e) => reply(e.value));
+      },
+    })(h.handle);
+    await until(() => calls.length === 2);
+    await new Promise((res) => setTimeout(res, 10));
+    // the first sub-batch's send is held: one more sub-batch is processed ahead of it, not two
+    expect(calls).toEqual([["r0", "r1", "r2"], ["r3", "r4", "r5"]]);
+    expect(h.resolved).toEqual([]);
+    gate.resolve();
+    await done;
+    expect(calls).toEqual([["r0", "r1", "r2"], ["r3", "r4", "r5"], ["r6"]]);
+    expect(p.acked).toEqual(idsOf(7));
+    expect(h.last()).toBe(6);
+  });
+
+  it("processBatch: a sub-batch that fails after retries rejects, and only the sub-batches before it are resolved", async () => {
+    const p = recordingProducer();
+    const messages = batchOf(idsOf(7));
+    const h = handleFor(messages);
+    const handler = createBatchHandler<LlmRequest>({
+      service: "test", serde, producer: p.producer, logger: silentLogger,
+      metrics: new StreamMetrics("test", { defaultMetrics: false }),
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1, jitter: 0 },
+      subBatchSize: 3, concurrency: 8, signal: new AbortController().signal,
+      processBatch: async (batch) => {
+        if (batch.some((e) => e.value.request_id === "r4")) throw new TransientError("clickhouse down");
+        return batch.map((e) => reply(e.value));
+      },
+    });
+    await expect(handler(h.handle)).rejects.toThrow(/clickhouse down/);
+    expect(h.last()).toBe(2);
+    expect(p.acked).toEqual(["r0", "r1", "r2"]);
+  });
+
   it("stops taking inputs when the consumer stops, and resolves what was acknowledged", async () => {
     const p = recordingProducer();
     const messages = batchOf(idsOf(20));
