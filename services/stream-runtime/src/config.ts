@@ -27,7 +27,12 @@ export const baseConfigSchema = z.object({
    */
   KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),
   GROUP_ID: z.string().optional(),
+  /**
+   * Inputs taken beyond the last one whose outputs are all acknowledged (bounds what a re-delivery
+   * repeats); for processBatch services, the inputs of one call.
+   */
   SUB_BATCH_SIZE: z.coerce.number().int().positive().default(200),
+  /** Inputs processed at once per partition batch (a sliding window). */
   CONCURRENCY: z.coerce.number().int().positive().default(64),
   PARTITIONS_CONCURRENTLY: z.coerce.number().int().positive().default(6),
   RETRY_ATTEMPTS: z.coerce.number().int().positive().default(5),

@@ -22,6 +22,6 @@ export class StreamMetrics {
       name: "costwise_process_seconds", help: "Time to process one input (process function, retries included)",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: r,
     });
-    this.batchSize = new Histogram({ name: "costwise_sub_batch_size", help: "Messages per sub-batch", buckets: [1, 5, 10, 25, 50, 100, 250, 500], registers: r });
+    this.batchSize = new Histogram({ name: "costwise_sub_batch_size", help: "Inputs whose outputs left in one send", buckets: [1, 5, 10, 25, 50, 100, 250, 500], registers: r });
   }
 }

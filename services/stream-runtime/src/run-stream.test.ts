@@ -4,11 +4,15 @@ import { DLQ_HEADERS } from "./dead-letter.ts";
 import { TransientError, PoisonMessageError } from "./errors.ts";
 import { silentLogger } from "./logger.ts";
 import { StreamMetrics } from "./metrics.ts";
-import { deadLetter, emit, output } from "./outcome.ts";
+import { deadLetter, emit, hold, output, skip } from "./outcome.ts";
+import { createBatchHandler, type LoopOptions } from "./run-stream.ts";
+import { ServiceHealth } from "./health.ts";
 import { startService } from "./service.ts";
+import type { BatchHandle, ProducedRecord, ProducerPort } from "./transport.ts";
+import { WatermarkCommits } from "./watermark.ts";
 import { loadBaseConfig } from "./config.ts";
 import { MemoryBroker, memorySerde } from "./testing/memory-transport.ts";
-import type { ProcessFn } from "./types.ts";
+import type { ProcessFn, RawMessage } from "./types.ts";
 
 const serde = memorySerde();
 const req = (id: string, content = "hello") => newRequest({ request_id: id, tenant: "t", use_case: "u", messages: [{ role: "user", content }], created_at: 1_700_000_000_000 });
@@ -35,16 +39,16 @@ const responses = async (broker: MemoryBroker) =>
   Promise.all(broker.produced(topics.responses.name).map((m) => serde.decode<LlmResponse>(topics.responses, m.value!)));
 
 describe("the stream loop", () => {
-  it("produces one output per input, keyed by request_id, in input order, and commits everything", async () => {
+  it("produces one output per input, keyed by request_id, and commits everything", async () => {
     const broker = new MemoryBroker();
     for (let i = 0; i < 23; i++) broker.push(topics.requests.name, serde.encode(topics.requests, req(`r${i}`)), { key: `r${i}` });
-    // later inputs finish first: order must still hold
     await run(broker, async (r) => {
       await new Promise((res) => setTimeout(res, 20 - Number(r.request_id.slice(1)) % 5 * 4));
       return emit(output(topics.responses, answer(r, `a-${r.request_id}`)));
     });
     const out = await responses(broker);
-    expect(out.map((r) => r.request_id)).toEqual(Array.from({ length: 23 }, (_, i) => `r${i}`));
+    expect(out.map((r) => r.request_id).sort()).toEqual(Array.from({ length: 23 }, (_, i) => `r${i}`).sort());
+    expect(out.map((r) => r.content)).toEqual(out.map((r) => `a-${r.request_id}`));
     expect(broker.produced(topics.responses.name).map((m) => m.key?.toString())).toEqual(out.map((r) => r.request_id));
     expect(broker.committed.get(topics.requests.name)).toBe(23);
   });
@@ -137,5 +141,300 @@ describe("the stream loop", () => {
     await run(broker, async (r) => emit(output(topics.responses, { ...answer(r, "x"), status: "MAYBE" } as unknown as LlmResponse)));
     expect(broker.produced(topics.responses.name)).toHaveLength(0);
     expect(String(broker.produced(topics.deadLetters.name)[0]!.headers[DLQ_HEADERS.reason])).toMatch(/output to llm.responses rejected/);
+  });
+});
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+const until = async (cond: () => boolean, ms = 3_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+/** One partition batch of requests r0…r(n-1) (or the given keys), as the transport hands it over. */
+function batchOf(keys: readonly string[]): RawMessage[] {
+  const broker = new MemoryBroker();
+  keys.forEach((k) => broker.push(topics.requests.name, serde.encode(topics.requests, req(k)), { key: k }));
+  return broker.log(topics.requests.name);
+}
+const idsOf = (n: number) => Array.from({ length: n }, (_, i) => `r${i}`);
+const keyOf = (r: LlmRequest) => r.request_id;
+
+/** A batch handle that records what the loop resolves and commits. */
+function handleFor(messages: RawMessage[]) {
+  const resolved: number[] = [];
+  let commits = 0;
+  const handle: BatchHandle = {
+    topic: topics.requests.name, partition: 0, messages,
+    resolveOffset: (o) => void resolved.push(Number(o)),
+    heartbeat: async () => undefined,
+    commitOffsetsIfNecessary: async () => void commits++,
+    isRunning: () => true,
+    isStale: () => false,
+  };
+  return { handle, resolved, commits: () => commits, last: () => resolved.at(-1) };
+}
+
+/**
+ * A producer that records which request keys are acknowledged, can hold sends carrying a given key
+ * until released, and can fail them.
+ */
+function recordingProducer() {
+  const acked: string[] = [];
+  const records: ProducedRecord[] = [];
+  const sends: string[][] = [];
+  const holds = new Map<string, Promise<void>>();
+  const failing = new Set<string>();
+  const producer: ProducerPort = {
+    async send(batch: readonly ProducedRecord[]) {
+      const keys = batch.map((r) => r.key ?? "");
+      sends.push(keys);
+      if (keys.some((k) => failing.has(k))) throw new Error("broker unavailable");
+      for (const k of keys) if (holds.has(k)) await holds.get(k);
+      acked.push(...keys);
+      records.push(...batch);
+    },
+    close: async () => undefined,
+  };
+  return { producer, acked, records, sends, holds, failing };
+}
+
+function loop(process: ProcessFn<LlmRequest>, producer: ProducerPort, extra: Partial<LoopOptions<LlmRequest>> = {}) {
+  return createBatchHandler<LlmRequest>({
+    service: "test", process, serde, producer, logger: silentLogger,
+    metrics: new StreamMetrics("test", { defaultMetrics: false }),
+    retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1, jitter: 0 },
+    subBatchSize: 100, concurrency: 8, signal: new AbortController().signal,
+    ...extra,
+  });
+}
+const reply = (r: LlmRequest) => emit(output(topics.responses, answer(r, `a-${r.request_id}`)));
+
+describe("the pipelined loop", () => {
+  it("a slow input does not delay the outputs of later inputs; its own offset and those after it wait for it", async () => {
+    const slow = deferred();
+    const p = recordingProducer();
+    const messages = batchOf(idsOf(6));
+    const h = handleFor(messages);
+    const done = loop(async (r) => {
+      if (keyOf(r) === "r0") await slow.promise;
+      return reply(r);
+    }, p.producer)(h.handle);
+    await until(() => ["r1", "r2", "r3", "r4", "r5"].every((k) => p.acked.includes(k)));
+    expect(p.acked).not.toContain("r0");
+    expect(h.resolved).toEqual([]);
+    slow.resolve();
+    await done;
+    expect(p.acked).toContain("r0");
+    expect(h.last()).toBe(5);
+    expect(h.commits()).toBeGreaterThanOrEqual(1);
+  });
+
+  it("never resolves an offset past an input whose outputs are not acknowledged yet", async () => {
+    const p = recordingProducer();
+    const gate = deferred();
+    p.holds.set("r2", gate.promise);
+    const messages = batchOf(idsOf(8));
+    const h = handleFor(messages);
+    const violations: string[] = [];
+    const handle: BatchHandle = {
+      ...h.handle,
+      resolveOffset: (o) => {
+        for (let i = 0; i <= Number(o); i++) if (i !== 5 && !p.acked.includes(`r${i}`)) violations.push(`resolved ${o} before r${i} was acknowledged`);
+        h.handle.resolveOffset(o);
+      },
+    };
+    const done = loop(async (r) => {
+      // r0 and r1 are acknowledged first; the send carrying r2 is then held, with r3… behind it
+      if (keyOf(r) !== "r0" && keyOf(r) !== "r1") await until(() => p.acked.includes("r0") && p.acked.includes("r1"));
+      // nothing to send: done at once, but its offset must still wait for r2
+      if (keyOf(r) === "r5") return skip("nothing to say");
+      return reply(r);
+    }, p.producer, { concurrency: 8 })(handle);
+    await until(() => p.sends.some((keys) => keys.includes("r2")));
+    await new Promise((res) => setTimeout(res, 10));
+    expect(Math.max(...h.resolved)).toBe(1);
+    gate.resolve();
+    await done;
+    expect(violations).toEqual([]);
+    expect(h.last()).toBe(7);
+  });
+
+  it("a send that fails after its retries rejects the batch and leaves unacknowledged inputs unresolved", async () => {
+    const p = recordingProducer();
+    p.failing.add("r3");
+    const degraded: string[] = [];
+    const health = new (class extends ServiceHealth {
+      override degrade(component: string, reason: string) {
+        degraded.push(`${component}: ${reason}`);
+        super.degrade(component, reason);
+      }
+    })();
+    const messages = batchOf(idsOf(6));
+    const h = handleFor(messages);
+    const handler = loop(async (r) => {
+      // r3 finishes first: everything before it is still processing when its send fails
+      if (keyOf(r) !== "r3") await new Promise((res) => setTimeout(res, 5));
+      return reply(r);
+    }, p.producer, { health });
+    await expect(handler(h.handle)).rejects.toThrow(/broker unavailable/);
+    expect(p.sends.filter((keys) => keys.includes("r3")).length).toBe(2); // the retry policy's 2 attempts
+    expect(p.acked).not.toContain("r3");
+    expect(Math.max(-1, ...h.resolved)).toBeLessThan(3);
+    expect(degraded).toEqual(expect.arrayContaining([expect.stringMatching(/^produce: sending outputs failed after retries/)]));
+  });
+
+  it("a process failure after retries rejects without resolving it; the inputs before it are still committed", async () => {
+    const p = recordingProducer();
+    const messages = batchOf(idsOf(6));
+    const h = handleFor(messages);
+    const handler = loop(async (r) => {
+      if (keyOf(r) === "r2") throw new TransientError("provider down");
+      return reply(r);
+    }, p.producer);
+    await expect(handler(h.handle)).rejects.toThrow(/provider down/);
+    expect(h.last()).toBe(1);
+    expect(p.acked).toEqual(expect.arrayContaining(["r0", "r1"]));
+  });
+
+  it("outputs of one key leave in input order, even when the later input finishes first", async () => {
+    const p = recordingProducer();
+    const slow = deferred();
+    const messages = batchOf(["k", "k", "other"]);
+    const h = handleFor(messages);
+    const done = loop(async (r, ctx) => {
+      if (ctx.envelope.offset === "0") await slow.promise;
+      return emit(output(topics.responses, answer(r, `offset ${ctx.envelope.offset}`)));
+    }, p.producer)(h.handle);
+    await until(() => p.acked.includes("other"));
+    expect(p.acked).not.toContain("k");
+    slow.resolve();
+    await done;
+    expect(p.acked).toEqual(["other", "k", "k"]);
+    const contents = await Promise.all(p.records.filter((r) => r.key === "k").map(async (r) => (await serde.decode<LlmResponse>(topics.responses, r.value)).content));
+    expect(contents).toEqual(["offset 0", "offset 1"]);
+    expect(h.last()).toBe(2);
+  });
+
+  it("dead letters (poison bytes, PoisonMessageError, an output outside the contract) are still produced, beside slow inputs", async () => {
+    const broker = new MemoryBroker();
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("slow")), { key: "slow" });
+    broker.push(topics.requests.name, Buffer.from("not avro"), { key: "bytes" });
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("poison")), { key: "poison" });
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("badout")), { key: "badout" });
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("fine")), { key: "fine" });
+    const h = handleFor(broker.log(topics.requests.name));
+    await loop(async (r) => {
+      if (r.request_id === "slow") await new Promise((res) => setTimeout(res, 10));
+      if (r.request_id === "poison") throw new PoisonMessageError("never");
+      if (r.request_id === "badout") return emit(output(topics.responses, { ...answer(r, "x"), status: "MAYBE" } as unknown as LlmResponse));
+      return reply(r);
+    }, broker.producer())(h.handle);
+    const dlq = broker.produced(topics.deadLetters.name);
+    expect(dlq.map((m) => m.key?.toString()).sort()).toEqual(["badout", "bytes", "poison"]);
+    expect(String(dlq.find((m) => m.key?.toString() === "badout")!.headers[DLQ_HEADERS.errorClass])).toBe("OutputSchemaError");
+    expect((await responses(broker)).map((r) => r.request_id).sort()).toEqual(["fine", "slow"]);
+    expect(h.last()).toBe(4);
+  });
+
+  it("with a watermark, consumption is reported only up to the acknowledged prefix and held inputs cap the commit", async () => {
+    const p = recordingProducer();
+    const slow = deferred();
+    const held = new Set<number>();
+    const commits: string[] = [];
+    const watermark = new WatermarkCommits(
+      () => (held.size ? String(Math.min(...held)) : null),
+      async (offsets) => void commits.push(...offsets.map((o) => o.offset)),
+      silentLogger,
+    );
+    const messages = batchOf(idsOf(5));
+    const h = handleFor(messages);
+    const done = loop(async (r, ctx) => {
+      if (keyOf(r) === "r0") await slow.promise;
+      if (keyOf(r) === "r2") {
+        held.add(Number(ctx.envelope.offset));
+        return hold("accumulating");
+      }
+      return reply(r);
+    }, p.producer, { watermark })(h.handle);
+    await until(() => ["r1", "r3", "r4"].every((k) => p.acked.includes(k)));
+    expect(watermark.pending()).toEqual([]); // r0 is not acknowledged: nothing consumed yet
+    slow.resolve();
+    await done;
+    expect(h.commits()).toBe(0); // the watermark commits, not the loop
+    await watermark.flush();
+    expect(commits).toEqual(["2"]); // everything consumed, r2 still held
+    held.clear();
+    await watermark.flush();
+    expect(commits).toEqual(["2", "5"]);
+  });
+
+  it("processBatch: the next sub-batch is processed while the previous one's outputs are sent; offsets follow the acknowledged sub-batches", async () => {
+    const p = recordingProducer();
+    const gate = deferred();
+    p.holds.set("r0", gate.promise);
+    const messages = batchOf(idsOf(7));
+    const h = handleFor(messages);
+    const calls: string[][] = [];
+    const done = createBatchHandler<LlmRequest>({
+      service: "test", serde, producer: p.producer, logger: silentLogger,
+      metrics: new StreamMetrics("test", { defaultMetrics: false }),
+      retry: { attempts: 1, initialDelayMs: 1, maxDelayMs: 1, jitter: 0 },
+      subBatchSize: 3, concurrency: 8, signal: new AbortController().signal,
+      processBatch: async (batch) => {
+        calls.push(batch.map((e) => e.value.request_id));
+        return batch.map((e) => reply(e.value));
+      },
+    })(h.handle);
+    await until(() => calls.length === 2);
+    await new Promise((res) => setTimeout(res, 10));
+    // the first sub-batch's send is held: one more sub-batch is processed ahead of it, not two
+    expect(calls).toEqual([["r0", "r1", "r2"], ["r3", "r4", "r5"]]);
+    expect(h.resolved).toEqual([]);
+    gate.resolve();
+    await done;
+    expect(calls).toEqual([["r0", "r1", "r2"], ["r3", "r4", "r5"], ["r6"]]);
+    expect(p.acked).toEqual(idsOf(7));
+    expect(h.last()).toBe(6);
+  });
+
+  it("processBatch: a sub-batch that fails after retries rejects, and only the sub-batches before it are resolved", async () => {
+    const p = recordingProducer();
+    const messages = batchOf(idsOf(7));
+    const h = handleFor(messages);
+    const handler = createBatchHandler<LlmRequest>({
+      service: "test", serde, producer: p.producer, logger: silentLogger,
+      metrics: new StreamMetrics("test", { defaultMetrics: false }),
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1, jitter: 0 },
+      subBatchSize: 3, concurrency: 8, signal: new AbortController().signal,
+      processBatch: async (batch) => {
+        if (batch.some((e) => e.value.request_id === "r4")) throw new TransientError("clickhouse down");
+        return batch.map((e) => reply(e.value));
+      },
+    });
+    await expect(handler(h.handle)).rejects.toThrow(/clickhouse down/);
+    expect(h.last()).toBe(2);
+    expect(p.acked).toEqual(["r0", "r1", "r2"]);
+  });
+
+  it("stops taking inputs when the consumer stops, and resolves what was acknowledged", async () => {
+    const p = recordingProducer();
+    const messages = batchOf(idsOf(20));
+    const h = handleFor(messages);
+    let running = true;
+    const seen: string[] = [];
+    await loop(async (r) => {
+      seen.push(keyOf(r));
+      if (seen.length === 3) running = false;
+      return reply(r);
+    }, p.producer, { concurrency: 1 })({ ...h.handle, isRunning: () => running });
+    expect(seen).toEqual(["r0", "r1", "r2"]);
+    expect(h.last()).toBe(2);
   });
 });

@@ -7,6 +7,7 @@ import type { Outcome } from "./outcome.ts";
 import { encodeOutput } from "./produce.ts";
 import { withRetry, type RetryPolicy } from "./retry.ts";
 import type { Serde } from "./serde.ts";
+import { SendQueue } from "./send-queue.ts";
 import type { BatchHandle, ProducedRecord, ProducerPort } from "./transport.ts";
 import type { BatchProcessFn, Envelope, ProcessFn, RawMessage } from "./types.ts";
 import type { WatermarkCommits } from "./watermark.ts";
@@ -21,9 +22,12 @@ export interface LoopOptions<T> {
   readonly logger: Logger;
   readonly metrics: StreamMetrics;
   readonly retry: RetryPolicy;
-  /** Messages handled between two commits. */
+  /**
+   * With `process`: at most this many inputs are taken beyond the last one whose outputs are all
+   * acknowledged (what a re-delivery may repeat). With `processBatch`: the inputs of one call.
+   */
   readonly subBatchSize: number;
-  /** Inputs of one sub-batch processed at once (outputs still leave in input order). */
+  /** With `process`: inputs processed at once (outputs of one key still leave in input order). */
   readonly concurrency: number;
   readonly deadLetterTopic?: TopicSpec;
   readonly signal: AbortSignal;
@@ -66,85 +70,227 @@ export async function mapLimit<A, B>(items: readonly A[], limit: number, fn: (a:
 
 /**
  * The consume → decode → process → encode → produce → commit loop, for one partition batch.
- * The only code in costwise that resolves offsets. Per sub-batch:
- *  1. stop early if the consumer is stopping or the batch went stale (unresolved messages come again);
- *  2. decode; undecodable bytes are poison → dead-letter with the original bytes;
- *  3. process (retried with backoff when it throws; poison errors are dead-lettered);
- *  4. encode and send every output plus dead-letter records, awaiting acks from all replicas;
- *  5. only then resolve the last offset and commit.
- * A failure that outlives its retries propagates without resolving, so the transport re-delivers
- * from the last commit: nothing is lost, and downstream collapses the duplicates by request_id.
+ * The only code in costwise that resolves offsets.
+ *
+ * With `process`, inputs go through a sliding window: at most `concurrency` are processed at once,
+ * and as soon as one is done its encoded outputs (and dead letters) join the service's send queue,
+ * which sends whatever accumulated while the previous send was in flight. A slow input therefore
+ * holds up no other input's outputs; only its own key waits, so that outputs of one key (one
+ * request_id) leave in input order. With `processBatch`, each sub-batch of `subBatchSize` is one
+ * call, and the next sub-batch is processed while the previous one's outputs are being sent.
+ *
+ * Offsets are resolved (and committed without blocking the inputs behind them) only up to the
+ * contiguous prefix of inputs whose outputs are all acknowledged by the in-sync replicas: never
+ * past an input still processing or sending. At most `subBatchSize` inputs are taken beyond that
+ * prefix, which bounds the work a re-delivery repeats. Poison input (undecodable bytes,
+ * PoisonMessageError, a dead-letter outcome, an output outside the contract) is dead-lettered.
+ * The handler stops taking inputs when the consumer stops or the batch goes stale, and when a
+ * failure outlives its retries; it then waits for what is in flight, resolves the acknowledged
+ * prefix and (on failure) throws, so the transport re-delivers the rest from the last commit:
+ * nothing is lost, and downstream collapses the duplicates by request_id.
  */
 export function createBatchHandler<T>(opts: LoopOptions<T>): (batch: BatchHandle) => Promise<void> {
   if (!opts.process === !opts.processBatch) throw new Error("give exactly one of process or processBatch");
   const now = opts.now ?? Date.now;
   const dlq = opts.deadLetterTopic ?? topics.deadLetters;
+  // One queue for every partition the service consumes: their outputs share the producer's sends.
+  const sends = new SendQueue({ producer: opts.producer, retry: opts.retry, signal: opts.signal, logger: opts.logger, metrics: opts.metrics, ...(opts.health ? { health: opts.health } : {}) });
+
+  /** The records an outcome makes: its outputs, then its dead letter (also when an output breaks the contract). */
+  function recordsOf(d: Decoded<T>, outcome: Outcome, topic: string, partition: number, log: Logger, into: ProducedRecord[]): void {
+    let reason = outcome.deadLetter;
+    let errorClass = d.ok ? undefined : (d.error as Error).name;
+    for (const out of outcome.outputs) {
+      try {
+        into.push(encodeOutput(opts.serde, out));
+      } catch (err) {
+        // An output our own code built does not fit the contract: keep the input for a fixed release.
+        reason = `output to ${out.topic.name} rejected: ${errorMessage(err)}`;
+        errorClass = "OutputSchemaError";
+      }
+    }
+    if (reason !== undefined) {
+      into.push(deadLetterRecord(dlq, d.msg, { reason, service: opts.service, sourceTopic: topic, partition, now: now(), ...(errorClass ? { errorClass } : {}) }));
+      opts.metrics.deadLettered.inc({ topic });
+      log.warn({ offset: d.msg.offset, requestId: d.msg.key?.toString(), reason }, "dead-lettered");
+    }
+  }
+
+  const heldWithoutWatermark = () =>
+    new Error("process returned hold() but the service has no commitWatermark: its offsets would be committed before it is safe");
 
   return async function handleBatch(batch: BatchHandle): Promise<void> {
     const input = topicByName(batch.topic);
     if (!input) throw new Error(`topic ${batch.topic} is not in the topic table`);
     const log = opts.logger.child({ topic: batch.topic, partition: batch.partition });
+    const messages = batch.messages;
+    const perInput = opts.process !== undefined;
+    // A slot is one input (process) or one sub-batch (processBatch): the unit that is processed,
+    // sent and acknowledged as a whole.
+    const slotSize = perInput ? 1 : opts.subBatchSize;
+    const slotCount = Math.ceil(messages.length / slotSize);
+    const lastOffsetOf = (slot: number) => messages[Math.min(messages.length, (slot + 1) * slotSize) - 1]!.offset;
+    const limit = perInput ? Math.max(1, opts.concurrency) : 1;
+    const ahead = perInput ? Math.max(1, opts.subBatchSize) : 2;
 
-    for (let start = 0; start < batch.messages.length; start += opts.subBatchSize) {
-      if (!batch.isRunning() || batch.isStale()) return;
-      const chunk = batch.messages.slice(start, start + opts.subBatchSize);
-      const accepted = opts.acceptKey ? chunk.filter((m) => opts.acceptKey!(m.key)) : chunk;
-      opts.metrics.batchSize.observe(chunk.length);
-      opts.metrics.consumed.inc({ topic: batch.topic }, chunk.length);
-      // Long provider calls must not cost the group membership.
-      const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 3_000);
-      try {
-        const decoded = await Promise.all(accepted.map((msg) => decode<T>(opts.serde, input, batch.partition, msg, now)));
-        const outcomes = opts.processBatch
-          ? await runBatch(opts, opts.processBatch, decoded, log)
-          : await mapLimit(decoded, opts.concurrency, (d) => runOne(opts, opts.process!, d, log));
+    const acked: boolean[] = new Array<boolean>(slotCount).fill(false);
+    let prefix = 0; // slots [0, prefix) are acknowledged and resolved
+    let started = 0;
+    let processing = 0;
+    let outstanding = 0; // entries in the send queue, not yet acknowledged, dropped or failed
+    let failure: { error: unknown } | undefined;
+    let failedAt = Infinity; // slots after it are not sent: the batch is re-delivered from before it
 
-        if (!opts.watermark && outcomes.some((o) => o.held !== undefined)) {
-          throw new Error("process returned hold() but the service has no commitWatermark: its offsets would be committed before it is safe");
+    let waiter: (() => void) | undefined;
+    const changed = () => new Promise<void>((r) => (waiter = r));
+    const notify = () => {
+      const w = waiter;
+      waiter = undefined;
+      w?.();
+    };
+
+    let committing: Promise<void> | undefined;
+    let commitAgain = false;
+    const commit = () => {
+      if (committing) {
+        commitAgain = true;
+        return;
+      }
+      committing = (async () => {
+        try {
+          do {
+            commitAgain = false;
+            await batch.commitOffsetsIfNecessary();
+          } while (commitAgain);
+        } catch (err) {
+          fail(prefix, err);
+        } finally {
+          committing = undefined;
+          notify();
         }
-        const records: ProducedRecord[] = [];
-        decoded.forEach((d, i) => {
-          const outcome = outcomes[i]!;
-          let reason = outcome.deadLetter;
-          let errorClass = d.ok ? undefined : (d.error as Error).name;
-          for (const out of outcome.outputs) {
-            try {
-              records.push(encodeOutput(opts.serde, out));
-            } catch (err) {
-              // An output our own code built does not fit the contract: keep the input for a fixed release.
-              reason = `output to ${out.topic.name} rejected: ${errorMessage(err)}`;
-              errorClass = "OutputSchemaError";
-            }
-          }
-          if (reason !== undefined) {
-            records.push(deadLetterRecord(dlq, d.msg, { reason, service: opts.service, sourceTopic: batch.topic, partition: batch.partition, now: now(), ...(errorClass ? { errorClass } : {}) }));
-            opts.metrics.deadLettered.inc({ topic: batch.topic });
-            log.warn({ offset: d.msg.offset, requestId: d.msg.key?.toString(), reason }, "dead-lettered");
-          }
-        });
+      })();
+    };
 
-        await withRetry(() => opts.producer.send(records), opts.retry, {
-          signal: opts.signal,
-          onRetry: (err, attempt) => {
-            opts.health?.degrade("produce", `sending outputs fails: ${errorMessage(err)}`);
-            log.warn({ err: errorMessage(err), attempt }, "produce failed, retrying");
-          },
-        }).catch((err: unknown) => {
-          opts.health?.degrade("produce", `sending outputs failed after retries (batch re-delivered): ${errorMessage(err)}`);
-          throw err;
-        });
-        opts.health?.recover("produce");
-        opts.health?.recover("process");
-        for (const r of records) opts.metrics.produced.inc({ topic: r.topic });
-        const last = chunk[chunk.length - 1]!.offset;
-        // With a watermark, resolving only moves the fetch position; what is committed is decided there.
-        batch.resolveOffset(last);
-        if (opts.watermark) opts.watermark.consumed(batch.topic, batch.partition, last);
-        else await batch.commitOffsetsIfNecessary();
+    function fail(slot: number, error: unknown): void {
+      if (slot < failedAt) failedAt = slot;
+      failure ??= { error };
+      notify();
+    }
+
+    function ack(slot: number): void {
+      acked[slot] = true;
+      if (slot !== prefix) return;
+      while (prefix < slotCount && acked[prefix]) prefix++;
+      const last = lastOffsetOf(prefix - 1);
+      // With a watermark, resolving only moves the fetch position; what is committed is decided there.
+      batch.resolveOffset(last);
+      if (opts.watermark) opts.watermark.consumed(batch.topic, batch.partition, last);
+      else commit();
+      notify();
+    }
+
+    function enqueue(slot: number, records: ProducedRecord[], inputs: number): void {
+      if (records.length === 0) return ack(slot);
+      outstanding++;
+      sends.push({
+        records,
+        inputs,
+        live: () => slot < failedAt,
+        done: (r) => {
+          outstanding--;
+          if (r.acked) ack(slot);
+          else if ("error" in r) fail(slot, r.error);
+          notify();
+        },
+      });
+    }
+
+    // Outputs of one key leave in input order: an input's records wait for the previous input of its key.
+    const tails = new Map<string, Promise<void>>();
+
+    async function runInput(slot: number): Promise<void> {
+      const msg = messages[slot]!;
+      const key = msg.key === null ? "" : msg.key.toString("latin1");
+      const before = tails.get(key);
+      let release!: () => void;
+      const mine = new Promise<void>((r) => (release = r));
+      tails.set(key, mine);
+      let busy = true;
+      try {
+        const d = await decode<T>(opts.serde, input!, batch.partition, msg, now);
+        const outcome = await runOne(opts, opts.process!, d, log);
+        if (outcome.held !== undefined && !opts.watermark) throw heldWithoutWatermark();
+        const records: ProducedRecord[] = [];
+        recordsOf(d, outcome, batch.topic, batch.partition, log, records);
+        busy = false;
+        processing--;
+        notify();
+        if (before) await before;
+        if (slot >= failedAt) return;
+        if (failure === undefined) opts.health?.recover("process");
+        enqueue(slot, records, 1);
+      } catch (err) {
+        fail(slot, err);
       } finally {
-        clearInterval(beat);
+        if (busy) {
+          processing--;
+          notify();
+        }
+        release();
+        if (tails.get(key) === mine) tails.delete(key);
       }
     }
+
+    async function runSubBatch(slot: number): Promise<void> {
+      try {
+        const chunk = messages.slice(slot * slotSize, (slot + 1) * slotSize);
+        const accepted = opts.acceptKey ? chunk.filter((m) => opts.acceptKey!(m.key)) : chunk;
+        const decoded = await Promise.all(accepted.map((msg) => decode<T>(opts.serde, input!, batch.partition, msg, now)));
+        const outcomes = await runBatch(opts, opts.processBatch!, decoded, log);
+        if (!opts.watermark && outcomes.some((o) => o.held !== undefined)) throw heldWithoutWatermark();
+        const records: ProducedRecord[] = [];
+        decoded.forEach((d, i) => recordsOf(d, outcomes[i]!, batch.topic, batch.partition, log, records));
+        if (slot >= failedAt) return;
+        if (failure === undefined) opts.health?.recover("process");
+        enqueue(slot, records, chunk.length);
+      } catch (err) {
+        fail(slot, err);
+      } finally {
+        processing--;
+        notify();
+      }
+    }
+
+    // Long provider calls must not cost the group membership.
+    const beat = setInterval(() => void batch.heartbeat().catch(() => undefined), 3_000);
+    const running: Promise<void>[] = [];
+    try {
+      while (started < slotCount && failure === undefined && batch.isRunning() && !batch.isStale()) {
+        if (processing >= limit || started - prefix >= ahead) {
+          await changed();
+          continue;
+        }
+        const slot = started++;
+        if (perInput) {
+          const msg = messages[slot]!;
+          opts.metrics.consumed.inc({ topic: batch.topic });
+          // Passed over undecoded: nothing to send, its offset advances with the others.
+          if (opts.acceptKey && !opts.acceptKey(msg.key)) {
+            ack(slot);
+            continue;
+          }
+        } else {
+          opts.metrics.consumed.inc({ topic: batch.topic }, Math.min(slotSize, messages.length - slot * slotSize));
+        }
+        processing++;
+        running.push(perInput ? runInput(slot) : runSubBatch(slot));
+      }
+      await Promise.all(running);
+      while (outstanding > 0 || committing) await changed();
+    } finally {
+      clearInterval(beat);
+    }
+    if (failure !== undefined) throw failure.error;
   };
 }
 

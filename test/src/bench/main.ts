@@ -115,6 +115,7 @@ async function main() {
     rowsRps: THROUGHPUT_N / ((tRows - t0) / 1000),
     rows: rowsCount,
   };
+  console.log(`  ${JSON.stringify(tput)}`);
 
   // 2. Overhead at fixed request rates.
   const rateRows: { rate: number; achieved: number; n: number; p50: number; p99: number; e2e50: number; e2e99: number }[] = [];
@@ -138,6 +139,8 @@ async function main() {
     const e2e = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt);
     const overhead = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt - (t.providerMs ?? 0));
     rateRows.push({ rate, achieved, n, p50: percentile(overhead, 50), p99: percentile(overhead, 99), e2e50: percentile(e2e, 50), e2e99: percentile(e2e, 99) });
+    // Printed as measured, so a later phase that fails does not take these figures with it.
+    console.log(`  ${JSON.stringify(rateRows.at(-1))}`);
   }
 
   // 3. With the cache in the path: semantic lookups on every request (throughput), then exact hits.
