@@ -72,7 +72,8 @@ try {
 }
 
 const dir = path.join(repoRoot, "docs/benchmarks");
-const order = suites.map((s) => `${s.name}.md`);
+// Hand-measured sections without a suite of their own follow the suite they belong to.
+const order = suites.flatMap((s) => (s.name === "pipeline" ? ["pipeline.md", "pipeline-loop.md"] : [`${s.name}.md`]));
 const files = readdirSync(dir).filter((f) => f.endsWith(".md")).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
 const body = files.map((f) => readFileSync(path.join(dir, f), "utf8").trim().replace(/^# /, "## ").replace(/\n## /g, "\n### ")).join("\n\n");
 writeFileSync(

@@ -184,7 +184,7 @@ async function main() {
   const oTable = new Table({ style: { head: [], border: [] }, head: ["rate (req/s)", "achieved", "requests", "overhead p50 (ms)", "overhead p99 (ms)", "end-to-end p50", "end-to-end p99", "target"] });
   for (const r of rateRows) oTable.push([r.rate, r.achieved.toFixed(0), r.n, r.p50, r.p99, r.e2e50, r.e2e99, r.rate === 200 ? "p50 ≤ 10, p99 ≤ 50" : ""]);
   const mTable = new Table({ style: { head: [], border: [] }, head: ["service", "peak RSS (MB)", "target"] });
-  for (const r of rss) mTable.push([r.name, r.mb ?? "?", "< 200 MB"]);
+  for (const r of rss) mTable.push([r.name, r.mb ?? "?", `≤ ${rssTargetMb(r.name)} MB`]);
   console.log(`\n${tTable.toString()}\n${oTable.toString()}\n${mTable.toString()}`);
 
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}`;
@@ -235,7 +235,7 @@ async function main() {
     "",
     "| service | peak RSS (MB) | target |",
     "| --- | ---: | --- |",
-    ...rss.map((r) => `| ${r.name} | ${r.mb ?? "?"} | < 200 MB: ${r.mb !== undefined && r.mb < 200 ? "met" : "**missed**"} |`),
+    ...rss.map((r) => `| ${r.name} | ${r.mb ?? "?"} | ≤ ${rssTargetMb(r.name)} MB: ${r.mb !== undefined && r.mb <= rssTargetMb(r.name) ? "met" : "**missed**"} |`),
     "",
   ].join("\n");
   const name = EXECUTOR_ONLY ? "pipeline-executor" : "pipeline";
@@ -304,6 +304,11 @@ async function waitAll(ids: string[], timings: Map<string, Timing>, timeoutMs: n
     if (Date.now() > deadline) throw new Error(`${ids.length - n} of ${ids.length} responses missing`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The memory target: 150 MB per service, 300 MB for the cache, which holds its embedding model. */
+function rssTargetMb(service: string): number {
+  return service === "cache" ? 300 : 150;
 }
 
 async function countRows(ch: ReturnType<typeof clickhouse>, prefix: string): Promise<number> {
