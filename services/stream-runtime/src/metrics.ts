@@ -9,6 +9,7 @@ export class StreamMetrics {
   readonly retries: Counter<never>;
   readonly processSeconds: Histogram<never>;
   readonly batchSize: Histogram<never>;
+  readonly inputAge: Histogram<"topic">;
 
   constructor(readonly service: string, opts: { defaultMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ service });
@@ -21,6 +22,11 @@ export class StreamMetrics {
     this.processSeconds = new Histogram({
       name: "costwise_process_seconds", help: "Time to process one input (process function, retries included)",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: r,
+    });
+    // Which hop of a pipeline is slow: the time an input spent between its producer and this stage.
+    this.inputAge = new Histogram({
+      name: "costwise_input_age_seconds", help: "Age of an input when this stage received it (now minus the record's timestamp, clocks permitting)",
+      labelNames: ["topic"], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: r,
     });
     this.batchSize = new Histogram({ name: "costwise_sub_batch_size", help: "Inputs whose outputs left in one send", buckets: [1, 5, 10, 25, 50, 100, 250, 500], registers: r });
   }

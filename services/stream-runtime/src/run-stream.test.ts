@@ -39,6 +39,27 @@ const responses = async (broker: MemoryBroker) =>
   Promise.all(broker.produced(topics.responses.name).map((m) => serde.decode<LlmResponse>(topics.responses, m.value!)));
 
 describe("the stream loop", () => {
+  it("records how old each input was when the stage received it, per input topic", async () => {
+    const broker = new MemoryBroker();
+    const now = Date.now();
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("old")), { key: "old", timestamp: now - 4_000 });
+    broker.push(topics.requests.name, serde.encode(topics.requests, req("new")), { key: "new", timestamp: now });
+    const consumer = broker.consumer([topics.requests.name], { batchSize: 10 });
+    const metrics = new StreamMetrics("test", { defaultMetrics: false });
+    const svc = await startService<LlmRequest>({
+      name: "test", input: topics.requests, outputs: [topics.responses], process: async (r) => emit(output(topics.responses, answer(r, "a"))), logger: silentLogger,
+      metrics, config: loadBaseConfig({}), transport: { consumer, producer: broker.producer(), serde },
+    });
+    await consumer.drained();
+    await svc.stop();
+    const age = (await metrics.registry.getSingleMetric("costwise_input_age_seconds")!.get()).values as { metricName?: string; labels: Record<string, string | number>; value: number }[];
+    const count = age.find((v) => v.metricName === "costwise_input_age_seconds_count" && v.labels.topic === topics.requests.name)?.value;
+    const sum = age.find((v) => v.metricName === "costwise_input_age_seconds_sum" && v.labels.topic === topics.requests.name)?.value ?? 0;
+    expect(count).toBe(2);
+    expect(sum).toBeGreaterThanOrEqual(4);
+    expect(sum).toBeLessThan(10);
+  });
+
   it("produces one output per input, keyed by request_id, and commits everything", async () => {
     const broker = new MemoryBroker();
     for (let i = 0; i < 23; i++) broker.push(topics.requests.name, serde.encode(topics.requests, req(`r${i}`)), { key: `r${i}` });

@@ -124,6 +124,11 @@ export function createBatchHandler<T>(opts: LoopOptions<T>): (batch: BatchHandle
     if (!input) throw new Error(`topic ${batch.topic} is not in the topic table`);
     const log = opts.logger.child({ topic: batch.topic, partition: batch.partition });
     const messages = batch.messages;
+    const received = now();
+    for (const m of messages) {
+      const ts = Number(m.timestamp);
+      if (Number.isFinite(ts) && ts > 0) opts.metrics.inputAge.observe({ topic: batch.topic }, Math.max(0, received - ts) / 1000);
+    }
     const perInput = opts.process !== undefined;
     // A slot is one input (process) or one sub-batch (processBatch): the unit that is processed,
     // sent and acknowledged as a whole.

@@ -15,9 +15,9 @@ export class MemoryBroker {
   /** Make the next N sends fail (a broker outage). */
   failSends = 0;
 
-  push(topic: string, value: Buffer | null, opts: { key?: string; headers?: Record<string, string> } = {}): void {
+  push(topic: string, value: Buffer | null, opts: { key?: string; headers?: Record<string, string>; timestamp?: number } = {}): void {
     const log = this.log(topic);
-    log.push({ key: opts.key === undefined ? null : Buffer.from(opts.key), value, headers: opts.headers ?? {}, offset: String(log.length), timestamp: String(Date.now()) });
+    log.push({ key: opts.key === undefined ? null : Buffer.from(opts.key), value, headers: opts.headers ?? {}, offset: String(log.length), timestamp: String(opts.timestamp ?? Date.now()) });
   }
 
   produced(topic: string): RawMessage[] {
