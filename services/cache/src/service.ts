@@ -4,7 +4,7 @@ import { topics } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, startupStep, StreamMetrics, type Closeable, type Logger, type RunningService, type ServiceSpec } from "@costwise/stream-runtime";
 import { ScopedAnnIndex } from "./ann.ts";
 import { embeddingModelDirOf, type CacheConfig } from "./config.ts";
-import { batchingEmbedder, EmbeddingError, localEmbedder, openaiEmbedder, type Embedder } from "@costwise/embeddings";
+import { batchingEmbedder, EmbeddingError, openaiEmbedder, threadedEmbedder, type Embedder } from "@costwise/embeddings";
 import { createCacheEngine, type CacheEngine } from "./engine.ts";
 import { CacheMetrics } from "./metrics.ts";
 import { loadPolicies, staticThresholdUseCases } from "./policy.ts";
@@ -37,7 +37,7 @@ export async function createEmbedder(config: CacheConfig, deps: { logger: Logger
     return batchingEmbedder(openaiEmbedder({ providers: deps.providers!, model: config.CACHE_OPENAI_EMBEDDING_MODEL, catalog }), 256);
   }
   try {
-    const local = await startupStep("load the embedding model", () => localEmbedder({ modelDir: embeddingModelDirOf(config), threads: config.CACHE_EMBEDDING_THREADS }));
+    const local = await startupStep("load the embedding model", () => threadedEmbedder({ modelDir: embeddingModelDirOf(config), threads: config.CACHE_EMBEDDING_THREADS }));
     if (local.name !== `local:${config.CACHE_EMBEDDING_MODEL}` && !config.CACHE_EMBEDDING_MODEL_DIR) {
       throw new EmbeddingError(`the model directory holds ${local.name}, not ${config.CACHE_EMBEDDING_MODEL}`);
     }

@@ -43,8 +43,8 @@ export async function startDistiller(config: DistillerConfig, opts: StartDistill
   let embedder = opts.embedder ?? null;
   if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.candidate && (u.shadow.scorer === "semantic" || u.shadow.scorer === "embedding"))) {
     // Loaded only when a use case scores by sentence embeddings: the model and onnxruntime are heavy.
-    const { localEmbedder } = await import("@costwise/embeddings");
-    embedder = await localEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1 });
+    const { threadedEmbedder } = await import("@costwise/embeddings");
+    embedder = await threadedEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1 });
   }
   let warnedAt = 0;
   const store = redisJoinStore(config.REDIS_URL, {

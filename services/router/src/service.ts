@@ -4,7 +4,7 @@ import { catalog as defaultCatalog, type PriceCatalog } from "@costwise/pricing"
 import { createProviders } from "@costwise/providers";
 import { topics, type LlmOutcome, type LlmRequest, type LlmResponse } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, StreamMetrics, type Logger, type RunningService } from "@costwise/stream-runtime";
-import { batchingEmbedder, localEmbedder, type Embedder } from "@costwise/embeddings";
+import { batchingEmbedder, threadedEmbedder, type Embedder } from "@costwise/embeddings";
 import { ROUTER_EMBEDDING_NAME, type RouterConfig } from "./config.ts";
 import type { RouteEmbedder } from "./route.ts";
 import { clickhouseShadowResults } from "./semantic/clickhouse-results.ts";
@@ -53,7 +53,7 @@ function lazyEmbedder(config: RouterConfig, given: Embedder | undefined): RouteE
   return {
     name: given?.name ?? ROUTER_EMBEDDING_NAME,
     embed: async (text) => {
-      inner ??= (given ? Promise.resolve(given) : localEmbedder({ modelDir: config.ROUTER_EMBEDDING_MODEL_DIR, threads: config.ROUTER_EMBEDDING_THREADS, name: ROUTER_EMBEDDING_NAME })).then((e) => batchingEmbedder(e));
+      inner ??= (given ? Promise.resolve(given) : threadedEmbedder({ modelDir: config.ROUTER_EMBEDDING_MODEL_DIR, threads: config.ROUTER_EMBEDDING_THREADS, name: ROUTER_EMBEDDING_NAME })).then((e) => batchingEmbedder(e));
       inner.catch(() => (inner = null));
       return (await inner).embedOne(text);
     },
@@ -135,8 +135,9 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       const shadowRouterMetrics = new RouterMetrics(shadowMetrics.registry);
       let shadowEmbedder = opts.shadowEmbedder ?? null;
       if (opts.shadowEmbedder === undefined && [...policy.useCases.values()].some((u) => u.shadow.sampleRate > 0 && u.shadow.judge === "embedding")) {
-        const { batchingEmbedder, localEmbedder } = await import("@costwise/embeddings");
-        const local = batchingEmbedder(await localEmbedder({ modelDir: config.ROUTER_SHADOW_EMBEDDING_MODEL_DIR, threads: 1 }));
+        // Off the event loop: a judged batch of long answers would otherwise stall this process's
+        // routing loop, which shares the loop, for as long as the model runs.
+        const local = batchingEmbedder(await threadedEmbedder({ modelDir: config.ROUTER_SHADOW_EMBEDDING_MODEL_DIR, threads: 1 }));
         closeShared.push({ name: "shadow-embedder", close: () => local.close?.() });
         shadowEmbedder = local;
       }

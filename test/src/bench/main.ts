@@ -14,7 +14,7 @@ import { PipelineClient } from "../client.ts";
 import { DB, clickhouse, emulator, runId } from "../harness.ts";
 import { sampleWorkload } from "../workload.ts";
 import { Kafka, logLevel } from "kafkajs";
-import { peakRssMb, percentile } from "./stats.ts";
+import { histogramDelta, histogramQuantile, peakRssMb, percentile, readHistogram } from "./stats.ts";
 import { writeSummaryPart } from "./summary.ts";
 
 const THROUGHPUT_N = Number(process.env.BENCH_THROUGHPUT_N ?? 20_000);
@@ -119,10 +119,12 @@ async function main() {
 
   // 2. Overhead at fixed request rates.
   const rateRows: { rate: number; achieved: number; n: number; p50: number; p99: number; e2e50: number; e2e99: number }[] = [];
+  const stageRows: ({ rate: number; service: string } & StageTimes)[] = [];
   for (const rate of RATES) {
     const n = rate * RATE_SECONDS;
     const reqs = workload(n, runId(`bench-r${rate}`));
     console.log(`overhead at ${rate} requests/s for ${RATE_SECONDS} s (${n} requests)`);
+    const before = await Promise.all(services.map((s) => scrape(s.metricsUrl)));
     const start = Date.now();
     for (let i = 0; i < n; i++) {
       const due = start + (i * 1000) / rate;
@@ -139,6 +141,9 @@ async function main() {
     const e2e = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt);
     const overhead = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt - (t.providerMs ?? 0));
     rateRows.push({ rate, achieved, n, p50: percentile(overhead, 50), p99: percentile(overhead, 99), e2e50: percentile(e2e, 50), e2e99: percentile(e2e, 99) });
+    const after = await Promise.all(services.map((s) => scrape(s.metricsUrl)));
+    stageRows.push(...services.map((s, i) => ({ rate, service: s.name, ...stageTimes(before[i]!, after[i]!) })));
+    for (const r of stageRows.filter((x) => x.rate === rate)) console.log(`  ${r.service}: input age mean ${r.ageMean} ms (p50 ≤ ${r.age50}), process mean ${r.processMean} ms, event-loop delay p99 ${r.loopP99} ms, max ${r.loopMax} ms`);
     // Printed as measured, so a later phase that fails does not take these figures with it.
     console.log(`  ${JSON.stringify(rateRows.at(-1))}`);
   }
@@ -217,6 +222,14 @@ async function main() {
       return r ? `Target at 200 req/s: p50 ≤ 10 ms, p99 ≤ 50 ms: ${r.p50 <= 10 && r.p99 <= 50 ? "met" : "**missed**"} (p50 ${r.p50}, p99 ${r.p99}).` : "Target at 200 req/s: p50 ≤ 10 ms, p99 ≤ 50 ms (not run).";
     })(),
     "",
+    "## Where the overhead goes",
+    "",
+    "Per stage and rate, from each service's own histograms over the run at that rate: input age is the time from the record's producer timestamp to this stage taking it (the hop before it: the upstream send queue, the broker and this consumer's fetch); process is the stage's own work per input. Means are exact; p50 and p99 are bucket upper bounds. Event-loop delay is how late the service's timers ran (prom-client's monitor): a stage whose loop is blocked takes its inputs late.",
+    "",
+    "| rate (req/s) | stage | inputs | input age mean (ms) | input age p50 / p99 (ms) | process mean (ms) | process p50 / p99 (ms) | event-loop delay p99 / max (ms) |",
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...stageRows.map((r) => `| ${r.rate} | ${r.service} | ${r.inputs} | ${r.ageMean} | ${r.age50} / ${r.age99} | ${r.processMean} | ${r.process50} / ${r.process99} | ${r.loopP99} / ${r.loopMax} |`),
+    "",
     "## Kafka hop, cache hits and semantic lookups",
     "",
     `A bare hop: one message produced (idempotent, acks from all replicas, as the runtime does) and consumed by kafkajs on a one-partition topic, ${bare.n} in turn: p50 ${bare.p50} ms, p99 ${bare.p99} ms. The path has ${HOPS} hops; the overhead target's alternative bound is 2 × hops × bare hop p50 = ${2 * HOPS * bare.p50} ms.`,
@@ -255,6 +268,29 @@ async function main() {
   }
   writeFileSync(path.join(repoRoot, `docs/benchmarks/${name}.md`), md.replace("# Benchmarks", EXECUTOR_ONLY ? "# Executor + sink (from llm.requests.ready)" : "# Whole real-time path (from llm.requests)"));
   console.log(`\nwritten to docs/benchmarks/${name}.md`);
+}
+
+async function scrape(metricsUrl: string): Promise<string> {
+  const res = await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  return res.text();
+}
+
+interface StageTimes { loopP99: number; loopMax: number; inputs: number; ageMean: number; age50: number; age99: number; processMean: number; process50: number; process99: number }
+
+/** One stage's input age and process time over a run, from two /metrics readings (ms, rounded to 0.1). */
+function stageTimes(before: string, after: string): StageTimes {
+  const ms = (s: number) => Math.round(s * 10_000) / 10;
+  const delta = (name: string) => histogramDelta(readHistogram(before, name), readHistogram(after, name));
+  const age = delta("costwise_input_age_seconds");
+  const proc = delta("costwise_process_seconds");
+  // prom-client resets its event-loop delay monitor at each scrape: the reading after the run is the run's.
+  const gauge = (name: string) => ms(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(after)?.[1] ?? Number.NaN));
+  return {
+    loopP99: gauge("nodejs_eventloop_lag_p99_seconds"), loopMax: gauge("nodejs_eventloop_lag_max_seconds"),
+    inputs: age.count,
+    ageMean: ms(age.sum / age.count), age50: ms(histogramQuantile(age, 50)), age99: ms(histogramQuantile(age, 99)),
+    processMean: ms(proc.sum / proc.count), process50: ms(histogramQuantile(proc, 50)), process99: ms(histogramQuantile(proc, 99)),
+  };
 }
 
 /** Produce → consume latency of one message at a time on a scratch topic, with the runtime's producer settings. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { percentile } from "./stats.ts";
+import { histogramDelta, histogramQuantile, percentile, readHistogram } from "./stats.ts";
 
 describe("percentile", () => {
   it("uses the nearest rank", () => {
@@ -9,5 +9,31 @@ describe("percentile", () => {
     expect(percentile(v, 100)).toBe(100);
     expect(percentile([7], 99)).toBe(7);
     expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe("histograms from /metrics", () => {
+  const text = (n: number) => [
+    "# HELP costwise_input_age_seconds Age",
+    `costwise_input_age_seconds_bucket{le="0.005",topic="a",service="x"} ${n}`,
+    `costwise_input_age_seconds_bucket{le="0.05",topic="a",service="x"} ${2 * n}`,
+    `costwise_input_age_seconds_bucket{le="+Inf",topic="a",service="x"} ${4 * n}`,
+    `costwise_input_age_seconds_sum{topic="a",service="x"} ${n}`,
+    `costwise_input_age_seconds_count{topic="a",service="x"} ${4 * n}`,
+    `costwise_input_age_seconds_bucket{le="0.005",topic="b",service="x"} 100`,
+    `costwise_input_age_seconds_count{topic="b",service="x"} 100`,
+    `costwise_input_age_seconds_sum{topic="b",service="x"} 1`,
+    `costwise_other_seconds_count 7`,
+  ].join("\n");
+
+  it("sums the matching series and reads percentiles from the gained buckets", () => {
+    const d = histogramDelta(readHistogram(text(1), "costwise_input_age_seconds", { topic: "a" }), readHistogram(text(3), "costwise_input_age_seconds", { topic: "a" }));
+    expect(d.count).toBe(8);
+    expect(d.sum).toBe(2);
+    expect(histogramQuantile(d, 25)).toBe(0.005);
+    expect(histogramQuantile(d, 50)).toBe(0.05);
+    expect(histogramQuantile(d, 99)).toBe(Number.POSITIVE_INFINITY);
+    expect(readHistogram(text(1), "costwise_input_age_seconds").count).toBe(104);
+    expect(histogramQuantile(readHistogram("", "x"), 50)).toBeNaN();
   });
 });

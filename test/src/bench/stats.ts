@@ -17,3 +17,44 @@ export async function peakRssMb(pid: number): Promise<number | undefined> {
     return undefined;
   }
 }
+
+/** One Prometheus histogram summed over its label sets: cumulative bucket counts by `le`, sum and count. */
+export interface HistogramReading {
+  buckets: Map<number, number>;
+  sum: number;
+  count: number;
+}
+
+/** Reads histogram `name` from Prometheus text exposition, summing the series whose labels match `where`. */
+export function readHistogram(text: string, name: string, where: Record<string, string> = {}): HistogramReading {
+  const out: HistogramReading = { buckets: new Map(), sum: 0, count: 0 };
+  const line = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})?\s+(\S+)/;
+  for (const raw of text.split("\n")) {
+    const m = line.exec(raw);
+    if (!m || !m[1]!.startsWith(name)) continue;
+    const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (Object.entries(where).some(([k, v]) => labels[k] !== v)) continue;
+    const value = Number(m[3]);
+    const suffix = m[1]!.slice(name.length);
+    if (suffix === "_bucket") {
+      const le = labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(labels.le);
+      out.buckets.set(le, (out.buckets.get(le) ?? 0) + value);
+    } else if (suffix === "_sum") out.sum += value;
+    else if (suffix === "_count") out.count += value;
+  }
+  return out;
+}
+
+/** What a histogram gained between two readings. */
+export function histogramDelta(before: HistogramReading, after: HistogramReading): HistogramReading {
+  const buckets = new Map([...after.buckets].map(([le, n]) => [le, n - (before.buckets.get(le) ?? 0)]));
+  return { buckets, sum: after.sum - before.sum, count: after.count - before.count };
+}
+
+/** Upper bound of the first bucket holding the p-th percentile (what a histogram can say), NaN when empty. */
+export function histogramQuantile(h: HistogramReading, p: number): number {
+  if (h.count <= 0) return Number.NaN;
+  const rank = (p / 100) * h.count;
+  for (const [le, n] of [...h.buckets].sort((a, b) => a[0] - b[0])) if (n >= rank) return le;
+  return Number.POSITIVE_INFINITY;
+}
