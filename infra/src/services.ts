@@ -121,7 +121,9 @@ export function spawnService(
   // A bounded V8 heap makes the collector keep each service's memory near its working set instead of
   // growing towards the machine's size (SERVICE_HEAP_MB; 0 leaves Node's default).
   const heapMb = Number(env.SERVICE_HEAP_MB ?? process.env.SERVICE_HEAP_MB ?? DEFAULT_HEAP_MB);
-  const flags = heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [];
+  // SERVICE_CPU_PROF_DIR: each service writes a V8 CPU profile there when it exits (for `npm run bench`).
+  const profDir = env.SERVICE_CPU_PROF_DIR ?? process.env.SERVICE_CPU_PROF_DIR;
+  const flags = [...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : []), ...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [])];
   const runtime = serviceRuntime({ COSTWISE_RUNTIME: env.COSTWISE_RUNTIME ?? process.env.COSTWISE_RUNTIME });
   if (runtime === "dist" && !checkedBuild) {
     assertAllBuilt();

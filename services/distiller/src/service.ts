@@ -44,7 +44,7 @@ export async function startDistiller(config: DistillerConfig, opts: StartDistill
   if (opts.embedder === undefined && [...policy.useCases.values()].some((u) => u.candidate && (u.shadow.scorer === "semantic" || u.shadow.scorer === "embedding"))) {
     // Loaded only when a use case scores by sentence embeddings: the model and onnxruntime are heavy.
     const { threadedEmbedder } = await import("@costwise/embeddings");
-    embedder = await threadedEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1 });
+    embedder = await threadedEmbedder({ modelDir: config.DISTILL_EMBEDDING_MODEL_DIR, threads: 1, background: true });
   }
   let warnedAt = 0;
   const store = redisJoinStore(config.REDIS_URL, {

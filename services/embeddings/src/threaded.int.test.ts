@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { getPriority } from "node:os";
 import path from "node:path";
 import { threadId } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
@@ -44,6 +45,18 @@ describe("threaded embedder", () => {
       await expect(e.embed(long)).rejects.toThrow(/did not finish within 1 ms/);
     } finally {
       await e.close?.();
+    }
+  });
+
+  it("runs background work at a lower CPU priority than the service's own thread", async () => {
+    const dir = modelDir("all-MiniLM-L6-v2");
+    const [normal, background] = await Promise.all([threadedEmbedder({ modelDir: dir }), threadedEmbedder({ modelDir: dir, background: true })]);
+    try {
+      expect(normal.nice).toBe(getPriority());
+      expect(background.nice).toBe(Math.min(19, getPriority() + 10));
+      expect((await background.embed(["still answers"]))[0]!.vector).toHaveLength(background.dimensions);
+    } finally {
+      await Promise.all([normal.close?.(), background.close?.()]);
     }
   });
 

@@ -10,7 +10,18 @@ import type { WorkerInfo, WorkerOptions, WorkerResult, WorkerTask } from "./embe
  * a copy. Every call has a deadline: a run past it ends its worker (a native run cannot be
  * interrupted otherwise) and the next call starts a fresh one.
  */
-export async function threadedEmbedder(opts: WorkerOptions & { workers?: number; /** Deadline of one call (default 30 s). */ timeoutMs?: number }): Promise<Embedder & { readonly threadId: number }> {
+export async function threadedEmbedder(
+  opts: WorkerOptions & {
+    workers?: number;
+    /** Deadline of one call (default 30 s). */
+    timeoutMs?: number;
+    /**
+     * Work off the request path (a shadow judge, a distillation scorer): its threads run at nice +10,
+     * so on a busy machine the CPU goes to the stages a request waits on and this work lags instead.
+     */
+    background?: boolean;
+  },
+): Promise<Embedder & { readonly threadId: number; /** The worker thread's nice value as it runs. */ readonly nice: number }> {
   const self = import.meta.url;
   // From the sources (tsx, vitest) the worker is TypeScript and needs the same loader.
   const source = self.endsWith(".ts");
@@ -20,6 +31,8 @@ export async function threadedEmbedder(opts: WorkerOptions & { workers?: number;
     minThreads: opts.workers ?? 1,
     maxThreads: opts.workers ?? 1,
     idleTimeout: Number.POSITIVE_INFINITY,
+    // Linux sets a nice value per thread, and the threads onnxruntime starts inherit it.
+    niceIncrement: opts.background ? 10 : 0,
     ...(source ? { execArgv: [...process.execArgv.filter((a) => a !== "--import" && a !== "tsx"), "--import", "tsx"] } : {}),
   });
   const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -44,6 +57,7 @@ export async function threadedEmbedder(opts: WorkerOptions & { workers?: number;
     name: info.name,
     dimensions: info.dimensions,
     threadId: info.threadId,
+    nice: info.nice,
     async embed(texts) {
       if (texts.length === 0) return [];
       const vectors = await call<Float32Array[]>({ kind: "embed", texts }, timeoutMs);

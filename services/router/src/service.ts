@@ -135,9 +135,10 @@ export async function startRouter(config: RouterConfig, opts: StartRouterOptions
       const shadowRouterMetrics = new RouterMetrics(shadowMetrics.registry);
       let shadowEmbedder = opts.shadowEmbedder ?? null;
       if (opts.shadowEmbedder === undefined && [...policy.useCases.values()].some((u) => u.shadow.sampleRate > 0 && u.shadow.judge === "embedding")) {
-        // Off the event loop: a judged batch of long answers would otherwise stall this process's
-        // routing loop, which shares the loop, for as long as the model runs.
-        const local = batchingEmbedder(await threadedEmbedder({ modelDir: config.ROUTER_SHADOW_EMBEDDING_MODEL_DIR, threads: 1 }));
+        // Off the event loop, and behind the request path for the CPU: a judged batch of long answers
+        // would otherwise stall the routing loop this process shares, and judging at 200 req/s
+        // keeps a core busy; a judgement may lag, a route should not.
+        const local = batchingEmbedder(await threadedEmbedder({ modelDir: config.ROUTER_SHADOW_EMBEDDING_MODEL_DIR, threads: 1, background: true }));
         closeShared.push({ name: "shadow-embedder", close: () => local.close?.() });
         shadowEmbedder = local;
       }

@@ -8,6 +8,12 @@ export const sinkConfigSchema = baseConfigSchema.extend({
   CLICKHOUSE_PASSWORD: z.string().default(""),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9402),
   SUB_BATCH_SIZE: z.coerce.number().int().positive().default(2_000),
+  // Every partition of every input at once, so that the batches of one fetch meet in one insert.
+  PARTITIONS_CONCURRENTLY: z.coerce.number().int().positive().default(24),
+  /** How long an insert waits for the other partitions' inserts into the same table to join it. */
+  SINK_LINGER_MS: z.coerce.number().int().min(0).default(500),
+  /** A joined insert this large is written at once. */
+  SINK_MAX_ROWS: z.coerce.number().int().positive().default(10_000),
   // ClickHouse may be down for a long time; keep retrying (the batch stays uncommitted) rather than give up.
   RETRY_ATTEMPTS: z.coerce.number().int().positive().default(1_000_000),
   RETRY_MAX_MS: z.coerce.number().int().positive().default(5_000),
