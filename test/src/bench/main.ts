@@ -4,17 +4,17 @@
  * docs/benchmarks.md. Not a test: numbers depend on the machine; targets are stated beside them.
  */
 import { cpus, loadavg, totalmem } from "node:os";
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
-import { ensureStack, loadStackEnv, pipelineServices, repoRoot, spawnService, stopPipelineService, waitHealthy, type SpawnedService } from "@costwise/infra";
+import { ensureStack, loadStackConfig, loadStackEnv, pipelineServices, repoRoot, spawnService, stopPipelineService, waitHealthy, type SpawnedService } from "@costwise/infra";
 import { topics, type CostRecord, type LlmResponse } from "@costwise/schemas";
 import { PipelineClient } from "../client.ts";
 import { DB, clickhouse, emulator, runId } from "../harness.ts";
 import { sampleWorkload } from "../workload.ts";
 import { Kafka, logLevel } from "kafkajs";
-import { histogramDelta, histogramQuantile, peakRssMb, percentile, readHistogram } from "./stats.ts";
+import { cpuSeconds, histogramDelta, histogramQuantile, peakRssMb, percentile, readHistogram } from "./stats.ts";
 import { writeSummaryPart } from "./summary.ts";
 
 const THROUGHPUT_N = Number(process.env.BENCH_THROUGHPUT_N ?? 20_000);
@@ -120,11 +120,14 @@ async function main() {
   // 2. Overhead at fixed request rates.
   const rateRows: { rate: number; achieved: number; n: number; p50: number; p99: number; e2e50: number; e2e99: number }[] = [];
   const stageRows: ({ rate: number; service: string } & StageTimes)[] = [];
+  const cpuRows: { rate: number; process: string; msPerRequest: number; share: number }[] = [];
+  const processes = [...services.map((s) => ({ name: s.name, pid: s.child.pid! })), ...stackProcesses(), { name: "load generator (this bench)", pid: process.pid }];
   for (const rate of RATES) {
     const n = rate * RATE_SECONDS;
     const reqs = workload(n, runId(`bench-r${rate}`));
     console.log(`overhead at ${rate} requests/s for ${RATE_SECONDS} s (${n} requests)`);
     const before = await Promise.all(services.map((s) => scrape(s.metricsUrl)));
+    const cpuBefore = await Promise.all(processes.map((p) => cpuSeconds(p.pid)));
     const start = Date.now();
     for (let i = 0; i < n; i++) {
       const due = start + (i * 1000) / rate;
@@ -137,6 +140,14 @@ async function main() {
     }
     const achieved = n / ((Date.now() - start) / 1000);
     await waitAll(reqs.map((r) => r.request_id), timings, 120_000);
+    const cpuAfter = await Promise.all(processes.map((p) => cpuSeconds(p.pid)));
+    const wallS = (Date.now() - start) / 1000;
+    processes.forEach((p, i) => {
+      const [a, b] = [cpuBefore[i], cpuAfter[i]];
+      if (a !== undefined && b !== undefined) cpuRows.push({ rate, process: p.name, msPerRequest: Math.round(((b - a) * 1000 * 100) / n) / 100, share: (b - a) / (wallS * cpus().length) });
+    });
+    const rateCpu = cpuRows.filter((c) => c.rate === rate);
+    console.log(`  CPU per request: ${rateCpu.map((c) => `${c.process} ${c.msPerRequest} ms`).join(", ")}; the machine was ${Math.round(100 * rateCpu.reduce((t, c) => t + c.share, 0))}% busy with these`);
     await new Promise((r) => setTimeout(r, 500));
     const e2e = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt);
     const overhead = reqs.map((r) => timings.get(r.request_id)!).map((t) => t.respondedAt! - t.producedAt - (t.providerMs ?? 0));
@@ -230,6 +241,16 @@ async function main() {
     "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...stageRows.map((r) => `| ${r.rate} | ${r.service} | ${r.inputs} | ${r.ageMean} | ${r.age50} / ${r.age99} | ${r.processMean} | ${r.process50} / ${r.process99} | ${r.loopP99} / ${r.loopMax} |`),
     "",
+    "CPU per request by process over the same runs (user + system time of every thread, from /proc, divided by the requests of the run; the share is of all cores over the run's wall time, from its first request to its last response). On a machine this size the path's latency is queueing for the CPU: what a stage spends here, every other stage waits for.",
+    "",
+    "| rate (req/s) | process | CPU per request (ms) | share of the machine |",
+    "| ---: | --- | ---: | ---: |",
+    ...cpuRows.map((c) => `| ${c.rate} | ${c.process} | ${c.msPerRequest} | ${Math.round(c.share * 100)}% |`),
+    ...RATES.map((rate) => {
+      const rows = cpuRows.filter((c) => c.rate === rate);
+      return `| ${rate} | **all of the above** | ${Math.round(rows.reduce((t, c) => t + c.msPerRequest, 0) * 100) / 100} | ${Math.round(rows.reduce((t, c) => t + c.share, 0) * 100)}% |`;
+    }),
+    "",
     "## Kafka hop, cache hits and semantic lookups",
     "",
     `A bare hop: one message produced (idempotent, acks from all replicas, as the runtime does) and consumed by kafkajs on a one-partition topic, ${bare.n} in turn: p50 ${bare.p50} ms, p99 ${bare.p99} ms. The path has ${HOPS} hops; the overhead target's alternative bound is 2 × hops × bare hop p50 = ${2 * HOPS * bare.p50} ms.`,
@@ -268,6 +289,16 @@ async function main() {
   }
   writeFileSync(path.join(repoRoot, `docs/benchmarks/${name}.md`), md.replace("# Benchmarks", EXECUTOR_ONLY ? "# Executor + sink (from llm.requests.ready)" : "# Whole real-time path (from llm.requests)"));
   console.log(`\nwritten to docs/benchmarks/${name}.md`);
+}
+
+/** The stack's own processes when it runs natively here (their pid files); none under Docker. */
+function stackProcesses(): { name: string; pid: number }[] {
+  const dir = path.join(loadStackConfig().home, "run");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".pid"))
+    .map((f) => ({ name: f.replace(/\.pid$/, ""), pid: Number(readFileSync(path.join(dir, f), "utf8").trim()) }))
+    .filter((p) => Number.isInteger(p.pid) && p.pid > 0 && existsSync(`/proc/${p.pid}`));
 }
 
 async function scrape(metricsUrl: string): Promise<string> {

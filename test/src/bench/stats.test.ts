@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { histogramDelta, histogramQuantile, percentile, readHistogram } from "./stats.ts";
+import { cpuSeconds, histogramDelta, histogramQuantile, percentile, readHistogram } from "./stats.ts";
 
 describe("percentile", () => {
   it("uses the nearest rank", () => {
@@ -35,5 +35,19 @@ describe("histograms from /metrics", () => {
     expect(histogramQuantile(d, 99)).toBe(Number.POSITIVE_INFINITY);
     expect(readHistogram(text(1), "costwise_input_age_seconds").count).toBe(104);
     expect(histogramQuantile(readHistogram("", "x"), 50)).toBeNaN();
+  });
+});
+
+describe("cpuSeconds", () => {
+  it("reads a live process's CPU time, growing as it works, and nothing for a process that is gone", async () => {
+    const before = (await cpuSeconds(process.pid))!;
+    const until = Date.now() + 150;
+    let x = 0;
+    while (Date.now() < until) x += Math.sqrt(x + 1);
+    expect(x).toBeGreaterThan(0);
+    const after = (await cpuSeconds(process.pid))!;
+    expect(before).toBeGreaterThanOrEqual(0);
+    expect(after - before).toBeGreaterThanOrEqual(0.05);
+    expect(await cpuSeconds(2 ** 22 + 7)).toBeUndefined();
   });
 });

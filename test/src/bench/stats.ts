@@ -18,6 +18,22 @@ export async function peakRssMb(pid: number): Promise<number | undefined> {
   }
 }
 
+/**
+ * CPU time a process has used so far (user + system, all its threads), in seconds; undefined once
+ * it is gone. Linux counts it in clock ticks of 1/100 s.
+ */
+export async function cpuSeconds(pid: number): Promise<number | undefined> {
+  try {
+    const { readFile } = await import("node:fs/promises");
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One Prometheus histogram summed over its label sets: cumulative bucket counts by `le`, sum and count. */
 export interface HistogramReading {
   buckets: Map<number, number>;
