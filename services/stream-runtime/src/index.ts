@@ -11,7 +11,6 @@ export { DLQ_HEADERS, deadLetterRecord } from "./dead-letter.ts";
 export { createBatchHandler, mapLimit, type LoopOptions } from "./run-stream.ts";
 export { WatermarkCommits, type CommitWatermark } from "./watermark.ts";
 export { createKafka, kafkaConsumer, kafkaProducer, type KafkaTimeouts, type ProducerDeadlines } from "./kafka-transport.ts";
-export { platformaticProducer, javaCompatiblePartitioner, type PlatformaticProducerOptions } from "./platformatic-transport.ts";
 export { connectProducer, type ProducerSettings } from "./producers.ts";
 export { encodeOutput, outputProducer, startOutputProducer, type OutputProducer, type OutputProducerOptions } from "./produce.ts";
 export { startService, startupStep, runMain, type ServiceSpec, type RunningService, type Closeable } from "./service.ts";
