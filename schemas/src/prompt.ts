@@ -26,7 +26,21 @@ function copy(m: Message): Message {
   return out;
 }
 
+const CONTEXT_FRAMING = "Answer using the context below; cite chunk ids in brackets.\n\n";
+
+/** The context block in front of the question: a framing sentence, then `[id] text` per chunk. */
 export function renderContext(chunks: readonly ContextChunk[]): string {
-  const body = chunks.map((c) => `[${c.id}] ${c.text}`).join("\n\n");
-  return `Answer using the context below; cite chunk ids in brackets.\n\n${body}`;
+  return renderContextParts(chunks).join("");
+}
+
+/**
+ * `renderContext` in pieces: the framing sentence with its blank line, then one `[id] text` per
+ * chunk, each but the last followed by its blank line. Joined, they are `renderContext(chunks)`.
+ * Every piece after the first starts with "[" right after a line break, where the o200k_base and
+ * cl100k_base pre-tokenisers always cut, so a context's tokens are the sum of its pieces' tokens
+ * and a chunk seen before need not be counted again.
+ */
+export function renderContextParts(chunks: readonly ContextChunk[]): string[] {
+  const last = chunks.length - 1;
+  return [CONTEXT_FRAMING, ...chunks.map((c, i) => (i < last ? `[${c.id}] ${c.text}\n\n` : `[${c.id}] ${c.text}`))];
 }

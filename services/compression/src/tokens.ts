@@ -1,5 +1,5 @@
 import type { ContextChunk } from "@costwise/schemas";
-import { renderContext } from "@costwise/schemas";
+import { renderContextParts } from "@costwise/schemas";
 
 /**
  * Token figures of a context as the model is billed for it. `context(chunks)` counts exactly what
@@ -15,17 +15,20 @@ export interface TokenMeter {
 // word belongs to that word's token, so it is left out here.
 const QUESTION_JOIN = "\n\nQuestion:";
 
-/** A meter for one request: context counts are memoised, as strategies re-measure the same context. */
+/**
+ * A meter for one request. A context is counted piece by piece (framing, then one block per
+ * chunk): the pieces meet where the tokenizer always cuts, so the sum is the count of the whole
+ * rendering, and strategies that re-measure subsets of the same chunks count each chunk once when
+ * `count` is memoised (as `countTextTokens` is).
+ */
 export function tokenMeter(count: (text: string) => number): TokenMeter {
-  const memo = new Map<string, number>();
   return {
     text: count,
     context: (chunks) => {
       if (chunks.length === 0) return 0;
-      const rendered = renderContext(chunks) + QUESTION_JOIN;
-      let n = memo.get(rendered);
-      if (n === undefined) memo.set(rendered, (n = count(rendered)));
-      return n;
+      const parts = renderContextParts(chunks);
+      parts[parts.length - 1] += QUESTION_JOIN;
+      return parts.reduce((n, part) => n + count(part), 0);
     },
   };
 }

@@ -1,6 +1,9 @@
 import { encodeChat } from "gpt-tokenizer/model/gpt-4o";
 import { describe, expect, it } from "vitest";
-import { countChatTokens, countTextTokens } from "./tokens.ts";
+import { countTokens as o200kCount } from "gpt-tokenizer/encoding/o200k_base";
+import { countChatTokens, countTextTokens, MEMO_MIN_CHARS } from "./tokens.ts";
+
+const countO200kDirect = (text: string) => o200kCount(text, { disallowedSpecial: new Set<string>() });
 
 describe("countTextTokens", () => {
   it("counts with o200k_base by default and for current OpenAI chat models", () => {
@@ -55,5 +58,18 @@ describe("countChatTokens", () => {
     expect(countChatTokens(twoSystems, "claude-sonnet-4-5")).toBe(
       countTextTokens("Be brief.\n\nAnswer in French.") + 3 + 4 + 3,
     );
+  });
+});
+
+describe("the count memo", () => {
+  it("gives a long text the same count the second time, and keeps encodings apart", () => {
+    const text = "Die Katze saß auf der Matte, während draußen die Sonne schien. ".repeat(8);
+    expect(text.length).toBeGreaterThanOrEqual(MEMO_MIN_CHARS);
+    const o200k = countTextTokens(text, "gpt-4o");
+    const cl100k = countTextTokens(text, "gpt-4");
+    expect(o200k).not.toBe(cl100k);
+    expect(countTextTokens(text, "gpt-4o")).toBe(o200k);
+    expect(countTextTokens(text, "gpt-4")).toBe(cl100k);
+    expect(o200k).toBe(countO200kDirect(text));
   });
 });

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
+import { LRUCache } from "lru-cache";
 import { ANTHROPIC_SYSTEM_SEPARATOR } from "./anthropic-chat.ts";
 import type { ChatMessage } from "./types.ts";
 
@@ -25,9 +26,29 @@ const countCl100k: Count = (text, opts) => {
   return cl100k(text, opts);
 };
 
+// The same long texts are counted again and again: a use case's system prompt on every request,
+// RAG chunks that many questions retrieve, and the chunks and sentences compression re-measures
+// while it tries candidates. Looking a text up costs a hash of it; counting it costs a regex split
+// and a rank lookup per piece, many times more. Short texts are counted directly (the memo would
+// only churn), and the memo is bounded by the characters it holds.
+export const MEMO_MIN_CHARS = 64;
+const MEMO_MAX_CHARS = 4_000_000;
+
+function memoised(counter: Count): (text: string) => number {
+  const memo = new LRUCache<string, number>({ maxSize: MEMO_MAX_CHARS, sizeCalculation: (_, text) => text.length });
+  return (text) => {
+    if (text.length < MEMO_MIN_CHARS || text.length > MEMO_MAX_CHARS) return counter(text, PLAIN_TEXT);
+    let n = memo.get(text);
+    if (n === undefined) memo.set(text, (n = counter(text, PLAIN_TEXT)));
+    return n;
+  };
+}
+
+const o200k = memoised(countO200k);
+const cl100kMemo = memoised(countCl100k);
+
 function counterFor(model: string | undefined): (text: string) => number {
-  const counter = model !== undefined && CL100K_MODELS.test(model.trim()) ? countCl100k : countO200k;
-  return (text) => counter(text, PLAIN_TEXT);
+  return model !== undefined && CL100K_MODELS.test(model.trim()) ? cl100kMemo : o200k;
 }
 
 /** Tokens in `text` with the model's tokenizer (o200k_base when no model is given). */
