@@ -1,6 +1,6 @@
 import { renderMessages, topics, type LlmRequest, type Message } from "@costwise/schemas";
 import type { PriceCatalog, Provider } from "@costwise/pricing";
-import { reject, targetModel, validateRequest } from "@costwise/lifecycle";
+import { promptTokensIfNeeded, reject, targetModel, validateRequest } from "@costwise/lifecycle";
 import { emit, hold, output, skip, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
 import type { AddStatus, Pending } from "./accumulator.ts";
 import { buildLine } from "./lines.ts";
@@ -8,16 +8,6 @@ import type { BatchMetrics } from "./metrics.ts";
 import { annotate, ATTEMPT_HEADER } from "./outcomes.ts";
 import { batchable, type DeadlinePolicy } from "./policy.ts";
 import { encodeStored } from "./stored.ts";
-
-/**
- * An upper bound of the prompt tokens for any of the catalog's tokenizers: a token covers at least
- * one byte, and chat framing costs 3 tokens per message and 3 for the reply.
- */
-export function promptTokenBound(messages: readonly Message[]): number {
-  let bound = 3;
-  for (const m of messages) bound += 3 + Buffer.byteLength(m.role) + Buffer.byteLength(m.content);
-  return bound;
-}
 
 /** Where accepted requests go (the Batcher). */
 export interface IntakePort {
@@ -51,12 +41,7 @@ export function createProcess(deps: IntakeDeps): ProcessFn<LlmRequest> {
     const now = deps.now();
     const model = targetModel(req, deps.defaultModel);
     const messages = renderMessages(req);
-    // Accepting only needs to know the prompt fits: the exact (tokeniser) count is paid only when the bound does not settle it.
-    const promptTokens = (p: { id: string; contextWindow: number }) => {
-      const bound = promptTokenBound(messages);
-      return bound <= p.contextWindow - (req.max_tokens ?? 0) ? bound : deps.countTokens(messages, p.id);
-    };
-    const checked = validateRequest({ request: req, model, catalog: deps.catalog, promptTokens });
+    const checked = validateRequest({ request: req, model, catalog: deps.catalog, promptTokens: promptTokensIfNeeded(messages, req.max_tokens, deps.countTokens) });
     if (!checked.ok) {
       const { code, reason } = checked.rejection;
       deps.metrics?.rejected.inc({ code });

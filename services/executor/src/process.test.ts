@@ -101,7 +101,8 @@ describe("executor process", () => {
 
   it("rejects oversize input before calling the provider", async () => {
     const p = chatting();
-    const out = await make(p, 200_000)(req(), ctx);
+    // 150 kB: more bytes than gpt-4o-mini's window has tokens, so the count decides.
+    const out = await make(p, 200_000)(req({ messages: [{ role: "user", content: "word ".repeat(30_000) }] }), ctx);
     expect(p.calls).toHaveLength(0);
     expect(pick<LlmResponse>(out, topics.responses)[0]).toMatchObject({ status: "ERROR", error_code: "INPUT_TOO_LARGE" });
     expect(pick<LlmResponse>(out, topics.responses)[0]!.error).toMatch(/input is 200000 tokens; gpt-4o-mini accepts 128000/);

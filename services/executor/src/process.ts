@@ -1,6 +1,6 @@
 import { renderMessages, requestOptions, type LlmRequest, type Message, type RouteDecision, type ToolCall } from "@costwise/schemas";
 import { costOf, findModel, type PriceCatalog, type Usage } from "@costwise/pricing";
-import { answer, baselineModel, chargeRequest, reject as rejectRequest, providerUnknownModel, targetModel, validateRequest, type Rejection } from "@costwise/lifecycle";
+import { answer, baselineModel, chargeRequest, reject as rejectRequest, promptTokensIfNeeded, providerUnknownModel, targetModel, validateRequest, type Rejection } from "@costwise/lifecycle";
 import { ModelNotFoundError, type ChatRequest } from "@costwise/providers";
 import { emit, PoisonMessageError, type Outcome, type ProcessFn } from "@costwise/stream-runtime";
 
@@ -52,7 +52,7 @@ export function createProcess(deps: ExecutorDeps): ProcessFn<LlmRequest> {
     let req = input;
     const model = targetModel(req, deps.defaultModel);
     const messages = renderMessages(req);
-    const checked = validateRequest({ request: req, model, catalog: deps.catalog, promptTokens: (p) => deps.countTokens(messages, p.id) });
+    const checked = validateRequest({ request: req, model, catalog: deps.catalog, promptTokens: promptTokensIfNeeded(messages, req.max_tokens, deps.countTokens) });
     if (!checked.ok) return reject(req, checked.rejection, model);
 
     const started = deps.now();

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { validateRequest } from "@costwise/lifecycle";
+import { promptTokensIfNeeded, validateRequest } from "@costwise/lifecycle";
 import { findModel, type PriceCatalog } from "@costwise/pricing";
 import type { LatencyClass, LlmRequest, LlmResponse, Message } from "@costwise/schemas";
 import { errorMessage, type Logger } from "@costwise/stream-runtime";
@@ -212,7 +212,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       replicaId: hub.replicaId, now: started, deadlineMs: opts.latencyClass === "BATCH" ? null : started + settings.requestTimeoutMs,
     });
     // The pipeline's own checks, before anything reaches Kafka: a call that cannot succeed is refused here.
-    const checked = validateRequest({ request, model: call.model, catalog: deps.catalog, promptTokens: (p) => deps.countTokens(request.messages, p.id) });
+    const checked = validateRequest({ request, model: call.model, catalog: deps.catalog, promptTokens: promptTokensIfNeeded(request.messages, request.max_tokens, deps.countTokens) });
     if (!checked.ok) throw pipelineError(checked.rejection.code, checked.rejection.reason);
 
     const idempotencyKey = header(req, "idempotency-key");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { emptyPipelineState, newRequest, topics, type CostRecord, type LlmResponse, type RouteDecision } from "@costwise/schemas";
 import { catalog, costOf, requireModel } from "@costwise/pricing";
 import { parseConfig } from "@costwise/stream-runtime";
-import { answer, baselineModel, chargeRequest, defaultModelConfigSchema, fail, recordStage, reject, targetModel, withDefaultModel } from "./index.ts";
+import { answer, baselineModel, chargeRequest, defaultModelConfigSchema, fail, promptTokenBound, promptTokensIfNeeded, recordStage, reject, targetModel, withDefaultModel } from "./index.ts";
 
 const route: RouteDecision = { tier: "small", model: "gpt-4o-mini", provider: "openai", strategy: "rules", score: null, reason: "short", shadow: false, cascade: null };
 const req = newRequest({ request_id: "r1", tenant: "acme", use_case: "support", messages: [{ role: "user", content: "hi" }], created_at: 1_000 });
@@ -74,5 +74,24 @@ describe("finishing a request", () => {
     const out = reject(f);
     expect(out.deadLetter).toBe("INPUT_TOO_LARGE: too big");
     expect(out.outputs.map((o) => o.topic.name)).toEqual([topics.responses.name, topics.costRecords.name]);
+  });
+});
+
+describe("prompt tokens for the window check", () => {
+  const price = (contextWindow: number) => ({ id: "gpt-4o", contextWindow }) as Parameters<ReturnType<typeof promptTokensIfNeeded>>[0];
+
+  it("bounds by bytes: 3 per message plus role and content bytes, 3 for the reply", () => {
+    expect(promptTokenBound([{ role: "user", content: "héllo" }])).toBe(3 + 3 + 4 + 6);
+  });
+
+  it("counts only when the bound does not already fit the window", () => {
+    const counted: string[] = [];
+    const count = (_m: unknown, model: string) => (counted.push(model), 7);
+    const messages = [{ role: "user", content: "hello" }];
+    expect(promptTokensIfNeeded(messages, 10, count)(price(1_000))).toBe(promptTokenBound(messages));
+    expect(counted).toEqual([]);
+    // 14 bytes of bound against 20 − 10 = 10 tokens of room: the exact count decides.
+    expect(promptTokensIfNeeded(messages, 10, count)(price(20))).toBe(7);
+    expect(counted).toEqual(["gpt-4o"]);
   });
 });

@@ -1,4 +1,4 @@
-import type { LlmRequest } from "@costwise/schemas";
+import type { LlmRequest, Message } from "@costwise/schemas";
 import { findModel, type ModelPrice, type PriceCatalog } from "@costwise/pricing";
 import { contractProblem, type ContractProblem } from "./contract.ts";
 
@@ -23,6 +23,30 @@ export interface ValidationInput {
   readonly model: string | null;
   readonly catalog: PriceCatalog;
   readonly promptTokens: (model: ModelPrice) => number;
+}
+
+/**
+ * An upper bound of the prompt tokens for any of the catalog's tokenizers: a token covers at least
+ * one byte, and chat framing costs 3 tokens per message and 3 for the reply (Claude's joined system
+ * text costs less than the framing it replaces).
+ */
+export function promptTokenBound(messages: readonly Message[]): number {
+  let bound = 3;
+  for (const m of messages) bound += 3 + Buffer.byteLength(m.role) + Buffer.byteLength(m.content);
+  return bound;
+}
+
+/**
+ * `promptTokens` for `validateRequest` that tokenises only when it must: accepting needs to know
+ * that the prompt fits, and when the byte bound already fits the model's window, so does the exact
+ * count. Only a prompt near or over the limit is counted (and the rejection quotes that count).
+ */
+export function promptTokensIfNeeded(messages: readonly Message[], maxTokens: number | null, count: (messages: readonly Message[], model: string) => number): (model: ModelPrice) => number {
+  let bound: number | undefined;
+  return (p) => {
+    bound ??= promptTokenBound(messages);
+    return bound <= p.contextWindow - (maxTokens ?? 0) ? bound : count(messages, p.id);
+  };
 }
 
 /** Pure checks, cheapest first; the prompt is only tokenised once the model is known. */
