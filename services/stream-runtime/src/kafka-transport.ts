@@ -71,6 +71,8 @@ export interface KafkaConsumerOptions {
   topics: readonly string[];
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs?: number;
+  /** When a fetch returns: once `minBytes` are waiting or after `maxWaitMs` (default 1 byte, 100 ms). */
+  fetch?: { minBytes: number; maxWaitMs: number };
   fromBeginning?: boolean;
   /**
    * Commit only through `commit()` (autoCommit off): resolved offsets then just move the fetch
@@ -95,7 +97,8 @@ export async function kafkaConsumer(kafka: Kafka, opts: KafkaConsumerOptions): P
     sessionTimeout,
     // Kafka's guidance: heartbeat at most a third of the session timeout.
     heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
-    maxWaitTimeInMs: 100,
+    minBytes: opts.fetch?.minBytes ?? 1,
+    maxWaitTimeInMs: opts.fetch?.maxWaitMs ?? 100,
     retry: { retries: 10 },
   });
   let joined = false;

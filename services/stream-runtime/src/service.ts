@@ -113,6 +113,7 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
           topics: inputs.map((t) => t.name),
           partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
           sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+          fetch: { minBytes: config.FETCH_MIN_BYTES, maxWaitMs: config.FETCH_MAX_WAIT_MS },
           manualCommit: spec.commitWatermark !== undefined,
           fromBeginning: spec.startAt !== "end",
           logger,
