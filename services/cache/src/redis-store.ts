@@ -85,6 +85,9 @@ export function hotRedisOptions(timeoutMs: number): RedisOptions {
     maxRetriesPerRequest: 0,
     connectTimeout: 2_000,
     lazyConnect: true,
+    // Commands issued in one turn of the event loop (the requests and responses of a batch being
+    // processed side by side) go out in one write and come back in one read.
+    enableAutoPipelining: true,
     // Keep trying to come back, at most every 2 s; requests pass as misses meanwhile.
     retryStrategy: (attempt) => Math.min(200 * attempt, 2_000),
   };
@@ -92,7 +95,7 @@ export function hotRedisOptions(timeoutMs: number): RedisOptions {
 
 /** Connection options for rebuilds, the change feed and invalidation: not on the request path, so patient. */
 export function adminRedisOptions(timeoutMs = 10_000): RedisOptions {
-  return { ...hotRedisOptions(timeoutMs), maxRetriesPerRequest: 1 };
+  return { ...hotRedisOptions(timeoutMs), maxRetriesPerRequest: 1, enableAutoPipelining: false };
 }
 
 function parseJson<T extends { v: number }>(raw: string | null): T | null {
