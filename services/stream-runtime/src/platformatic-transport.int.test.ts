@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Partitioners, logLevel, Kafka } from "kafkajs";
-import { platformaticProducer } from "./platformatic-transport.ts";
+import { connectProducer } from "./producers.ts";
 import type { ProducedRecord } from "./transport.ts";
 
 const brokers = () => {
@@ -27,7 +27,10 @@ describe("the @platformatic/kafka producer port on the real broker", () => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true, timeout: 30_000 });
     await admin.disconnect();
 
-    const producer = await platformaticProducer({ brokers: brokers(), clientId: "costwise-platformatic-int" }, { sendTimeoutMs: 30_000 });
+    // Through connectProducer, as services get it: the port is loaded only now, and kafkajs is not used.
+    const producer = await connectProducer({ KAFKA_BROKERS: brokers(), KAFKA_CLIENT: "platformatic", KAFKA_SEND_TIMEOUT_MS: 30_000 }, "costwise-platformatic-int", () => {
+      throw new Error("KAFKA_CLIENT=platformatic must not build a kafkajs producer");
+    });
     // Ten sends of fifty at once: the library alone answers OUT_OF_ORDER_SEQUENCE_NUMBER to this.
     const sends: ProducedRecord[][] = Array.from({ length: 10 }, (_, s) =>
       Array.from({ length: 50 }, (_, i) => ({ topic, key: `${run}-${s}-${i}`, value: Buffer.from(`v-${s}-${i}`), headers: { n: String(s * 50 + i) } })));
