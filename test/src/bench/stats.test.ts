@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cpuSeconds, histogramDelta, histogramQuantile, percentile, readHistogram } from "./stats.ts";
+import { counterSum, cpuSeconds, histogramDelta, histogramQuantile, percentile, readHistogram } from "./stats.ts";
 
 describe("percentile", () => {
   it("uses the nearest rank", () => {
@@ -49,5 +49,13 @@ describe("cpuSeconds", () => {
     expect(before).toBeGreaterThanOrEqual(0);
     expect(after - before).toBeGreaterThanOrEqual(0.05);
     expect(await cpuSeconds(2 ** 22 + 7)).toBeUndefined();
+  });
+});
+
+describe("counterSum", () => {
+  it("adds a counter's label sets and nothing of counters that only share its prefix", () => {
+    const text = ['# TYPE c_total counter', 'c_total{result="stored"} 3', 'c_total{result="exists"} 4.5', "c_total_other 100", "c_total 1"].join("\n");
+    expect(counterSum(text, "c_total")).toBe(8.5);
+    expect(counterSum(text, "missing_total")).toBe(0);
   });
 });

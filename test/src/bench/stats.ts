@@ -74,3 +74,10 @@ export function histogramQuantile(h: HistogramReading, p: number): number {
   for (const [le, n] of [...h.buckets].sort((a, b) => a[0] - b[0])) if (n >= rank) return le;
   return Number.POSITIVE_INFINITY;
 }
+
+/** The sum of a Prometheus counter over its label sets (0 when the exposition has none). */
+export function counterSum(metrics: string, name: string): number {
+  let total = 0;
+  for (const line of metrics.split("\n")) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  return total;
+}
