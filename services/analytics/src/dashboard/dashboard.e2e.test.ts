@@ -27,6 +27,8 @@ const busy = `dash-demo-${run}`;
 
 let ch: ClickHouseClient;
 let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+// The dashboard's clock; a test that compares it with the CLI stops it, since run rates depend on "now".
+let frozenAt: Date | null = null;
 let browser: BrowserContext;
 let page: Page;
 let dir: string;
@@ -82,7 +84,7 @@ beforeAll(async () => {
     database: DB,
     defaultSource: "rollup",
     budgets: () => loadBudgets(budgetsFile),
-    now: () => new Date(),
+    now: () => frozenAt ?? new Date(),
     refreshMs: 2_000,
     logger: silentLogger,
     host: "127.0.0.1",
@@ -137,24 +139,35 @@ describe("dashboard in a real browser", () => {
   });
 
   it("serves the same report, savings and advice as the CLI prints for the same filters", async () => {
-    for (const command of ["report", "savings", "advise"]) {
-      let out = "";
-      const code = await runCli([command, "--since", "24h", "--tenant", small, "--format", "json"], {
-        connect: async () => ({ query: clickhouseQuery(ch), close: async () => undefined }),
-        database: DB,
-        defaultSource: "rollup",
-        now: () => new Date(),
-        out: (t) => (out += t),
-        err: () => undefined,
-      });
-      expect(code).toBe(0);
-      const api = (await (await fetch(`${dashboard.url}/api/${command}?since=24h&tenant=${small}`)).json()) as { window: { until?: string } };
-      const cli = JSON.parse(out) as { window: { until?: string } };
-      delete api.window.until;
-      delete cli.window.until;
-      expect(api).toEqual(cli);
+    // One instant for both: a loaded machine can put seconds between the two calls.
+    const at = new Date();
+    frozenAt = at;
+    try {
+      for (const command of ["report", "savings", "advise"]) {
+        await sameAsCli(command, at);
+      }
+    } finally {
+      frozenAt = null;
     }
   });
+
+  async function sameAsCli(command: string, at: Date) {
+    let out = "";
+    const code = await runCli([command, "--since", "24h", "--tenant", small, "--format", "json"], {
+      connect: async () => ({ query: clickhouseQuery(ch), close: async () => undefined }),
+      database: DB,
+      defaultSource: "rollup",
+      now: () => at,
+      out: (t) => (out += t),
+      err: () => undefined,
+    });
+    expect(code).toBe(0);
+    const api = (await (await fetch(`${dashboard.url}/api/${command}?since=24h&tenant=${small}`)).json()) as { window: { until?: string } };
+    const cli = JSON.parse(out) as { window: { until?: string } };
+    delete api.window.until;
+    delete cli.window.until;
+    expect(api).toEqual(cli);
+  }
 
   it("narrows to a use case and to exact figures on click, matching ClickHouse", async () => {
     await page.selectOption("[data-testid=filter-use-case]", "weekly-digest");
