@@ -159,17 +159,18 @@ describe("distillation loop on the real stack: capture → export → train (res
     expect(out).toMatch(/^candidate ft:gpt-4o-mini-2024-07-18:emulator:distill-loop:\S+: \d+\/\d+ agree \(100\.0%; Wilson 95% /m);
 
     expect(await costwise("switch", "--use-case", USE_CASE, "--tenant", tenant, "--since", "1h")).toMatch(new RegExp(`^switched on: ${tenant}/${USE_CASE} → ${job.fineTunedModel!.replace(/[.]/g, "\\.")} at 50% of its traffic \\(step 1 of 2;`));
-    await expect(costwise("switch", "--use-case", USE_CASE, "--tenant", tenant, "--since", "1h")).rejects.toThrow(/at 50%: 0 of 3 live shadow comparisons since the step began/);
+    await expect(costwise("switch", "--use-case", USE_CASE, "--tenant", tenant, "--since", "1h")).rejects.toThrow(/at 50%: 0 of 5 live shadow comparisons since the step began/);
     await new Promise((r) => setTimeout(r, 600)); // the router re-reads switches every 200 ms
 
-    await ask(topics.uncached, names("h", 16), 200);
-    const half = await answered(names("h", 16));
+    // The step asks for 3 live comparisons, but a Wilson lower bound of 0.55 needs 5 even if all agree.
+    await ask(topics.uncached, names("h", 24), 200);
+    const half = await answered(names("h", 24));
     const served = half.filter((r) => r.model === job.fineTunedModel).length;
-    expect(served).toBeGreaterThan(2);
-    expect(served).toBeLessThan(16);
-    await stack.until("3 live comparisons of the distilled route", async () => {
+    expect(served).toBeGreaterThan(4);
+    expect(served).toBeLessThan(24);
+    await stack.until("5 live comparisons of the distilled route", async () => {
       const [r] = await stack.query<{ n: string }>(`SELECT toString(sum(decided)) AS n FROM ${stack.database}.route_shadow FINAL WHERE tenant = ${sqlLiteral(tenant)} AND cheap_tier = ${sqlLiteral(DISTILLED_TIER)}`);
-      return Number(r!.n) >= 3 ? true : undefined;
+      return Number(r!.n) >= 5 ? true : undefined;
     }, 60_000);
     expect(await costwise("switch", "--use-case", USE_CASE, "--tenant", tenant, "--since", "1h")).toMatch(/at 100% of its traffic \(step 2 of 2;/);
   }, 240_000);

@@ -38,6 +38,8 @@ useCases:
     );
     expect(() => parse("version: 1\nuseCases:\n  a:\n    enabled: true\n")).toThrowError(/useCases\.a\.enabled: a use case can only be enabled for the switch with a candidate model/);
     expect(() => parse("version: 1\nuseCases:\n  a:\n    shadow: { sampleRate: 2 }\n")).toThrowError(/useCases\.a\.shadow\.sampleRate/);
+    // A Wilson lower bound never reaches 1, so such a bar could never be met.
+    expect(() => parse("version: 1\nuseCases:\n  a:\n    readiness: { minAgreementLower: 1 }\n")).toThrowError(/useCases\.a\.readiness\.minAgreementLower/);
     expect(() => parse("version: 1\nuseCases: [")).toThrowError(/not valid YAML/);
   });
 });

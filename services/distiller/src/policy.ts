@@ -98,8 +98,8 @@ const readinessSchema = z
   .object({
     /** Decided shadow comparisons needed before the bar is judged. */
     minSamples: z.number().int().positive(),
-    /** The Wilson 95% lower bound of the agreement rate must reach this. */
-    minAgreementLower: share,
+    /** The Wilson 95% lower bound of the agreement rate must reach this (below 1: a lower bound never reaches 1). */
+    minAgreementLower: z.number().min(0).lt(1),
   })
   .strict();
 

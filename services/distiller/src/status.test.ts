@@ -39,6 +39,12 @@ describe("readiness and status", () => {
     expect(readiness(100, 97, policy.useCases.get("triage")!.readiness)).toMatchObject({ ready: true, interval: { lower: expect.closeTo(0.9155, 4) } });
   });
 
+  it("waits for the comparisons a bar needs even when every one agrees, instead of calling perfect evidence low quality", () => {
+    const bar = { minSamples: 3, minAgreementLower: 0.55 };
+    expect(readiness(4, 4, bar)).toMatchObject({ ready: false, reason: "4 of 5 decided shadow comparisons (a lower bound of 0.55 needs 5 even if all agree)" });
+    expect(readiness(5, 5, bar)).toMatchObject({ ready: true });
+  });
+
   const data: DistillData = {
     samples: [{ tenant: "acme", use_case: "triage", samples_n: "120", unique_prompts_n: "100" }],
     shadow: [{ tenant: "acme", use_case: "triage", comparisons_n: "101", decided_n: "100", agreed_n: "97", frontier_output_sum: "400", candidate_output_sum: "300", shadow_cost_sum: "5000" }],
@@ -84,6 +90,10 @@ describe("readiness and status", () => {
     const third = await switchOn(ready, "acme", "triage", deps, { current: second.sw, live: { decided: min, agreed: min }, fallback: null });
     expect([third.sw.share, third.step]).toEqual([100, 3]);
     await expect(switchOn(ready, "acme", "triage", deps, { current: third.sw, live: { decided: min, agreed: min }, fallback: null })).rejects.toThrow("acme/triage already sends 100% to gpt-4.1-nano");
+    // A step minimum below what the bar can ever be met with waits for more evidence.
+    const few = triagePolicy({ readiness: { minSamples: 50, minAgreementLower: 0.85 }, ramp: { minLiveSamples: 3 } });
+    await expect(switchOn(ready, "acme", "triage", { ...deps, policy: few }, { current: first, live: { decided: 21, agreed: 21 }, fallback: null })).rejects.toThrow("acme/triage at 10%: 21 of 22 live shadow comparisons since the step began; not ramping yet");
+    expect((await switchOn(ready, "acme", "triage", { ...deps, policy: few }, { current: first, live: { decided: 22, agreed: 22 }, fallback: null })).sw.share).toBe(50);
     // A switch to another model starts the ramp again.
     expect((await switchOn(ready, "acme", "triage", deps, { current: { ...third.sw, model: "gpt-4o-mini" }, live: null, fallback: null })).sw.share).toBe(10);
   });

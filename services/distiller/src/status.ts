@@ -5,7 +5,7 @@ import type { QueryFn, Selection } from "./export.ts";
 import { inferencePriceOf } from "./prices.ts";
 import type { DistillPolicy, UseCaseDistillPolicy } from "./policy.ts";
 import { DISTILL_TABLES } from "./shadow.ts";
-import { wilsonInterval, type Interval } from "./wilson.ts";
+import { leastUnanimousSamples, wilsonInterval, type Interval } from "./wilson.ts";
 
 export interface StatusSelection extends Omit<Selection, "useCase"> {
   readonly useCase?: string | undefined;
@@ -126,7 +126,8 @@ export interface UseCaseStatus {
 /** The readiness verdict: enough decided comparisons and a Wilson lower bound at or above the bar. */
 export function readiness(decided: number, agreed: number, bar: UseCaseDistillPolicy["readiness"]): { ready: boolean; reason: string; interval: Interval | null } {
   const interval = wilsonInterval(agreed, decided);
-  if (decided < bar.minSamples) return { ready: false, reason: `${decided} of ${bar.minSamples} decided shadow comparisons`, interval };
+  const need = Math.max(bar.minSamples, leastUnanimousSamples(bar.minAgreementLower));
+  if (decided < need) return { ready: false, reason: `${decided} of ${need} decided shadow comparisons${need > bar.minSamples ? ` (a lower bound of ${bar.minAgreementLower} needs ${need} even if all agree)` : ""}`, interval };
   if (interval!.lower < bar.minAgreementLower) return { ready: false, reason: `agreement lower bound ${interval!.lower.toFixed(3)} < ${bar.minAgreementLower}`, interval };
   return { ready: true, reason: "", interval };
 }

@@ -5,7 +5,7 @@ import { DistillInputError } from "./errors.ts";
 import type { QueryFn } from "./export.ts";
 import type { DistillPolicy } from "./policy.ts";
 import type { UseCaseStatus } from "./status.ts";
-import { wilsonInterval } from "./wilson.ts";
+import { leastUnanimousSamples, wilsonInterval } from "./wilson.ts";
 
 export interface SwitchDeps {
   readonly policy: DistillPolicy;
@@ -70,8 +70,9 @@ export async function switchOn(status: UseCaseStatus | undefined, tenant: string
     }
     if (at >= 100) throw new DistillInputError(`${tenant}/${useCase} already sends 100% to ${cur.model}`);
     const live = state.live ?? { decided: 0, agreed: 0 };
-    if (live.decided < uc.ramp.minLiveSamples) {
-      throw new DistillInputError(`${tenant}/${useCase} at ${pct(at)}: ${live.decided} of ${uc.ramp.minLiveSamples} live shadow comparisons since the step began; not ramping yet`);
+    const need = Math.max(uc.ramp.minLiveSamples, leastUnanimousSamples(uc.readiness.minAgreementLower));
+    if (live.decided < need) {
+      throw new DistillInputError(`${tenant}/${useCase} at ${pct(at)}: ${live.decided} of ${need} live shadow comparisons since the step began; not ramping yet`);
     }
     const lower = wilsonInterval(live.agreed, live.decided)!.lower;
     if (lower < uc.readiness.minAgreementLower) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { wilsonInterval } from "./wilson.ts";
+import { leastUnanimousSamples, wilsonInterval } from "./wilson.ts";
 
 describe("Wilson score interval", () => {
   // Newcombe (1998), "Two-sided confidence intervals for the single proportion", Table I, method 3.
@@ -23,5 +23,19 @@ describe("Wilson score interval", () => {
   it("has no interval without observations and rejects impossible counts", () => {
     expect(wilsonInterval(0, 0)).toBeNull();
     expect(() => wilsonInterval(3, 2)).toThrow(RangeError);
+  });
+
+  it("knows the fewest unanimous comparisons that can meet a bar", () => {
+    // n / (n + 1.96²): 3 of 3 gives 0.439, 5 of 5 gives 0.566, 22 of 22 gives 0.851.
+    expect(leastUnanimousSamples(0.55)).toBe(5);
+    expect(leastUnanimousSamples(0.85)).toBe(22);
+    expect(leastUnanimousSamples(0.95)).toBe(73);
+    expect(leastUnanimousSamples(0)).toBe(1);
+    expect(leastUnanimousSamples(1)).toBe(Number.POSITIVE_INFINITY);
+    for (const bar of [0.1, 0.5, 0.55, 0.8, 0.9, 0.99]) {
+      const n = leastUnanimousSamples(bar);
+      expect(wilsonInterval(n, n)!.lower).toBeGreaterThanOrEqual(bar);
+      if (n > 1) expect(wilsonInterval(n - 1, n - 1)!.lower).toBeLessThan(bar);
+    }
   });
 });

@@ -22,3 +22,18 @@ export function wilsonInterval(successes: number, n: number, z: number = Z95): I
   // At k = 0 and k = n the bound is exactly 0 or 1; floating point would leave 1e-16 off it.
   return { lower: successes === 0 ? 0 : Math.max(0, centre - half), upper: successes === n ? 1 : Math.min(1, centre + half) };
 }
+
+/**
+ * The fewest comparisons whose Wilson lower bound reaches `bar` when every one agrees
+ * (Infinity for a bar of 1 or more). Below it, a verdict would fail perfect evidence and call
+ * it low quality, so the readiness and ramp checks treat it as "not enough evidence yet".
+ */
+export function leastUnanimousSamples(bar: number, z: number = Z95): number {
+  if (bar >= 1) return Number.POSITIVE_INFINITY;
+  if (bar <= 0) return 1;
+  // The unanimous lower bound is n / (n + z²); start just below its solution to absorb rounding.
+  let n = Math.max(1, Math.floor((bar * z * z) / (1 - bar)));
+  while (wilsonInterval(n, n, z)!.lower < bar) n++;
+  while (n > 1 && wilsonInterval(n - 1, n - 1, z)!.lower >= bar) n--;
+  return n;
+}
