@@ -10,7 +10,7 @@ export { encodeVector, decodeVector, namePart, type CacheStore, type CacheEntry,
 export { IndexSync, type IndexSyncOptions } from "./sync.ts";
 export { CacheMetrics } from "./metrics.ts";
 export { cacheConfigSchema, loadCacheConfig, embeddingModelDirOf, DEFAULT_EMBEDDING_MODEL, type CacheConfig } from "./config.ts";
-export { startCacheService, createCacheRuntime, createEmbedder, type CacheRuntime } from "./service.ts";
+export { startCacheService, createCacheRuntime, createEmbedder, type CacheEmbedders, type CacheRuntime } from "./service.ts";
 export { calibratedThreshold, decide, entryBoundary, ExplorationBudget, emptyCalibration, recordOutcome, recordTraffic, type Decision, type DecisionParams, type Outcome as ReuseOutcome } from "./decision.ts";
 export { embeddingAnswerVerifier, type AnswerVerifier, type Verdict } from "./verifier.ts";
 export { CalibrationBook, CALIBRATION_MAX_TRAFFIC, type CalibrationBookOptions } from "./calibration.ts";

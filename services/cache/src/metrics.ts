@@ -21,7 +21,7 @@ export class CacheMetrics {
       name: "costwise_cache_lookup_seconds", help: "Lookup time (path: exact = key only, semantic = embedding + ANN + guard)", labelNames: ["path"],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers,
     });
-    this.embedSeconds = new Histogram({ name: "costwise_cache_embed_seconds", help: "Query embedding time", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
+    this.embedSeconds = new Histogram({ name: "costwise_cache_embed_seconds", help: "Query embedding time, including the wait for the model", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10], registers });
     this.hitSimilarity = new Histogram({ name: "costwise_cache_hit_similarity", help: "Cosine similarity of semantic hits", labelNames: ["use_case"], buckets: [0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 0.99, 1], registers });
     this.guardRefusals = new Counter({ name: "costwise_cache_guard_refusals_total", help: "Semantic candidates above the threshold refused by the salient-detail guard", labelNames: ["use_case"], registers });
     this.learned = new Counter({ name: "costwise_cache_learned_total", help: "Responses considered for storing, by result", labelNames: ["result"], registers });

@@ -4,7 +4,7 @@ import { topics } from "@costwise/schemas";
 import { createLogger, errorMessage, startService, startupStep, StreamMetrics, type Closeable, type Logger, type RunningService, type ServiceSpec } from "@costwise/stream-runtime";
 import { ScopedAnnIndex } from "./ann.ts";
 import { embeddingModelDirOf, type CacheConfig } from "./config.ts";
-import { batchingEmbedder, EmbeddingError, openaiEmbedder, threadedEmbedder, type Embedder } from "@costwise/embeddings";
+import { batchingEmbedder, embedderLanes, EmbeddingError, openaiEmbedder, threadedEmbedder, type Embedder } from "@costwise/embeddings";
 import { createCacheEngine, type CacheEngine } from "./engine.ts";
 import { CacheMetrics } from "./metrics.ts";
 import { loadPolicies, staticThresholdUseCases } from "./policy.ts";
@@ -27,21 +27,35 @@ export interface CacheRuntime {
 }
 
 /**
- * The embedder the config asks for. A local model that cannot load is not fatal: the cache runs
- * exact-only and says so (semantic hits come back with the next start once the model is there).
+ * The embedders the config asks for: `query` for lookups (a request waits on it), `background` for
+ * what learning and judging embed (answers; nobody waits). On a local model they are two priority
+ * lanes of one worker, so a lookup never queues behind a burst of answers being learned; the API
+ * embedder serves both (its calls run side by side). A local model that cannot load is not fatal:
+ * the cache runs exact-only and says so (semantic hits come back with the next start once the model
+ * is there).
  */
-export async function createEmbedder(config: CacheConfig, deps: { logger: Logger; providers?: Providers }): Promise<Embedder | null> {
+export interface CacheEmbedders {
+  readonly query: Embedder;
+  readonly background: Embedder;
+  close(): Promise<void>;
+}
+
+export async function createEmbedder(config: CacheConfig, deps: { logger: Logger; providers?: Providers }): Promise<CacheEmbedders | null> {
   if (config.CACHE_EMBEDDINGS === "off") return null;
   if (config.CACHE_EMBEDDINGS === "openai") {
     // One HTTP call per 256 texts: the API bills per token, not per call, and latency is per call.
-    return batchingEmbedder(openaiEmbedder({ providers: deps.providers!, model: config.CACHE_OPENAI_EMBEDDING_MODEL, catalog }), 256);
+    const api = batchingEmbedder(openaiEmbedder({ providers: deps.providers!, model: config.CACHE_OPENAI_EMBEDDING_MODEL, catalog }), 256);
+    return { query: api, background: api, close: async () => undefined };
   }
   try {
     const local = await startupStep("load the embedding model", () => threadedEmbedder({ modelDir: embeddingModelDirOf(config), threads: config.CACHE_EMBEDDING_THREADS }));
     if (local.name !== `local:${config.CACHE_EMBEDDING_MODEL}` && !config.CACHE_EMBEDDING_MODEL_DIR) {
+      await local.close?.();
       throw new EmbeddingError(`the model directory holds ${local.name}, not ${config.CACHE_EMBEDDING_MODEL}`);
     }
-    return batchingEmbedder(local);
+    // Batching in front of each lane: a model run never mixes lookups with answers.
+    const lanes = embedderLanes(local);
+    return { query: batchingEmbedder(lanes.foreground), background: batchingEmbedder(lanes.background), close: () => lanes.close() };
   } catch (err) {
     deps.logger.error({ err: errorMessage(err) }, "embedding model unavailable: semantic caching is off, exact caching continues");
     return null;
@@ -61,8 +75,9 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
     providers = createProviders(config, { catalog, logger: deps.logger });
     resources.push({ name: "providers", close: () => providers!.close() });
   }
-  const embedder = await createEmbedder(config, { logger: deps.logger, ...(providers ? { providers } : {}) });
-  if (embedder?.close) resources.push({ name: "embedder", close: () => embedder.close!() });
+  const embedders = await createEmbedder(config, { logger: deps.logger, ...(providers ? { providers } : {}) });
+  if (embedders) resources.push({ name: "embedder", close: () => embedders.close() });
+  const embedder = embedders?.query ?? null;
 
   let warned = 0;
   const redis = connectRedisStore(config.REDIS_URL, {
@@ -83,7 +98,7 @@ export async function createCacheRuntime(config: CacheConfig, deps: { logger: Lo
   // The judge reuses the query model on the two answers: no second model, no provider call.
   // A local judge is free, so it also embeds each learned answer once: the decision rule then knows
   // whether two neighbours' answers agree without a call.
-  const verifier = embedder ? embeddingAnswerVerifier(embedder, config.CACHE_VERIFY_MIN_COSINE, { keepAnswerVectors: config.CACHE_EMBEDDINGS === "local" }) : null;
+  const verifier = embedders ? embeddingAnswerVerifier(embedders.background, config.CACHE_VERIFY_MIN_COSINE, { keepAnswerVectors: config.CACHE_EMBEDDINGS === "local" }) : null;
   // Semantic hits of a use case whose outcomes regressed against its misses are backed off (exact only).
   const backoffStore = redisBackoffStore(config.REDIS_URL, { key: config.OUTCOME_BACKOFF_KEY, timeoutMs: config.CACHE_REDIS_TIMEOUT_MS * 4, onError: (err) => deps.logger.debug({ err: errorMessage(err) }, "backoffs not read") });
   const backoffs = new BackoffView(backoffStore, { refreshMs: config.CACHE_BACKOFF_REFRESH_MS, now, onError: (err) => deps.logger.debug({ err: errorMessage(err) }, "backoffs not refreshed") });

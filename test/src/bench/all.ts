@@ -81,7 +81,7 @@ writeFileSync(
   `# Benchmarks\n\nAssembled by \`npm run bench\` from docs/benchmarks/*.md; each section says when and how it was measured.\nTargets are stated next to the figures; missed targets are marked as such.\n\n${body}\n`,
 );
 console.log(`\ndocs/benchmarks.md assembled from ${files.length} files${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
-const keys = ["path_rps", "overhead_p50_ms", "overhead_p99_ms", "bare_hop_p50_ms", "hops", "exact_hit_p50_ms", "semantic_rps", "peer_overhead_p50_ms", "rss_mb", "transport_hop_p50_ms", "transport_hop_p99_ms", "transport_rps", "transport_produce_rps"];
+const keys = ["path_rps", "overhead_p50_ms", "overhead_p99_ms", "bare_hop_p50_ms", "hops", "exact_hit_p50_ms", "semantic_rps", "semantic_cold_rps", "peer_overhead_p50_ms", "rss_mb", "transport_hop_p50_ms", "transport_hop_p99_ms", "transport_rps", "transport_produce_rps"];
 const figures = readSummary();
 // Every key is present (null when its suite did not run), so readers can rely on the shape.
 console.log(JSON.stringify({ ...Object.fromEntries(keys.map((k) => [k, figures[k] ?? null])), ...figures, quick, failed }));
