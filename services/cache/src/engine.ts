@@ -3,7 +3,7 @@ import type { Logger } from "@costwise/stream-runtime";
 import { errorMessage } from "@costwise/stream-runtime";
 import type { ScopedAnnIndex } from "./ann.ts";
 import type { Embedder } from "@costwise/embeddings";
-import { compareSalient, SALIENT_VERSION, salientDetails, type SalientDetails } from "./guard.ts";
+import { compareSalient, memoisedSalientDetails, SALIENT_VERSION, type SalientDetails } from "./guard.ts";
 import { canonicalize, eligibility, type CanonicalRequest } from "./key.ts";
 import type { CacheMetrics } from "./metrics.ts";
 import { policyFor, type CachePolicies, type UseCasePolicy } from "./policy.ts";
@@ -120,7 +120,7 @@ export function createCacheEngine(deps: CacheEngineDeps): CacheEngine {
     policy, canonical: null, entry: null, similarity: null, vector: null, costNanoUsd: 0, reason: null, guardRefusals: 0, decision: null, verify: null, ...over,
   });
   const random = deps.random ?? Math.random;
-  const details = deps.salient ?? salientDetails;
+  const details = deps.salient ?? memoisedSalientDetails();
   const embedderName = deps.embedder?.name ?? "";
   // Per tenant, use case and model: the evidence of one traffic never calibrates another's. The
   // counts are shared by every replica through the store; exploration budgets are per replica.

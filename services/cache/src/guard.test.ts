@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareSalient, SALIENT_KINDS, salientDetails, type SalientKind } from "./guard.ts";
+import { compareSalient, SALIENT_KINDS, salientDetails, type SalientKind, memoisedSalientDetails } from "./guard.ts";
 
 const all = [...SALIENT_KINDS];
 const verdict = (query: string, cached: string, kinds: readonly SalientKind[] = all) => compareSalient(salientDetails(query), salientDetails(cached), kinds);
@@ -67,5 +67,23 @@ describe("salient-detail guard", () => {
       negated: false,
     });
     expect(salientDetails("nothing to see")).toEqual({ items: [], negated: true });
+  });
+});
+
+describe("memoised salient details", () => {
+  it("gives what salientDetails gives, computed once per text, frozen so that no caller can change another's", () => {
+    const details = memoisedSalientDetails(2);
+    const q = "Refund order AB-1234 for John Smith, not the $20 one from 3 March";
+    const first = details(q);
+    expect(first).toEqual(salientDetails(q));
+    expect(details(q)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.items)).toBe(true);
+    // Bounded: the oldest text is computed again once two others have been asked about.
+    details("Where is my card?");
+    details("Cancel my transfer to Alice");
+    expect(details(q)).not.toBe(first);
+    expect(details(q)).toEqual(first);
+    const long = `Order 42 ${"x".repeat(2_100)}`;
+    expect(details(long)).not.toBe(details(long));
   });
 });

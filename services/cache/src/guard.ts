@@ -1,5 +1,6 @@
 import * as chrono from "chrono-node";
 import nlp from "compromise";
+import { LRUCache } from "lru-cache";
 
 /**
  * The salient-detail guard. Sentence embeddings place "refund order 123" and "refund order 456"
@@ -139,3 +140,24 @@ export function compareSalient(query: SalientDetails, cached: SalientDetails, ki
   const parts = [onlyQuery.length ? `query has ${onlyQuery.join(", ")}` : "", onlyCached.length ? `cached query has ${onlyCached.join(", ")}` : ""];
   return { ok: false, reason: parts.filter(Boolean).join("; ") };
 }
+
+/**
+ * `salientDetails` remembering the last `max` texts it was asked about. A miss computes a query's
+ * details at its lookup (when a neighbour is near) and again when its answer is learned, and
+ * repeated questions come back all day; the entity tagging is the costly part, and the function
+ * is pure, so the second time is free. Texts longer than `maxChars` are computed every time.
+ */
+export function memoisedSalientDetails(max = 10_000, maxChars = 2_000): (text: string) => SalientDetails {
+  const memo = new LRUCache<string, SalientDetails>({ max });
+  return (text) => {
+    if (text.length > maxChars) return salientDetails(text);
+    let d = memo.get(text);
+    if (!d) {
+      const fresh = salientDetails(text);
+      // Shared between callers from now on: frozen so that none can change another's copy.
+      memo.set(text, (d = Object.freeze({ items: Object.freeze(fresh.items) as string[], negated: fresh.negated })));
+    }
+    return d;
+  };
+}
+
