@@ -194,7 +194,7 @@ async function main() {
   let semantic: { rps: number; coldRps: number; n: number; hits: number; semanticHits: number; embedP50: number; embedP99: number } | null = null;
   let exactHit: { p50: number; p99: number; n: number; hits: number } | null = null;
   if (!EXECUTOR_ONLY) {
-    console.log(`semantic lookups: ${SEMANTIC_N} requests with the cache on (each is embedded and looked up; after a first pass that teaches the cache, so questions asked before are hits)`);
+    console.log(`semantic lookups: ${SEMANTIC_N} requests with the cache on (each embedded and looked up: asks of a first pass that taught the cache, in other words)`);
     // A tenant of its own per run: the cache lives in Redis across runs, and an earlier run's
     // entries would turn every lookup into a hit. The cache learns from answers, so a burst alone
     // would find nothing: a first pass teaches it (timed too: every lookup embedded, every one a
@@ -217,16 +217,21 @@ async function main() {
     const embedWait = histogramDelta(readHistogram(teachBefore, "costwise_cache_embed_seconds"), readHistogram(await scrape(cacheService.metricsUrl), "costwise_cache_embed_seconds"));
     if (embedWait.count > 0) console.log(`  first pass: ${embedWait.count} query embeddings, p50 ≤ ${histogramQuantile(embedWait, 50) * 1000} ms, p99 ≤ ${histogramQuantile(embedWait, 99) * 1000} ms (histogram bucket bounds; with the wait for the model)`);
     // Answers reach the caller before the cache has learned them (it reads llm.responses like any
-    // consumer): measure once it has, or lookups would be timed behind learning.
-    const answered = Date.now();
-    let learned = false;
-    while (!learned && Date.now() < answered + 120_000) {
-      learned = counterSum(await scrape(cacheService.metricsUrl), "costwise_cache_learned_total") - learnedBefore >= teach.length;
-      if (!learned) await new Promise((r) => setTimeout(r, 250));
-    }
-    const lag = ((Date.now() - answered) / 1000).toFixed(1);
-    console.log(learned ? `  the cache had learned the first pass ${lag} s after its last answer` : `  the cache had not learned the first pass ${lag} s after its last answer: measuring anyway`);
+    // consumer, in the same loop as its lookups): measure once it has, or lookups would be timed
+    // behind learning.
+    const untilLearned = async (pass: string, from: number, n: number) => {
+      const answered = Date.now();
+      let learned = false;
+      while (!learned && Date.now() < answered + 120_000) {
+        learned = counterSum(await scrape(cacheService.metricsUrl), "costwise_cache_learned_total") - from >= n;
+        if (!learned) await new Promise((r) => setTimeout(r, 250));
+      }
+      const lag = ((Date.now() - answered) / 1000).toFixed(1);
+      console.log(learned ? `  the cache had learned the ${pass} ${lag} s after its last answer` : `  the cache had not learned the ${pass} ${lag} s after its last answer: measuring anyway`);
+    };
+    await untilLearned("first pass", learnedBefore, teach.length);
     const sem = semWorkload("measure").map((r, i) => reworded({ ...r, messages: teach[i]!.messages }));
+    const measureLearnedBefore = counterSum(await scrape(cacheService.metricsUrl), "costwise_cache_learned_total");
     const s0 = Date.now();
     for (const r of sem) timings.set(r.request_id, { producedAt: s0 });
     await client.produce(sem, 1_000, INPUT);
@@ -240,7 +245,11 @@ async function main() {
       if (xs.length > 0) console.log(`  ${label}: ${xs.length}, answered after p50 ${percentile(xs, 50)} ms, p99 ${percentile(xs, 99)} ms, last ${Math.max(...xs)} ms from the first produce`);
     }
 
-    console.log(`exact hits: ${EXACT_HIT_N} repeats of answered requests, one at a time`);
+    // Hits are answered too (learned as served_by_cache, nothing stored): the cache has caught up
+    // when every response of the pass has been considered.
+    await untilLearned("measured pass", measureLearnedBefore, sem.length);
+    const quiet = await settle(processes.filter((p) => p.pid !== process.pid));
+    console.log(`exact hits: ${EXACT_HIT_N} repeats of answered requests, one at a time, once the stack was quiet (waited ${quiet.waitedS} s)`);
     const firsts = sem.slice(0, EXACT_HIT_N);
     const hits: number[] = [];
     let served = 0;
