@@ -72,3 +72,21 @@ describe("embedder lanes", () => {
     await expect(lanes.foreground.embed(["late"])).rejects.toThrow("the embedder is closed");
   });
 });
+
+describe("embedder lanes' wait", () => {
+  it("fails a call whose turn has not come within its wait, and gives the turn to the next", async () => {
+    const m = gatedModel();
+    const lanes = embedderLanes(m.inner, { maxWaitMs: 30 });
+    const running = lanes.background.embed(["long answer"]);
+    const late = lanes.foreground.embed(["query"]).then(() => "embedded", (err: Error) => err.message);
+    expect(await late).toMatch(/^no model run started within 30 ms \(1 calls waiting\)$/);
+    expect(lanes.waiting()).toEqual({ foreground: 0, background: 0 });
+    const next = lanes.foreground.embed(["next query"]);
+    await m.release();
+    await expect(running).resolves.toHaveLength(1);
+    // The abandoned call never reaches the model.
+    expect(m.started).toEqual([["long answer"], ["next query"]]);
+    await m.release();
+    await expect(next).resolves.toHaveLength(1);
+  });
+});

@@ -22,9 +22,11 @@ const BACKGROUND = 0;
  * calls already running. Put batching in front of each lane, not behind: a batch then never mixes
  * the two.
  */
-export function embedderLanes(inner: Embedder, opts: { inFlight?: number } = {}): EmbedderLanes {
+export function embedderLanes(inner: Embedder, opts: { inFlight?: number; /** Longest a call waits for its turn (default 30 s); the inner call has its own deadline. */ maxWaitMs?: number } = {}): EmbedderLanes {
   const queue = new PQueue({ concurrency: Math.max(1, opts.inFlight ?? 1) });
+  const maxWaitMs = opts.maxWaitMs ?? 30_000;
   let waitingForeground = 0;
+  let abandoned = 0;
   let closed = false;
   const lane = (priority: number): Embedder => ({
     name: inner.name,
@@ -32,22 +34,47 @@ export function embedderLanes(inner: Embedder, opts: { inFlight?: number } = {})
     embed(texts) {
       if (closed) return Promise.reject(new EmbeddingError("the embedder is closed"));
       if (texts.length === 0) return Promise.resolve([]);
-      if (priority === FOREGROUND) waitingForeground++;
-      return queue.add(
-        () => {
-          if (priority === FOREGROUND) waitingForeground--;
-          if (closed) return Promise.reject(new EmbeddingError("the embedder is closed"));
-          return inner.embed(texts);
-        },
-        // p-queue types the result as possibly void unless a timeout would throw; there is no timeout here (the inner call has its deadline).
-        { priority, throwOnTimeout: true },
-      );
+      const foreground = priority === FOREGROUND;
+      if (foreground) waitingForeground++;
+      return new Promise((resolve, reject) => {
+        let gaveUp = false;
+        const timer = setTimeout(() => {
+          gaveUp = true;
+          abandoned++;
+          if (foreground) waitingForeground--;
+          reject(new EmbeddingError(`no model run started within ${maxWaitMs} ms (${queue.size} calls waiting)`));
+        }, maxWaitMs);
+        queue
+          .add(
+            () => {
+              clearTimeout(timer);
+              // Its caller has stopped waiting: the turn passes to the next call.
+              if (gaveUp) {
+                abandoned--;
+                return Promise.resolve(null);
+              }
+              if (foreground) waitingForeground--;
+              if (closed) return Promise.reject(new EmbeddingError("the embedder is closed"));
+              return inner.embed(texts);
+            },
+            // p-queue types the result as possibly void unless a timeout would throw; there is none here.
+            { priority, throwOnTimeout: true },
+          )
+          .then(
+            (v) => {
+              if (!gaveUp) resolve(v!);
+            },
+            (err: unknown) => {
+              if (!gaveUp) reject(err);
+            },
+          );
+      });
     },
   });
   return {
     foreground: lane(FOREGROUND),
     background: lane(BACKGROUND),
-    waiting: () => ({ foreground: waitingForeground, background: Math.max(0, queue.size - waitingForeground) }),
+    waiting: () => ({ foreground: waitingForeground, background: Math.max(0, queue.size - waitingForeground - abandoned) }),
     async close() {
       // Calls still waiting fail at once instead of hanging; the ones running end on their own deadline.
       closed = true;
