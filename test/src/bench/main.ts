@@ -17,6 +17,8 @@ import { sampleWorkload } from "../workload.ts";
 import { Kafka, logLevel } from "kafkajs";
 import { counterSum, cpuSeconds, histogramDelta, histogramQuantile, peakRssMb, percentile, readHistogram } from "./stats.ts";
 import { writeSummaryPart } from "./summary.ts";
+import { cpuProbeMs, modelProbeQps } from "./machine.ts";
+import { localModelDir } from "@costwise/embeddings";
 
 const THROUGHPUT_N = Number(process.env.BENCH_THROUGHPUT_N ?? 20_000);
 const RATES = (process.env.BENCH_RATES ?? "50,200,500").split(",").map(Number);
@@ -81,6 +83,9 @@ interface Timing { producedAt: number; respondedAt?: number; providerMs?: number
 
 async function main() {
   await ensureStack({ log: (l: string) => console.log(`  ${l}`) });
+  const probeMs = cpuProbeMs();
+  const probeQps = await modelProbeQps(localModelDir("bge-small-en-v1.5-q"));
+  console.log(`machine, before the services started: a fixed single-thread loop took ${probeMs} ms; the cache's embedding model ran ${probeQps} queries/s on one thread (compare runs by these)`);
   const env = loadStackEnv();
   const emu = emulator(env.EMULATOR_URL!);
   await emu.clearFaults();
@@ -284,7 +289,7 @@ async function main() {
   const md = [
     "# Benchmarks",
     "",
-    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine} (load average ${loadavg().map((l) => l.toFixed(1)).join(" / ")} at the end of the run), with Kafka, the schema registry, ClickHouse, Redis, the provider emulator (latency 0), the services and this load generator all on the same machine.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine} (load average ${loadavg().map((l) => l.toFixed(1)).join(" / ")} at the end of the run; before the services started, a fixed single-thread loop took ${probeMs} ms and the cache's embedding model (bge-small-en-v1.5-q, one query per run) ran ${probeQps} queries/s on one thread: the host is shared and its speed changes from hour to hour, so compare runs by these), with Kafka, the schema registry, ClickHouse, Redis, the provider emulator (latency 0), the services and this load generator all on the same machine.`,
     "Command: `npm run bench` (env: BENCH_THROUGHPUT_N, BENCH_RATES, BENCH_RATE_SECONDS).",
     "",
     "## Throughput",
@@ -362,6 +367,8 @@ async function main() {
       exact_hit_p50_ms: exactHit?.p50 ?? null,
       semantic_rps: semantic ? Math.round(semantic.rps) : null,
       semantic_cold_rps: semantic ? Math.round(semantic.coldRps) : null,
+      machine_probe_ms: probeMs,
+      machine_embed_qps: probeQps,
       rss_mb: Object.fromEntries(rss.map((r) => [r.name, r.mb ?? null])),
     });
   }
