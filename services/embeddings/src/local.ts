@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { EmbeddingError, readModelCard, type Embedder, type Embedding } from "./embedder.ts";
@@ -58,7 +59,10 @@ export async function localEmbedder(opts: { modelDir: string; threads?: number; 
     // A file changed after it was checked (a partial copy, another model dropped in) would embed on a different scale.
     let sha: string;
     try {
-      sha = createHash("sha256").update(readFileSync(file)).digest("hex");
+      // Streamed: reading the whole file into one buffer would add its size to the process's peak memory.
+      const hash = createHash("sha256");
+      await pipeline(createReadStream(file), hash);
+      sha = hash.digest("hex");
     } catch (err) {
       throw new EmbeddingError(`cannot read the embedding model ${file}: ${(err as Error).message}`, { cause: err });
     }

@@ -4,7 +4,7 @@
  * docs/benchmarks.md. Not a test: numbers depend on the machine; targets are stated beside them.
  */
 import { cpus, loadavg, totalmem } from "node:os";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
@@ -75,6 +75,8 @@ function benchCachePolicy(): string {
     p.threshold = BENCH_SEMANTIC_THRESHOLD;
   }
   const file = path.join(repoRoot, ".costwise/bench-cache-policy.yaml");
+  // A fresh clone has no .costwise until something writes there.
+  mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, stringifyYaml(doc));
   return file;
 }
