@@ -73,8 +73,9 @@ function toRaw(m: Message): RawMessage {
  *   partition, and a partition's next batch waits for its previous handler (order within a partition).
  * - Only resolved offsets are committed (resolveOffset(o) commits o + 1): in the background, during a
  *   batch at most every 500 ms, after every batch and at stop. With `manualCommit`, only `commit()` does.
- * - The library has no seek, and a new stream would cost a group rejoin, so a handler that throws gets
- *   its unresolved messages again from memory (they were kept), after a backoff, ahead of what came later.
+ * - The fetch position is the resolved offset, as in kafkajs: a handler's unresolved messages come again.
+ *   The library has no seek, and a new stream would cost a group rejoin, so they come from memory (they
+ *   were kept), ahead of what arrived since; after a handler that threw, following a backoff.
  * - After every (re)join the library re-reads owned partitions from their commits; what this member
  *   already accepted is dropped on arrival. A revoked partition's queue is dropped, its running batch
  *   goes stale, and its fetch position is moved back to the first message not resolved here: the
@@ -280,35 +281,41 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
       isRunning: () => !stopping,
       isStale: () => !current(),
     };
+    let failure: { err: unknown } | undefined;
     try {
       await h(handle);
-      s.failures = 0;
     } catch (err) {
-      if (current() && !stopping) {
-        const from = s.resolved ?? 0n;
-        const again = messages.filter((m) => BigInt(m.offset) >= from);
-        const againBytes = again.reduce((sum, m) => sum + sizeOf(m), 0);
-        s.queue.unshift(...again);
-        s.queuedBytes += againBytes;
-        buffered += againBytes;
+      failure = { err };
+    }
+    if (current() && !stopping) {
+      // The fetch position is the resolved offset, as in kafkajs: what the handler did not resolve
+      // comes again, ahead of what arrived since; after a failure, following a backoff.
+      const from = s.resolved ?? 0n;
+      const again = messages.filter((m) => BigInt(m.offset) >= from);
+      const againBytes = again.reduce((sum, m) => sum + sizeOf(m), 0);
+      s.queue.unshift(...again);
+      s.queuedBytes += againBytes;
+      buffered += againBytes;
+      if (failure) {
         const delay = Math.min(REDELIVERY_MAX_MS, REDELIVERY_INITIAL_MS * 2 ** s.failures++);
-        log.error({ err: errorMessage(err), topic: s.topic, partition: s.partition, redeliver: again.length, delayMs: delay }, "batch failed; its unresolved messages are delivered again");
+        log.error({ err: errorMessage(failure.err), topic: s.topic, partition: s.partition, redeliver: again.length, delayMs: delay }, "batch failed; its unresolved messages are delivered again");
         s.redeliver = setTimeout(() => {
           s.redeliver = undefined;
           waiting.add(s);
           dispatch();
         }, delay);
       } else {
-        log.warn({ err: errorMessage(err), topic: s.topic, partition: s.partition }, "batch failed after its partition was revoked or the consumer stopped");
+        s.failures = 0;
       }
-    } finally {
-      s.busy = false;
-      running--;
-      if (!manual && current()) commitInBackground();
-      if (current() && s.queue.length > 0 && s.redeliver === undefined) waiting.add(s);
-      if (running === 0) idle?.();
-      dispatch();
+    } else if (failure) {
+      log.warn({ err: errorMessage(failure.err), topic: s.topic, partition: s.partition }, "batch failed after its partition was revoked or the consumer stopped");
     }
+    s.busy = false;
+    running--;
+    if (!manual && current()) commitInBackground();
+    if (current() && s.queue.length > 0 && s.redeliver === undefined) waiting.add(s);
+    if (running === 0) idle?.();
+    dispatch();
   }
 
   async function openStream(): Promise<void> {
