@@ -130,6 +130,7 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
   let handler: ((batch: BatchHandle) => Promise<void>) | undefined;
   let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   let paused = false;
+  let dispatchQueued = false;
   let buffered = 0;
   let running = 0;
   let idle: (() => void) | undefined;
@@ -240,7 +241,14 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
       stream?.pause();
     }
     if (!s.busy && s.redeliver === undefined) waiting.add(s);
-    dispatch();
+    // The stream emits a whole fetch response in one go: it makes one batch, not one per message.
+    if (!dispatchQueued) {
+      dispatchQueued = true;
+      queueMicrotask(() => {
+        dispatchQueued = false;
+        dispatch();
+      });
+    }
   }
 
   function dispatch(): void {
