@@ -22,8 +22,8 @@ export const baseConfigSchema = z.object({
   KAFKA_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   KAFKA_SEND_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   /**
-   * The producer's client library; both are idempotent with acks from all in-sync replicas. The
-   * consumer is kafkajs either way. `npm run bench -- transport` compares them.
+   * The Kafka client library of the producer and the consumer, with the same semantics either way
+   * (idempotent, acks from all in-sync replicas; at-least-once commits). `npm run bench -- transport` compares them.
    */
   KAFKA_CLIENT: z.enum(["kafkajs", "platformatic"]).default("kafkajs"),
   GROUP_ID: z.string().optional(),

@@ -79,3 +79,5 @@ export async function platformaticProducer(opts: PlatformaticProducerOptions, de
     },
   };
 }
+
+export { platformaticConsumer, ConsumerFailedError, type PlatformaticConsumerOptions } from "./platformatic-consumer.ts";

@@ -5,7 +5,7 @@ import { StartupTimeoutError, withDeadline, DeadlineExceededError } from "./dead
 import { ConfigError, errorMessage } from "./errors.ts";
 import { ServiceHealth } from "./health.ts";
 import { startOpsServer, type OpsServer } from "./http.ts";
-import { createKafka, kafkaConsumer } from "./kafka-transport.ts";
+import { createKafka, kafkaConsumer, type KafkaConsumerOptions } from "./kafka-transport.ts";
 import { connectProducer } from "./producers.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { StreamMetrics } from "./metrics.ts";
@@ -105,21 +105,30 @@ export async function startService<T>(spec: ServiceSpec<T>): Promise<RunningServ
       const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `costwise-${spec.name}`, logger, connectTimeoutMs: config.KAFKA_CONNECT_TIMEOUT_MS, requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS });
       producer = await health.step("kafka: connect the producer", () => connectProducer(config, `costwise-${spec.name}`, () => kafka));
       opened.push({ name: "producer", close: () => producer.close() });
-      consumer = await health.step("kafka: connect and subscribe the consumer", () =>
-        kafkaConsumer(kafka, {
-          // A namespaced pipeline (its own topics) gets its own groups too: members of one group that
-          // subscribe to different topics would rebalance each other on every start and stop.
-          groupId: config.GROUP_ID ?? `${topicNamespace()}costwise-${spec.name}`,
-          topics: inputs.map((t) => t.name),
-          partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
-          sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
-          fetch: { minBytes: config.FETCH_MIN_BYTES, maxWaitMs: config.FETCH_MAX_WAIT_MS },
-          manualCommit: spec.commitWatermark !== undefined,
-          fromBeginning: spec.startAt !== "end",
-          logger,
-          onFatal: (reason) => health.fail(reason),
-        }),
-      );
+      const consumerOptions: KafkaConsumerOptions = {
+        // A namespaced pipeline (its own topics) gets its own groups too: members of one group that
+        // subscribe to different topics would rebalance each other on every start and stop.
+        groupId: config.GROUP_ID ?? `${topicNamespace()}costwise-${spec.name}`,
+        topics: inputs.map((t) => t.name),
+        partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+        sessionTimeoutMs: config.SESSION_TIMEOUT_MS,
+        fetch: { minBytes: config.FETCH_MIN_BYTES, maxWaitMs: config.FETCH_MAX_WAIT_MS },
+        manualCommit: spec.commitWatermark !== undefined,
+        fromBeginning: spec.startAt !== "end",
+        logger,
+        onFatal: (reason) => health.fail(reason),
+      };
+      consumer = await health.step("kafka: connect and subscribe the consumer", async () => {
+        if (config.KAFKA_CLIENT !== "platformatic") return kafkaConsumer(kafka, consumerOptions);
+        // Loaded only when chosen, as the producer (see connectProducer).
+        const { platformaticConsumer } = await import("./platformatic-consumer.ts");
+        return platformaticConsumer({
+          ...consumerOptions,
+          brokers: config.KAFKA_BROKERS,
+          clientId: `costwise-${spec.name}`,
+          kafka: { connectTimeoutMs: config.KAFKA_CONNECT_TIMEOUT_MS, requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS },
+        });
+      });
     }
     if (spec.commitWatermark) {
       const c = consumer;

@@ -5,7 +5,7 @@
  * @confluentinc/kafka-javascript (librdkafka, a native addon built from source at install).
  *
  * A fourth row, runtime_platformatic, is what KAFKA_CLIENT=platformatic runs: the runtime's producer
- * port on @platformatic/kafka and a kafkajs consumer.
+ * and consumer ports on @platformatic/kafka.
  *
  * Per client, on fresh topics of the benchmark's namespace:
  * - hop: one record produced and awaited, consumed, then the next (1 in flight), p50/p99;
@@ -30,8 +30,8 @@ import { ensureStack, loadStackEnv, repoRoot } from "@costwise/infra";
 import { topicNamespace } from "@costwise/schemas";
 import { Admin as PlatformaticAdmin, Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from "@platformatic/kafka";
 import { Kafka, logLevel } from "kafkajs";
-import type { ProducerPort } from "@costwise/stream-runtime";
-import { platformaticProducer } from "@costwise/stream-runtime/platformatic";
+import { silentLogger, type ConsumerPort, type ProducerPort } from "@costwise/stream-runtime";
+import { platformaticConsumer, platformaticProducer } from "@costwise/stream-runtime/platformatic";
 import { runId } from "../harness.ts";
 import { percentile } from "./stats.ts";
 import { writeSummaryPart } from "./summary.ts";
@@ -47,7 +47,7 @@ const WARMUP = 20;
 const ROUNDS = Number(process.env.BENCH_TRANSPORT_ROUNDS ?? 3);
 /** No single step of a measurement may hang the suite. */
 const STEP_TIMEOUT_MS = 30_000;
-/** `runtime_platformatic`: what KAFKA_CLIENT=platformatic runs, the runtime's producer port on @platformatic/kafka with a kafkajs consumer. */
+/** `runtime_platformatic`: what KAFKA_CLIENT=platformatic runs, the runtime's producer and consumer ports on @platformatic/kafka. */
 const ALL_CLIENTS = ["kafkajs", "platformatic", "confluent", "runtime_platformatic"] as const;
 type ClientName = (typeof ALL_CLIENTS)[number];
 /** BENCH_TRANSPORT_CLIENTS=a,b measures only those. */
@@ -125,20 +125,34 @@ function platformaticClient(brokers: string[]): Client {
   };
 }
 
-/** The runtime's @platformatic/kafka producer port (queued sends, send deadline) with the kafkajs consumer. */
+/** The runtime's ports on @platformatic/kafka: the producer (queued sends, send deadline) and the consumer (per-partition batches, resolved offsets committed). */
 function runtimeClient(brokers: string[]): Client {
-  const consuming = kafkajsClient(brokers);
   let port: Promise<ProducerPort> | undefined;
+  let consumer: ConsumerPort | undefined;
   const producer = () => (port ??= platformaticProducer({ brokers, clientId: "costwise-bench-transport" }, { sendTimeoutMs: STEP_TIMEOUT_MS }));
   return {
     async consume(topic, onRecord) {
-      await Promise.all([consuming.consume(topic, onRecord), producer()]);
+      const c = (consumer = await platformaticConsumer({
+        brokers, clientId: "costwise-bench-transport", groupId: runId("bench-transport-runtime"), topics: [topic],
+        partitionsConsumedConcurrently: PARTITIONS, fromBeginning: true, logger: silentLogger,
+      }));
+      await Promise.all([
+        c.run(async (batch) => {
+          for (const m of batch.messages) onRecord(m.key?.toString() ?? "");
+          batch.resolveOffset(batch.messages.at(-1)!.offset);
+        }),
+        producer(),
+      ]);
+      for (const end = Date.now() + STEP_TIMEOUT_MS; !c.ready(); ) {
+        if (Date.now() > end) throw new Error("runtime_platformatic: the consumer did not join");
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     async send(topic, records) {
       await (await producer()).send(records.map((r) => ({ topic, key: r.key, value: r.value })));
     },
     async close() {
-      await Promise.all([consuming.close(), port?.then((p) => p.close())]);
+      await Promise.all([consumer?.stop(), port?.then((p) => p.close())]);
     },
   };
 }
@@ -325,7 +339,7 @@ async function main() {
     await admin.disconnect();
   }
 
-  const label: Record<ClientName, string> = { kafkajs: "kafkajs", platformatic: "@platformatic/kafka", confluent: "@confluentinc/kafka-javascript", runtime_platformatic: "runtime, KAFKA_CLIENT=platformatic (its producer port, kafkajs consumer)" };
+  const label: Record<ClientName, string> = { kafkajs: "kafkajs", platformatic: "@platformatic/kafka", confluent: "@confluentinc/kafka-javascript", runtime_platformatic: "runtime, KAFKA_CLIENT=platformatic (its producer and consumer ports)" };
   const table = new Table({ style: { head: [], border: [] }, head: ["client", "version", "hop p50 (ms)", "hop p99 (ms)", "ack p50 (ms)", "ack p99 (ms)", "records/s", "produced/s", "note"] });
   for (const name of CLIENTS) {
     const r = results.get(name)!;
