@@ -46,6 +46,12 @@ export const baseConfigSchema = z.object({
    */
   FETCH_MIN_BYTES: z.coerce.number().int().positive().default(1),
   FETCH_MAX_WAIT_MS: z.coerce.number().int().positive().default(100),
+  /**
+   * What one fetch may carry, in all and of one partition: with a backlog, each fetch brings this
+   * much into memory at once (a first record batch larger than either still comes whole).
+   */
+  FETCH_MAX_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  FETCH_PARTITION_MAX_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   /** How long the group waits for a silent member (e.g. after SIGKILL) before reassigning its partitions. */
   SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
   /** Services with a commit watermark commit it this often (and at shutdown). */

@@ -13,7 +13,7 @@ export { WatermarkCommits, type CommitWatermark } from "./watermark.ts";
 export { createKafka, kafkaConsumer, kafkaProducer, type KafkaTimeouts, type ProducerDeadlines } from "./kafka-transport.ts";
 export { connectProducer, type ProducerSettings } from "./producers.ts";
 export { encodeOutput, outputProducer, startOutputProducer, type OutputProducer, type OutputProducerOptions } from "./produce.ts";
-export { startService, startupStep, runMain, type ServiceSpec, type RunningService, type Closeable } from "./service.ts";
+export { startService, startupStep, runMain, heapGrowingFlag, type ServiceSpec, type RunningService, type Closeable } from "./service.ts";
 export { withDeadline, boundedCall, DeadlineExceededError, StartupTimeoutError, type CallBudget } from "./deadline.ts";
 export { ServiceHealth, healthStatusCode, livenessStatusCode, type HealthStatus, type HealthSnapshot } from "./health.ts";
 export { startOpsServer, type OpsServer } from "./http.ts";

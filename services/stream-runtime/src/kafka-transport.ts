@@ -66,13 +66,20 @@ export async function kafkaProducer(kafka: Kafka, deadlines: ProducerDeadlines =
   };
 }
 
+/** What one fetch may carry, in all and of one partition (a broker returns a first batch larger than either whole). */
+export const DEFAULT_FETCH_MAX_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_FETCH_PARTITION_MAX_BYTES = 1024 * 1024;
+
 export interface KafkaConsumerOptions {
   groupId: string;
   topics: readonly string[];
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs?: number;
-  /** When a fetch returns: once `minBytes` are waiting or after `maxWaitMs` (default 1 byte, 100 ms). */
-  fetch?: { minBytes: number; maxWaitMs: number };
+  /**
+   * When a fetch returns: once `minBytes` are waiting or after `maxWaitMs` (default 1 byte, 100 ms);
+   * what it may carry: `maxBytes` in all, `maxBytesPerPartition` of one partition (default 4 MiB, 1 MiB).
+   */
+  fetch?: { minBytes: number; maxWaitMs: number; maxBytes?: number; maxBytesPerPartition?: number };
   fromBeginning?: boolean;
   /**
    * Commit only through `commit()` (autoCommit off): resolved offsets then just move the fetch
@@ -99,6 +106,8 @@ export async function kafkaConsumer(kafka: Kafka, opts: KafkaConsumerOptions): P
     heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
     minBytes: opts.fetch?.minBytes ?? 1,
     maxWaitTimeInMs: opts.fetch?.maxWaitMs ?? 100,
+    maxBytes: opts.fetch?.maxBytes ?? DEFAULT_FETCH_MAX_BYTES,
+    maxBytesPerPartition: opts.fetch?.maxBytesPerPartition ?? DEFAULT_FETCH_PARTITION_MAX_BYTES,
     retry: { retries: 10 },
   });
   let joined = false;

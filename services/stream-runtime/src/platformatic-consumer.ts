@@ -1,7 +1,7 @@
 import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes, type Message, type MessagesStream } from "@platformatic/kafka";
 import { withDeadline } from "./deadline.ts";
 import { CostwiseError, errorMessage } from "./errors.ts";
-import type { KafkaConsumerOptions, KafkaTimeouts } from "./kafka-transport.ts";
+import { DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_PARTITION_MAX_BYTES, type KafkaConsumerOptions, type KafkaTimeouts } from "./kafka-transport.ts";
 import type { BatchHandle, ConsumerPort, TopicPartition, TopicPartitionOffset } from "./transport.ts";
 import type { RawMessage } from "./types.ts";
 
@@ -20,13 +20,6 @@ const RETRIES = 8;
 const RETRY_DELAY_MS = 300;
 /** As kafkajs with autoCommitInterval 500: in-batch commits at most this often (and one after every batch). */
 const AUTO_COMMIT_INTERVAL_MS = 500;
-/** One fetch answers at most this much, and one partition at most PARTITION_MAX_BYTES of it (kafkajs's 1 MiB). */
-const FETCH_MAX_BYTES = 4 * 1024 * 1024;
-const PARTITION_MAX_BYTES = 1024 * 1024;
-/** Fetching pauses while this much waits for handlers, and resumes below half of it. */
-const BUFFER_MAX_BYTES = 2 * FETCH_MAX_BYTES;
-/** A batch is what one partition has waiting, up to this much (one kafkajs fetch's worth). */
-const BATCH_MAX_BYTES = PARTITION_MAX_BYTES;
 /** A failed batch is delivered again after this backoff, as kafkajs's retrier does (300 ms, doubling). */
 const REDELIVERY_INITIAL_MS = 300;
 const REDELIVERY_MAX_MS = 30_000;
@@ -81,7 +74,7 @@ function toRaw(m: Message): RawMessage {
  *   goes stale, and its fetch position is moved back to the first message not resolved here: the
  *   library keeps its own position for a partition without a commit, which would otherwise skip them
  *   if the partition came back.
- * - Fetching pauses while BUFFER_MAX_BYTES wait for handlers (bounded memory under slow handlers).
+ * - Fetching pauses while twice a fetch's bytes wait for handlers (bounded memory under slow handlers).
  */
 export async function platformaticConsumer(opts: PlatformaticConsumerOptions): Promise<ConsumerPort> {
   const log = opts.logger.child({ component: "platformatic-consumer", groupId: opts.groupId });
@@ -90,11 +83,17 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
   const requestMs = opts.kafka?.requestTimeoutMs ?? 30_000;
   const connectMs = opts.connectTimeoutMs ?? 30_000;
   const manual = opts.manualCommit ?? false;
+  const fetchMaxBytes = opts.fetch?.maxBytes ?? DEFAULT_FETCH_MAX_BYTES;
+  const partitionMaxBytes = opts.fetch?.maxBytesPerPartition ?? DEFAULT_FETCH_PARTITION_MAX_BYTES;
+  // Fetching pauses while this much waits for handlers, and resumes below half of it.
+  const bufferMaxBytes = 2 * fetchMaxBytes;
+  // A batch is what one partition has waiting, up to one partition's fetch.
+  const batchMaxBytes = partitionMaxBytes;
   const fetchOptions = {
     minBytes: opts.fetch?.minBytes ?? 1,
     maxWaitTime: opts.fetch?.maxWaitMs ?? 100,
-    maxBytes: FETCH_MAX_BYTES,
-    maxBytesPerPartition: PARTITION_MAX_BYTES,
+    maxBytes: fetchMaxBytes,
+    maxBytesPerPartition: partitionMaxBytes,
   };
   const consumer = new Consumer({
     clientId: opts.clientId,
@@ -160,7 +159,7 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
 
   const unbuffer = (bytes: number) => {
     buffered -= bytes;
-    if (paused && buffered < BUFFER_MAX_BYTES / 2 && !stopping) {
+    if (paused && buffered < bufferMaxBytes / 2 && !stopping) {
       paused = false;
       stream?.resume();
     }
@@ -236,7 +235,7 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
     s.queue.push(raw);
     s.queuedBytes += bytes;
     buffered += bytes;
-    if (buffered >= BUFFER_MAX_BYTES && !paused) {
+    if (buffered >= bufferMaxBytes && !paused) {
       paused = true;
       stream?.pause();
     }
@@ -265,7 +264,7 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
     const k = tpKey(s.topic, s.partition);
     let bytes = 0;
     let n = 0;
-    while (n < s.queue.length && (n === 0 || bytes + sizeOf(s.queue[n]!) <= BATCH_MAX_BYTES)) bytes += sizeOf(s.queue[n++]!);
+    while (n < s.queue.length && (n === 0 || bytes + sizeOf(s.queue[n]!) <= batchMaxBytes)) bytes += sizeOf(s.queue[n++]!);
     const messages = s.queue.splice(0, n);
     s.queuedBytes -= bytes;
     unbuffer(bytes);
