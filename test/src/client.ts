@@ -1,6 +1,6 @@
 import { topics, type LlmRequest, type LlmResponse, type TopicSpec } from "@costwise/schemas";
 import { silentLogger, type Logger } from "@costwise/stream-runtime";
-import { KafkaTestClient } from "@costwise/stream-runtime/testing";
+import { KafkaTestClient, type KafkaLibrary } from "@costwise/stream-runtime/testing";
 
 export interface PipelineEndpoints {
   readonly KAFKA_BROKERS: string;
@@ -15,8 +15,9 @@ export interface PipelineEndpoints {
 export class PipelineClient {
   private constructor(private readonly client: KafkaTestClient) {}
 
-  static async connect(env: PipelineEndpoints, logger: Logger = silentLogger): Promise<PipelineClient> {
-    const client = KafkaTestClient.connect(env, { clientId: "costwise-client", logger });
+  /** `library`: the Kafka client library (kafkajs unless given; the bench passes the services' KAFKA_CLIENT). */
+  static async connect(env: PipelineEndpoints, logger: Logger = silentLogger, library?: KafkaLibrary): Promise<PipelineClient> {
+    const client = KafkaTestClient.connect(env, { clientId: "costwise-client", logger, ...(library ? { library } : {}) });
     await client.serde.init([topics.requests, topics.ready, topics.responses, topics.costRecords]);
     return new PipelineClient(client);
   }

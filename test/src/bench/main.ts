@@ -10,8 +10,9 @@ import cliProgress from "cli-progress";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import Table from "cli-table3";
 import { ensureStack, loadStackConfig, loadStackEnv, pipelineServices, repoRoot, spawnService, stopPipelineService, waitHealthy, type SpawnedService } from "@costwise/infra";
-import { topics, type CostRecord, type LlmRequest, type LlmResponse } from "@costwise/schemas";
+import { topics, type CostRecord, type LlmRequest, type LlmResponse, type TopicSpec } from "@costwise/schemas";
 import { PipelineClient } from "../client.ts";
+import { KafkaTestClient, type KafkaLibrary } from "@costwise/stream-runtime/testing";
 import { DB, clickhouse, emulator, runId } from "../harness.ts";
 import { sampleWorkload } from "../workload.ts";
 import { Kafka, logLevel } from "kafkajs";
@@ -20,6 +21,8 @@ import { writeSummaryPart } from "./summary.ts";
 import { cpuProbeMs, modelProbeQps } from "./machine.ts";
 import { localModelDir } from "@costwise/embeddings";
 
+/** The services' Kafka client library (their KAFKA_CLIENT), which the load generator uses too. */
+const KAFKA_CLIENT: KafkaLibrary = process.env.KAFKA_CLIENT === "platformatic" ? "platformatic" : "kafkajs";
 const THROUGHPUT_N = Number(process.env.BENCH_THROUGHPUT_N ?? 20_000);
 const RATES = (process.env.BENCH_RATES ?? "50,200,500").split(",").map(Number);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15);
@@ -100,7 +103,8 @@ async function main() {
     .map((s) => spawnService(s.name, { ...env, LOG_LEVEL: "warn", ...(s.name === "cache" ? { CACHE_POLICY_FILE: benchCachePolicy() } : {}) }, { logFile: path.join(repoRoot, ".costwise/logs", `bench-${s.name}.log`) }));
   process.once("exit", () => services.forEach((s) => s.child.kill("SIGTERM")));
   await Promise.all(services.map((s) => waitHealthy(s)));
-  const client = await PipelineClient.connect(env as { KAFKA_BROKERS: string; SCHEMA_REGISTRY_URL: string });
+  // The load generator reads and writes with the services' library, so a hop costs the same on both ends.
+  const client = await PipelineClient.connect(env as { KAFKA_BROKERS: string; SCHEMA_REGISTRY_URL: string }, undefined, KAFKA_CLIENT);
   const timings = new Map<string, Timing>();
   await client.subscribe<LlmResponse>(topics.responses, (r, meta) => {
     const t = timings.get(r.request_id);
@@ -337,7 +341,7 @@ async function main() {
     "",
     "## Kafka hop, cache hits and semantic lookups",
     "",
-    `A bare hop: one message produced (idempotent, acks from all replicas, as the runtime does) and consumed by kafkajs on a one-partition topic, ${bare.n} in turn: p50 ${bare.p50} ms, p99 ${bare.p99} ms. The path has ${HOPS} hops; the overhead target's alternative bound is 2 × hops × bare hop p50 = ${2 * HOPS * bare.p50} ms.`,
+    `A bare hop: one message produced (idempotent, acks from all replicas, as the runtime does) and consumed by ${KAFKA_CLIENT} (the services' library) on a one-partition topic, ${bare.n} in turn: p50 ${bare.p50} ms, p99 ${bare.p99} ms. The path has ${HOPS} hops; the overhead target's alternative bound is 2 × hops × bare hop p50 = ${2 * HOPS * bare.p50} ms.`,
     "",
     ...(EXECUTOR_ONLY
       ? []
@@ -361,6 +365,7 @@ async function main() {
     const at200 = rateRows.find((x) => x.rate === 200);
     writeSummaryPart(name, {
       runtime: process.env.COSTWISE_RUNTIME ?? "tsx",
+      kafka_client: KAFKA_CLIENT,
       path_rps: Math.round(tput.responsesRps),
       overhead_p50_ms: at200?.p50 ?? null,
       overhead_p99_ms: at200?.p99 ?? null,
@@ -430,39 +435,37 @@ function stageTimes(before: string, after: string): StageTimes {
   };
 }
 
-/** Produce → consume latency of one message at a time on a scratch topic, with the runtime's producer settings. */
+/**
+ * Produce → consume latency of one message at a time on a scratch topic, with the runtime's producer
+ * settings and the services' client library (the same ports, through the tests' client).
+ */
 async function bareHop(brokers: string, n: number): Promise<{ n: number; p50: number; p99: number }> {
   const kafka = new Kafka({ clientId: "costwise-bench-hop", brokers: brokers.split(","), logLevel: logLevel.NOTHING });
-  const topic = `${topics.requests.name}.bench-hop`;
+  const topic: TopicSpec = { name: `${topics.requests.name}.bench-hop`, record: null, partitions: 1, key: "key", producedBy: [], consumedBy: [], doc: "bench scratch topic" };
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true, timeout: 30_000 }).catch(() => undefined);
+  await admin.createTopics({ topics: [{ topic: topic.name, numPartitions: 1 }], waitForLeaders: true, timeout: 30_000 }).catch(() => undefined);
   await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  const consumer = kafka.consumer({ groupId: runId("bench-hop"), maxWaitTimeInMs: 100 });
-  await Promise.all([producer.connect(), consumer.connect()]);
-  // From the beginning: a new group starting at "latest" resolves that offset on its first fetch and
-  // can miss the first message; keys of this run's own tell its messages from any older ones.
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const client = KafkaTestClient.connect({ KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: "http://127.0.0.1:1" }, { clientId: "costwise-bench-hop", library: KAFKA_CLIENT });
   const run = runId("hop");
   const waiting = new Map<string, () => void>();
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await consumer.run({ eachMessage: async ({ message }) => waiting.get(message.key?.toString() ?? "")?.() });
-  await joined;
   const ms: number[] = [];
   try {
+    // From the beginning: a new group starting at "latest" resolves that offset on its first fetch and
+    // can miss the first message; keys of this run's own tell its messages from any older ones.
+    await client.subscribe(topic, (r) => waiting.get(r.key ?? "")?.(), { raw: true, fromBeginning: true, groupId: runId("bench-hop") });
     for (let i = 0; i < n + 20; i++) {
       const key = `${run}-${i}`;
       const got = new Promise<void>((resolve) => waiting.set(key, resolve));
       const t = performance.now();
-      await producer.send({ topic, acks: -1, messages: [{ key, value: "x".repeat(200) }] });
+      await client.produceRaw(topic, key, Buffer.from("x".repeat(200)));
       await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Error("bare hop: no message after 10 s")), 10_000))]);
       if (i >= 20) ms.push(performance.now() - t); // the first few warm up connections and fetch sessions
       waiting.delete(key);
     }
   } finally {
-    await Promise.all([producer.disconnect(), consumer.disconnect()]);
-    await admin.connect().then(() => admin.deleteTopics({ topics: [topic], timeout: 30_000 })).catch(() => undefined).finally(() => admin.disconnect());
+    await client.close();
+    await admin.connect().then(() => admin.deleteTopics({ topics: [topic.name], timeout: 30_000 })).catch(() => undefined).finally(() => admin.disconnect());
   }
   const r = (v: number) => Math.round(v * 10) / 10;
   return { n, p50: r(percentile(ms, 50)), p99: r(percentile(ms, 99)) };
