@@ -59,11 +59,12 @@ async function groupOf(groupId: string): Promise<{ members: number; protocol: st
   }
 }
 
-async function open(groupId: string, t: string, extra: { manualCommit?: boolean; partitionsConsumedConcurrently?: number } = {}): Promise<ConsumerPort> {
+async function open(groupId: string, t: string, extra: { manualCommit?: boolean; partitionsConsumedConcurrently?: number; onFatal?: (reason: string) => void } = {}): Promise<ConsumerPort> {
   const c = await platformaticConsumer({
     brokers: brokers(), clientId: "costwise-platformatic-consumer-int", groupId, topics: [t], logger: silentLogger,
     partitionsConsumedConcurrently: extra.partitionsConsumedConcurrently ?? 2, sessionTimeoutMs: 10_000, fromBeginning: true,
     ...(extra.manualCommit ? { manualCommit: true } : {}),
+    ...(extra.onFatal ? { onFatal: extra.onFatal } : {}),
   });
   consumers.push(c);
   return c;
@@ -208,6 +209,35 @@ describe("the @platformatic/kafka consumer port on the real broker", () => {
     release();
     await Promise.all([a.stop(), b.stop()]);
     expect((await groupOf(group)).members).toBe(0);
+  });
+
+  it("a committed offset below the log start (records deleted) is reset to the earliest offset, as kafkajs does, and is not fatal", async () => {
+    const t = await topic("out-of-range", 1, 30);
+    const group = `${run}-out-of-range`;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({ groupId: group, topic: t, partitions: [{ partition: 0, offset: "5" }] });
+      await admin.deleteTopicRecords({ topic: t, partitions: [{ partition: 0, offset: "20" }] });
+    } finally {
+      await admin.disconnect();
+    }
+    expect(await committed(group, t)).toEqual({ 0: 5 });
+    const fatal: string[] = [];
+    const c = await open(group, t, { onFatal: (reason) => fatal.push(reason) });
+    const seen: number[] = [];
+    await c.run(async (b) => {
+      for (const o of offsets(b)) {
+        seen.push(o);
+        b.resolveOffset(String(o));
+      }
+    });
+    await expect.poll(() => seen, { timeout: 30_000 }).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i));
+    expect(c.ready()).toBe(true);
+    await expect.poll(() => committed(group, t), { timeout: 10_000 }).toEqual({ 0: 30 });
+    expect(fatal).toEqual([]);
+    expect(c.ready()).toBe(true);
+    await c.stop();
   });
 
   it("startService with KAFKA_CLIENT=platformatic runs the loop end to end on the @platformatic/kafka consumer", async () => {
