@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { newRequest, topics } from "@costwise/schemas";
 import { loadBaseConfig } from "./config.ts";
-import { silentLogger } from "./logger.ts";
+import { silentLogger, type Logger } from "./logger.ts";
 import { deadLetter, skip } from "./outcome.ts";
 import { platformaticConsumer } from "./platformatic-consumer.ts";
 import { startService } from "./service.ts";
@@ -59,11 +59,12 @@ async function groupOf(groupId: string): Promise<{ members: number; protocol: st
   }
 }
 
-async function open(groupId: string, t: string, extra: { manualCommit?: boolean; partitionsConsumedConcurrently?: number } = {}): Promise<ConsumerPort> {
+async function open(groupId: string, t: string, extra: { manualCommit?: boolean; partitionsConsumedConcurrently?: number; onFatal?: (reason: string) => void; logger?: Logger; fromBeginning?: boolean } = {}): Promise<ConsumerPort> {
   const c = await platformaticConsumer({
-    brokers: brokers(), clientId: "costwise-platformatic-consumer-int", groupId, topics: [t], logger: silentLogger,
-    partitionsConsumedConcurrently: extra.partitionsConsumedConcurrently ?? 2, sessionTimeoutMs: 10_000, fromBeginning: true,
+    brokers: brokers(), clientId: "costwise-platformatic-consumer-int", groupId, topics: [t], logger: extra.logger ?? silentLogger,
+    partitionsConsumedConcurrently: extra.partitionsConsumedConcurrently ?? 2, sessionTimeoutMs: 10_000, fromBeginning: extra.fromBeginning ?? true,
     ...(extra.manualCommit ? { manualCommit: true } : {}),
+    ...(extra.onFatal ? { onFatal: extra.onFatal } : {}),
   });
   consumers.push(c);
   return c;
@@ -208,6 +209,69 @@ describe("the @platformatic/kafka consumer port on the real broker", () => {
     release();
     await Promise.all([a.stop(), b.stop()]);
     expect((await groupOf(group)).members).toBe(0);
+  });
+
+  it("a committed offset below the log start (records deleted) is reset to the earliest offset, as kafkajs does, and is not fatal", async () => {
+    const t = await topic("out-of-range", 1, 30);
+    const group = `${run}-out-of-range`;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({ groupId: group, topic: t, partitions: [{ partition: 0, offset: "5" }] });
+      await admin.deleteTopicRecords({ topic: t, partitions: [{ partition: 0, offset: "20" }] });
+    } finally {
+      await admin.disconnect();
+    }
+    expect(await committed(group, t)).toEqual({ 0: 5 });
+    const fatal: string[] = [];
+    const warnings: { obj: object; msg?: string }[] = [];
+    const logger: Logger = { ...silentLogger, warn: (obj, msg) => warnings.push({ obj, ...(msg === undefined ? {} : { msg }) }), child: () => logger };
+    const c = await open(group, t, { onFatal: (reason) => fatal.push(reason), logger });
+    const seen: number[] = [];
+    await c.run(async (b) => {
+      for (const o of offsets(b)) {
+        seen.push(o);
+        b.resolveOffset(String(o));
+      }
+    });
+    await expect.poll(() => seen, { timeout: 30_000 }).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i));
+    expect(c.ready()).toBe(true);
+    await expect.poll(() => committed(group, t), { timeout: 10_000 }).toEqual({ 0: 30 });
+    expect(fatal).toEqual([]);
+    expect(c.ready()).toBe(true);
+    expect(warnings.map((w) => w.obj)).toContainEqual(expect.objectContaining({ topic: t, partition: 0, from: "5", to: "20" }));
+    await c.stop();
+  });
+
+  it("without fromBeginning a committed offset past the end is reset to the latest offset: what arrives next is delivered", async () => {
+    const t = await topic("past-end", 1, 30);
+    const group = `${run}-past-end`;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({ groupId: group, topic: t, partitions: [{ partition: 0, offset: "50" }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const fatal: string[] = [];
+    const c = await open(group, t, { fromBeginning: false, onFatal: (reason) => fatal.push(reason) });
+    const seen: number[] = [];
+    await c.run(async (b) => {
+      for (const o of offsets(b)) {
+        seen.push(o);
+        b.resolveOffset(String(o));
+      }
+    });
+    // The reset commits the latest offset: once it is there, new records follow it.
+    await expect.poll(() => committed(group, t), { timeout: 30_000 }).toEqual({ 0: 30 });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: t, acks: -1, messages: Array.from({ length: 5 }, (_, i) => ({ partition: 0, key: `0-${30 + i}`, value: `v-0-${30 + i}` })) });
+    await producer.disconnect();
+    await expect.poll(() => seen, { timeout: 30_000 }).toEqual([30, 31, 32, 33, 34]);
+    expect(fatal).toEqual([]);
+    expect(c.ready()).toBe(true);
+    await c.stop();
   });
 
   it("startService with KAFKA_CLIENT=platformatic runs the loop end to end on the @platformatic/kafka consumer", async () => {

@@ -1,4 +1,4 @@
-import { Consumer, MessagesStreamFallbackModes, MessagesStreamModes, type Message, type MessagesStream } from "@platformatic/kafka";
+import { Consumer, ListOffsetTimestamps, MessagesStreamFallbackModes, MessagesStreamModes, type Message, type MessagesStream } from "@platformatic/kafka";
 import { withDeadline } from "./deadline.ts";
 import { CostwiseError, errorMessage } from "./errors.ts";
 import { DEFAULT_FETCH_MAX_BYTES, DEFAULT_FETCH_PARTITION_MAX_BYTES, type KafkaConsumerOptions, type KafkaTimeouts } from "./kafka-transport.ts";
@@ -50,6 +50,26 @@ interface Owned {
 }
 
 const sizeOf = (m: RawMessage) => (m.key?.length ?? 0) + (m.value?.length ?? 0) + 64;
+
+/**
+ * The partitions a fetch was answered OFFSET_OUT_OF_RANGE for, by topic id (fetch v13+ names topics
+ * so), found in the library's error: a ResponseError carries the parsed response and one
+ * ProtocolError per failed partition, with its path in that response; retries wrap it in MultipleErrors.
+ */
+export function outOfRangePartitions(err: unknown, response?: unknown): { topicId: string; partition: number }[] {
+  if (!(err instanceof Error)) return [];
+  const e = err as Error & { apiId?: unknown; path?: unknown; response?: unknown };
+  const res = (e.response ?? response) as { responses?: { topicId?: string; partitions?: { partitionIndex?: number }[] }[] } | undefined;
+  const found: { topicId: string; partition: number }[] = [];
+  const at = e.apiId === "OFFSET_OUT_OF_RANGE" && typeof e.path === "string" ? /^\/responses\/(\d+)\/partitions\/(\d+)$/.exec(e.path) : null;
+  if (at) {
+    const topic = res?.responses?.[Number(at[1])];
+    const partition = topic?.partitions?.[Number(at[2])]?.partitionIndex;
+    if (topic?.topicId !== undefined && partition !== undefined) found.push({ topicId: topic.topicId, partition });
+  }
+  if (err instanceof AggregateError) for (const inner of err.errors) found.push(...outOfRangePartitions(inner, res));
+  return found;
+}
 
 function toRaw(m: Message): RawMessage {
   const headers: Record<string, Buffer | undefined> = {};
@@ -360,7 +380,56 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
     if (stream !== s || stopping) return;
     stream = undefined;
     s.removeAllListeners("data");
-    reopen(err);
+    const outOfRange = outOfRangePartitions(err);
+    if (outOfRange.length === 0) {
+      reopen(err);
+      return;
+    }
+    // Not a failure of the stream but a position the log no longer has (retention, deleteRecords) or
+    // not yet: the library would fetch it again and again. Reset as kafkajs does and go on at once;
+    // only a reset that cannot be made counts towards onFatal.
+    resetOutOfRange(s, outOfRange)
+      .then(() => (stopping ? undefined : openStream()))
+      .catch((e: unknown) => (stopping ? undefined : reopen(e)));
+  }
+
+  /**
+   * Move the out-of-range partitions to their earliest offset (fromBeginning) or latest, and commit
+   * it, as kafkajs does (setDefaultOffset): a new stream costs a rejoin, and after every join the
+   * library reads positions from the group's commits, so a position set only here would be
+   * replaced by the out-of-range commit.
+   */
+  async function resetOutOfRange(s: MessagesStream<Buffer, Buffer, Buffer, Buffer>, partitions: readonly { topicId: string; partition: number }[]): Promise<void> {
+    const metadata = await withDeadline(`kafka: metadata of topics ${opts.topics.join(", ")}`, requestMs, () => consumer.metadata({ topics: [...opts.topics] }));
+    const names = new Map([...metadata.topics].map(([name, t]) => [t.id, name]));
+    // Partitions revoked meanwhile are their new owner's to reset.
+    const affected = partitions
+      .map(({ topicId, partition }) => ({ topic: names.get(topicId), partition }))
+      .filter((tp): tp is TopicPartition => tp.topic !== undefined && owned.has(tpKey(tp.topic, tp.partition)));
+    if (affected.length === 0) return;
+    const earliest = opts.fromBeginning ?? true;
+    const byTopic: Record<string, number[]> = {};
+    for (const tp of affected) (byTopic[tp.topic] ??= []).push(tp.partition);
+    const offsets = await withDeadline(`kafka: list the ${earliest ? "earliest" : "latest"} offsets of ${affected.length} partition(s) out of range`, requestMs, () =>
+      consumer.listOffsets({ topics: Object.keys(byTopic), partitions: byTopic, timestamp: earliest ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST }),
+    );
+    const resets = affected.flatMap((tp) => {
+      const to = offsets.get(tp.topic)?.[tp.partition];
+      return to === undefined ? [] : [{ ...tp, to }];
+    });
+    if (resets.length < affected.length) throw new ConsumerFailedError("kafka: the broker listed no offset for a partition out of range");
+    await commitOffsets(resets.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.to.toString() })));
+    for (const { topic, partition, to } of resets) {
+      const k = tpKey(topic, partition);
+      log.warn({ topic, partition, from: s.offsetsToFetch.get(k)?.toString(), to: to.toString(), reset: earliest ? "earliest" : "latest" }, "offset out of range: the partition goes on from its reset offset");
+      rewound.delete(k);
+      const o = owned.get(k);
+      if (!o) continue;
+      // The commit point and the position are the reset offset; what is still queued is delivered, and resolving it changes nothing.
+      o.next = to;
+      o.resolved = to;
+      o.committed = to;
+    }
   }
 
   /** A failed stream is replaced after a backoff; one that keeps failing is fatal, as a kafkajs crash without restart. */
