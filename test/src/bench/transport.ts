@@ -362,7 +362,7 @@ async function main() {
       return `| ${label[name]} | ${r.version ?? "—"} | ${cell(r.hop?.p50)} | ${cell(r.hop?.p99)} | ${cell(r.hop?.ackP50)} | ${cell(r.hop?.ackP99)} | ${cell(r.rps)} | ${cell(r.produceRps)} | ${r.error ?? ""} |`;
     }),
     "",
-    "@confluentinc/kafka-javascript is not in the lock file: its install compiles librdkafka, and the default (static) build downloads the sources of zlib, OpenSSL, zstd and curl, which fails offline; `CKJS_LINKING=dynamic` builds against the system's OpenSSL and zlib headers instead (about a minute on this machine), so it is measured from a separate install named by BENCH_CONFLUENT_MODULE. The runtime's producer can be @platformatic/kafka (`KAFKA_CLIENT=platformatic`); its consumer is kafkajs, whose share of the hop is the gap between hop and ack.",
+    "@confluentinc/kafka-javascript is not in the lock file: its install compiles librdkafka, and the default (static) build downloads the sources of zlib, OpenSSL, zstd and curl, which fails offline; `CKJS_LINKING=dynamic` builds against the system's OpenSSL and zlib headers instead (about a minute on this machine), so it is measured from a separate install named by BENCH_CONFLUENT_MODULE. The runtime's producer and consumer can both be @platformatic/kafka (`KAFKA_CLIENT=platformatic`, the runtime_platformatic row: its two ports); kafkajs stays the default (docs/benchmarks.md, \"Heap growing factor and Kafka client library\").",
     "",
   ].join("\n"));
   const per = (f: (r: Result) => number | undefined) => Object.fromEntries(ALL_CLIENTS.map((n) => [n, (results.has(n) ? f(results.get(n)!) : undefined) ?? null]));
