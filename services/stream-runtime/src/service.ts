@@ -1,6 +1,6 @@
+import { setFlagsFromString } from "node:v8";
 import { topicNamespace, topics, type TopicSpec } from "@costwise/schemas";
 import type { BaseConfig } from "./config.ts";
-import { setFlagsFromString } from "node:v8";
 import { z } from "zod";
 import { StartupTimeoutError, withDeadline, DeadlineExceededError } from "./deadline.ts";
 import { ConfigError, errorMessage } from "./errors.ts";

@@ -1,12 +1,13 @@
 import type { TopicSpec } from "@costwise/schemas";
 import { Partitioners, type Consumer, type Kafka, type Producer } from "kafkajs";
+import type { BaseConfig } from "../config.ts";
 import { createKafka } from "../kafka-transport.ts";
 import { silentLogger, type Logger } from "../logger.ts";
 import { AvroSerde, confluentRegistry } from "../serde.ts";
 import type { ConsumerPort, ProducerPort } from "../transport.ts";
 
 /** The client library, as the services' KAFKA_CLIENT names it. */
-export type KafkaLibrary = "kafkajs" | "platformatic";
+export type KafkaLibrary = BaseConfig["KAFKA_CLIENT"];
 
 export interface KafkaEndpoints {
   readonly KAFKA_BROKERS: string;
