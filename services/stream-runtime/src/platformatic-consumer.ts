@@ -136,7 +136,7 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
   try {
     await withDeadline(`kafka: connect the consumer (topics ${opts.topics.join(", ")})`, connectMs, () => consumer.metadata({ topics: [...opts.topics] }));
   } catch (err) {
-    await forceClose().catch(() => undefined);
+    await withDeadline("kafka: close the consumer", requestMs, forceClose).catch(() => undefined);
     throw err;
   }
 
@@ -362,7 +362,7 @@ export async function platformaticConsumer(opts: PlatformaticConsumerOptions): P
       throw err;
     }
     if (stopping) {
-      await s.close();
+      await withDeadline("kafka: close the message stream", requestMs, () => s.close());
       return;
     }
     // A new stream starts from the commits, or for a partition without one from the fallback: what

@@ -127,7 +127,7 @@ async function main() {
 
   // 0. The floor a Kafka pipeline cannot go under: one produce → consume hop with the same client library.
   console.log(`bare hop: ${BARE_HOP_N} messages produced and consumed one at a time`);
-  const bare = await bareHop(env.KAFKA_BROKERS!, BARE_HOP_N);
+  const bare = await bareHop(env.KAFKA_BROKERS!, env.SCHEMA_REGISTRY_URL!, BARE_HOP_N);
 
   // 1. Sustained throughput: a backlog of N requests, drained as fast as the pipeline can.
   console.log(`\nthroughput: ${THROUGHPUT_N} requests through ${CHAIN.join(" → ")}`);
@@ -439,14 +439,14 @@ function stageTimes(before: string, after: string): StageTimes {
  * Produce → consume latency of one message at a time on a scratch topic, with the runtime's producer
  * settings and the services' client library (the same ports, through the tests' client).
  */
-async function bareHop(brokers: string, n: number): Promise<{ n: number; p50: number; p99: number }> {
+async function bareHop(brokers: string, registryUrl: string, n: number): Promise<{ n: number; p50: number; p99: number }> {
   const kafka = new Kafka({ clientId: "costwise-bench-hop", brokers: brokers.split(","), logLevel: logLevel.NOTHING });
   const topic: TopicSpec = { name: `${topics.requests.name}.bench-hop`, record: null, partitions: 1, key: "key", producedBy: [], consumedBy: [], doc: "bench scratch topic" };
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: topic.name, numPartitions: 1 }], waitForLeaders: true, timeout: 30_000 }).catch(() => undefined);
   await admin.disconnect();
-  const client = KafkaTestClient.connect({ KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: "http://127.0.0.1:1" }, { clientId: "costwise-bench-hop", library: KAFKA_CLIENT });
+  const client = KafkaTestClient.connect({ KAFKA_BROKERS: brokers, SCHEMA_REGISTRY_URL: registryUrl }, { clientId: "costwise-bench-hop", library: KAFKA_CLIENT });
   const run = runId("hop");
   const waiting = new Map<string, () => void>();
   const ms: number[] = [];
